@@ -1,0 +1,48 @@
+"""The ``microclimate`` command: GUI by default, subcommands for the headless work.
+
+Each subcommand lives in its own module with ``register(subparsers)``. A failure the
+user can act on is a :class:`MicroclimateError`: printed as one line, non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from desktop_app import __version__
+from desktop_app.cli import gui_cmd, stubs
+from desktop_app.errors import MicroclimateError
+
+COMMAND_MODULES = (gui_cmd, stubs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="microclimate",
+        description="Microclimate Desk: data, QC, local downscaling and maps for forecasters.",
+    )
+    parser.add_argument("--version", action="version", version=f"microclimate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not args_list or args_list[0].startswith("-") and args_list[0] not in (
+        "-h", "--help", "--version"
+    ):
+        args_list = ["gui", *args_list]
+    args = parser.parse_args(args_list)
+    try:
+        result: int = args.func(args)
+        return result
+    except MicroclimateError as exc:
+        print(f"microclimate {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"microclimate {args.command}: cancelled", file=sys.stderr)
+        return 130

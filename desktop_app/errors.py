@@ -1,0 +1,67 @@
+"""The one error hierarchy of the application.
+
+Every failure a user can cause or meet (bad file, bad config, provider error, missing
+model) is raised as a subclass of :class:`MicroclimateError` with a message that names
+the thing at fault. The CLI prints ``str(error)`` on one line and exits non-zero; the GUI
+shows it in a message box and keeps running.
+"""
+
+from __future__ import annotations
+
+
+class MicroclimateError(Exception):
+    """Base of all errors meant to be shown to a user."""
+
+    exit_code = 1
+
+
+class ConfigError(MicroclimateError):
+    """A settings or config file has an unknown key, a wrong type or a bad value."""
+
+
+class UnknownVariableError(MicroclimateError, KeyError):
+    """A variable name that is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown variable"
+
+
+class SchemaError(MicroclimateError):
+    """A dataset does not follow the canonical station or grid schema."""
+
+
+class DataFileError(MicroclimateError):
+    """A data file is missing, corrupt, truncated or of the wrong layout."""
+
+
+class DataSourceError(MicroclimateError):
+    """A provider request failed (HTTP status, timeout, bad body)."""
+
+    def __init__(
+        self, message: str, *, url: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class OfflineError(DataSourceError):
+    """Offline mode is on and the request is not in the cache."""
+
+
+class CacheError(MicroclimateError):
+    """The on-disk cache could not be read or written."""
+
+
+class ModelError(MicroclimateError):
+    """An ONNX model or its model card is missing, corrupt or inconsistent."""
+
+
+class CancelledError(MicroclimateError):
+    """The user cancelled a long-running operation."""
+
+
+class NotAvailableError(MicroclimateError):
+    """A command or feature that is not built yet. Exits 2, never pretends."""
+
+    exit_code = 2

@@ -1,0 +1,63 @@
+"""Where the application keeps its files.
+
+Per-user folders come from platformdirs. ``MICROCLIMATE_HOME`` overrides all of them
+with one folder (``cache/``, ``config/``, ``models/`` below it) for tests and portable
+installs. Bundled read-only data (sample region, bundled models) is found next to the
+package in a source tree, or inside a frozen bundle.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "microclimate-desk"
+HOME_ENV = "MICROCLIMATE_HOME"
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    home = _home()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def config_dir() -> Path:
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def user_models_dir() -> Path:
+    home = _home()
+    return home / "models" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
+
+
+def install_root() -> Path:
+    """The folder holding ``resources/`` and ``models/``: repo root or bundle root."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root)
+    return Path(__file__).resolve().parent.parent
+
+
+def resources_dir() -> Path:
+    return install_root() / "resources"
+
+
+def bundled_models_dir() -> Path:
+    return install_root() / "models"
+
+
+def sample_region_path() -> Path:
+    return resources_dir() / "sample_region" / "sample_region.nc"
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

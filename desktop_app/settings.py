@@ -1,0 +1,78 @@
+"""User settings: a strict JSON file in the config folder.
+
+Strict means an unknown key or a value of the wrong type is a :class:`ConfigError`
+naming the key and the file; nothing is guessed. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from desktop_app import paths
+from desktop_app.errors import ConfigError
+from desktop_app.fsutil import atomic_write_bytes
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class Settings:
+    openmeteo_base_url: str = "https://api.open-meteo.com"
+    openmeteo_archive_url: str = "https://archive-api.open-meteo.com"
+    cds_url: str = "https://cds.climate.copernicus.eu/api"
+    cds_key: str = ""
+    offline: bool = False
+    cache_max_mb: int = 2048
+    provider: str = "auto"
+    colormap: str = "viridis"
+    recent_regions: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
+        defaults = cls()
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{source}: unknown setting {key!r}; known: {', '.join(sorted(known))}"
+                )
+            expected = type(getattr(defaults, key))
+            if expected is int and isinstance(value, bool):
+                raise ConfigError(f"{source}: setting {key!r} must be an integer, got {value!r}")
+            if not isinstance(value, expected):
+                raise ConfigError(
+                    f"{source}: setting {key!r} must be {expected.__name__}, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+            values[key] = value
+        if "provider" in values and values["provider"] not in ("auto", "cuda", "cpu"):
+            raise ConfigError(f"{source}: setting 'provider' must be auto, cuda or cpu")
+        return cls(**values)
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / SETTINGS_FILE
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"settings file {path} must hold a JSON object")
+    return Settings.from_dict(data, source=str(path))
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    path = path or settings_path()
+    text = json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(path, text.encode("utf-8"))
+    return path
