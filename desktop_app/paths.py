@@ -55,7 +55,7 @@ def bundled_models_dir() -> Path:
 
 
 def sample_region_path() -> Path:
-    return resources_dir() / "sample_region" / "sample_region.nc"
+    return resources_dir() / "sample_region" / "region.json"
 
 
 def ensure_dir(path: Path) -> Path:

@@ -1,0 +1,1 @@
+"""Downscaling: terrain features and the physical baseline every model must beat."""

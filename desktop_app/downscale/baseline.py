@@ -1,0 +1,109 @@
+"""The physical baseline: bilinear interpolation plus a lapse-rate terrain correction.
+
+Temperature is moved along the (tunable) lapse rate from the coarse model orography to
+the fine terrain. Pressure follows the hypsometric equation for the height difference.
+Humidity is adjusted consistently: specific humidity is held, so the vapour pressure
+scales with pressure, and relative humidity is recomputed for the corrected temperature.
+Wind is interpolated only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.variables import VARIABLES
+from desktop_app.errors import SchemaError
+
+STANDARD_LAPSE_RATE = -6.5  # K per km, ICAO standard atmosphere
+_G = 9.80665
+_RD = 287.05
+
+
+def bilinear(values: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray,
+             dst_lat: np.ndarray, dst_lon: np.ndarray) -> np.ndarray:
+    """Bilinearly interpolate ``values[..., lat, lon]`` onto the ``dst`` grid.
+
+    Source coordinates must be ascending. Destination points outside the source grid
+    take the edge value (constant extrapolation) rather than inventing a trend.
+    """
+    def weights(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if src.size == 1:
+            zeros = np.zeros(dst.size, dtype=np.intp)
+            return zeros, zeros, np.zeros(dst.size)
+        pos = np.interp(dst, src, np.arange(src.size, dtype=float))
+        lo = np.clip(np.floor(pos).astype(np.intp), 0, src.size - 2)
+        return lo, lo + 1, pos - lo
+
+    i0, i1, wy = weights(np.asarray(src_lat, float), np.asarray(dst_lat, float))
+    j0, j1, wx = weights(np.asarray(src_lon, float), np.asarray(dst_lon, float))
+    wy = wy[:, None]
+    wx = wx[None, :]
+    v = np.asarray(values)
+    top = v[..., i0[:, None], j0[None, :]] * (1 - wx) + v[..., i0[:, None], j1[None, :]] * wx
+    bot = v[..., i1[:, None], j0[None, :]] * (1 - wx) + v[..., i1[:, None], j1[None, :]] * wx
+    return np.asarray(top * (1 - wy) + bot * wy)
+
+
+def saturation_vapour_pressure(temp_c: np.ndarray) -> np.ndarray:
+    """Magnus formula over water (hPa), Alduchov & Eskridge (1996) constants."""
+    return 6.1094 * np.exp(17.625 * temp_c / (temp_c + 243.04))
+
+
+def lapse_rate_baseline(
+    coarse: xr.Dataset, terrain: xr.Dataset, lapse_rate: float = STANDARD_LAPSE_RATE
+) -> xr.Dataset:
+    """Downscale ``coarse`` (time, lat, lon, with an ``elevation`` orography) to the grid
+    of ``terrain`` (``elevation`` on latitude/longitude).
+
+    Returns a canonical grid Dataset with the variables of ``coarse`` that the baseline
+    knows how to move (temperature, relative_humidity, surface_pressure, wind_speed).
+    """
+    for name, ds in (("coarse", coarse), ("terrain", terrain)):
+        if "elevation" not in ds:
+            raise SchemaError(f"{name} dataset needs an 'elevation' variable for the baseline")
+    if "temperature" not in coarse:
+        raise SchemaError("coarse dataset has no 'temperature' to downscale")
+    src_lat = coarse["latitude"].values
+    src_lon = coarse["longitude"].values
+    lat = terrain["latitude"].values
+    lon = terrain["longitude"].values
+
+    def interp(name: str) -> np.ndarray:
+        return bilinear(coarse[name].values, src_lat, src_lon, lat, lon)
+
+    z_fine = terrain["elevation"].values.astype(float)
+    dz = z_fine - interp("elevation")  # metres the fine cell sits above the coarse one
+    t_interp = interp("temperature")
+    t_fine = t_interp + lapse_rate * dz / 1000.0
+    out: dict[str, np.ndarray] = {"temperature": t_fine}
+
+    pressure_ratio = None
+    if "surface_pressure" in coarse:
+        t_mean_k = 273.15 + 0.5 * (t_interp + t_fine)
+        pressure_ratio = np.exp(-_G * dz / (_RD * t_mean_k))
+        out["surface_pressure"] = interp("surface_pressure") * pressure_ratio
+    if "relative_humidity" in coarse:
+        e = interp("relative_humidity") / 100.0 * saturation_vapour_pressure(t_interp)
+        if pressure_ratio is not None:
+            e = e * pressure_ratio
+        rh = 100.0 * e / saturation_vapour_pressure(t_fine)
+        out["relative_humidity"] = np.clip(rh, 0.0, 100.0)
+    if "wind_speed" in coarse:
+        out["wind_speed"] = np.maximum(interp("wind_speed"), 0.0)
+
+    coords = {"time": coarse["time"].values, "latitude": lat, "longitude": lon}
+    data_vars = {
+        name: (("time", "latitude", "longitude"), values.astype(np.float32),
+               VARIABLES[name].cf_attrs())
+        for name, values in out.items()
+    }
+    result = xr.Dataset(data_vars, coords=coords)
+    result["elevation"] = terrain["elevation"]
+    result.attrs = {
+        "title": "lapse-rate baseline downscaling",
+        "method": f"bilinear interpolation + lapse rate {lapse_rate} K/km, "
+                  "hypsometric pressure, constant specific humidity",
+        "source": coarse.attrs.get("title", "coarse background"),
+    }
+    return result

@@ -1,0 +1,85 @@
+"""Start the Qt application, open the main window, optionally save a screenshot."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from desktop_app.errors import DataFileError
+from desktop_app.fsutil import atomic_path
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.region_view import RegionView
+from desktop_app.sources.region import load_region
+
+SCREENSHOT_SETTLE_MS = 300
+
+
+def ensure_app() -> QtWidgets.QApplication:
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("Microclimate Desk")
+        app.setOrganizationName("microclimate-desk")
+        app.setStyle("Fusion")
+    assert isinstance(app, QtWidgets.QApplication)
+    return app
+
+
+def open_main_window(data_path: Path | None = None) -> MainWindow:
+    region = load_region(data_path)
+    window = MainWindow(RegionView(region))
+    return window
+
+
+def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
+    """Grab the whole window (GL canvas included) and write a PNG atomically."""
+    pixmap = window.grab()
+    if pixmap.isNull():
+        raise DataFileError(f"could not grab the window for {path}")
+    with atomic_path(path) as tmp:
+        if not pixmap.save(str(tmp), "PNG"):
+            raise DataFileError(f"could not write PNG {path}")
+    return path
+
+
+def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> int:
+    started = time.perf_counter()
+    region = load_region(data_path)  # bad data fails here, before any display is needed
+    app = ensure_app()
+    window = MainWindow(RegionView(region))
+    window.show()
+    if screenshot is None:
+        first = {"done": False}
+
+        def report_first_frame() -> None:
+            if not first["done"]:
+                first["done"] = True
+                took = time.perf_counter() - started
+                window.statusBar().showMessage(f"map shown {took:.2f} s after start", 5000)
+
+        window.map.drawn.connect(report_first_frame)
+        return int(app.exec())
+
+    result = {"code": 1}
+
+    def shoot() -> None:
+        try:
+            save_screenshot(window, screenshot)
+            took = time.perf_counter() - started
+            print(f"screenshot saved to {screenshot} ({took:.2f} s after start)")
+            result["code"] = 0
+        except DataFileError as exc:
+            print(f"microclimate gui: error: {exc}", file=sys.stderr)
+        app.quit()
+
+    def on_drawn() -> None:
+        window.map.drawn.disconnect(on_drawn)
+        QtCore.QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
+
+    window.map.drawn.connect(on_drawn)
+    app.exec()
+    window.close()
+    return result["code"]

@@ -1,0 +1,163 @@
+"""The main window: map on the left, the selected station's time series on the right."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from desktop_app import __version__
+from desktop_app.core.variables import get_variable
+from desktop_app.gui.region_view import COLORMAPS, RegionView
+from desktop_app.viz.map_canvas import MapCanvas
+from desktop_app.viz.timeseries import Series, TimeSeriesPlot
+
+
+def format_time(t: np.datetime64) -> str:
+    return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
+
+
+def format_lat_lon(lat: float, lon: float) -> str:
+    return (f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'}, "
+            f"{abs(lon):.4f}°{'W' if lon < 0 else 'E'}")
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """Shows one region: a field on the map, a time slider, linked station series."""
+
+    def __init__(self, view: RegionView) -> None:
+        super().__init__()
+        self.view = view
+        self.selected_station: int | None = None
+        self.setWindowTitle(f"Microclimate Desk {__version__} — {view.region.name}")
+        self.resize(1400, 820)
+
+        self.variable_box = QtWidgets.QComboBox()
+        for name in view.variables:
+            self.variable_box.addItem(get_variable(name).long_name, name)
+        self.time_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.time_slider.setRange(0, view.times.size - 1)
+        self.time_slider.setPageStep(6)
+        self.time_label = QtWidgets.QLabel()
+        self.time_label.setMinimumWidth(150)
+
+        self.provenance = QtWidgets.QLabel(self._provenance_text())
+        self.provenance.setObjectName("provenance")
+        self.provenance.setWordWrap(True)
+
+        self.map = MapCanvas()
+        self.series = TimeSeriesPlot()
+
+        controls = QtWidgets.QHBoxLayout()
+        controls.addWidget(QtWidgets.QLabel("Variable"))
+        controls.addWidget(self.variable_box)
+        controls.addSpacing(16)
+        controls.addWidget(QtWidgets.QLabel("Valid time"))
+        controls.addWidget(self.time_slider, 1)
+        controls.addWidget(self.time_label)
+
+        left = QtWidgets.QWidget()
+        left_layout = QtWidgets.QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 6, 6)
+        left_layout.addWidget(self.provenance)
+        left_layout.addWidget(self.map.widget, 1)
+        left_layout.addLayout(controls)
+
+        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.series)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+
+        self.hover_label = QtWidgets.QLabel("Move the cursor over the map")
+        self.hover_label.setObjectName("hoverLabel")
+        self.statusBar().addWidget(self.hover_label, 1)
+        badge = "SAMPLE · synthetic weather on real terrain" if view.region.generated else ""
+        self.data_badge = QtWidgets.QLabel(badge)
+        self.data_badge.setStyleSheet("color: #ffb000; font-weight: bold;")
+        self.statusBar().addPermanentWidget(self.data_badge)
+
+        quit_action = QtGui.QAction("&Quit", self)
+        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        self.menuBar().addMenu("&File").addAction(quit_action)
+
+        self.map.set_grid(view.lat, view.lon)
+        self.variable_box.currentIndexChanged.connect(self._refresh)
+        self.time_slider.valueChanged.connect(self._refresh)
+        self.map.hovered.connect(self._on_hover)
+        self.map.station_clicked.connect(self.select_station)
+        self._refresh()
+        if view.stations is not None and view.stations.sizes["station"]:
+            self.select_station(0)
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def variable(self) -> str:
+        return str(self.variable_box.currentData())
+
+    @property
+    def time_index(self) -> int:
+        return int(self.time_slider.value())
+
+    def current_field(self) -> np.ndarray:
+        """The (lat, lon) array the map shows right now."""
+        return self.view.frame(self.variable, self.time_index)
+
+    def _provenance_text(self) -> str:
+        region = self.view.region
+        text = (f"<b>{region.name}</b> — field: {self.view.field_label} "
+                f"({self.view.field.attrs.get('method', '')})")
+        if region.generated:
+            text += (" — <span style='color:#ffb000'>sample data: the weather "
+                     f"({', '.join(region.generated)}) is synthetic, not a forecast</span>")
+        return text
+
+    # -- updates ----------------------------------------------------------------------
+    def _refresh(self) -> None:
+        var, t = self.variable, self.time_index
+        self.map.set_field(self.current_field(), self.view.clim(var),
+                           COLORMAPS.get(var, "viridis"), self.view.label(var))
+        self.time_label.setText(format_time(self.view.times[t]))
+        self._draw_stations()
+        self.series.set_cursor(self.view.times[t])
+        if self.selected_station is not None:
+            self._draw_series()
+
+    def _draw_stations(self) -> None:
+        st = self.view.stations
+        if st is None:
+            return
+        self.map.set_stations(st["latitude"].values, st["longitude"].values,
+                              self.view.station_flags(self.variable, self.time_index),
+                              self.selected_station)
+
+    def select_station(self, k: int) -> None:
+        self.selected_station = k
+        self._draw_stations()
+        self._draw_series()
+
+    def _draw_series(self) -> None:
+        if self.selected_station is None:
+            return
+        s = self.view.station_series(self.selected_station, self.variable)
+        series = []
+        if s.observed is not None:
+            series.append(Series("observed", s.observed, "#f0f0f0", symbols=True))
+        series.append(Series(self.view.field_label, s.field, "#33b5ff"))
+        series.append(Series("coarse (bilinear)", s.coarse, "#a0a0a0", dashed=True))
+        self.series.set_series(s.title, self.view.times, series, s.units,
+                               s.flagged if s.observed is not None else None)
+        self.series.set_cursor(self.view.times[self.time_index])
+
+    def hover_text(self, i: int, j: int) -> str:
+        var = get_variable(self.variable)
+        value = float(self.current_field()[i, j])
+        shown = "no data" if np.isnan(value) else f"{value:.1f} {var.units}"
+        return (f"{format_lat_lon(float(self.view.lat[i]), float(self.view.lon[j]))} · "
+                f"elev {float(self.view.elevation[i, j]):.0f} m · "
+                f"{format_time(self.view.times[self.time_index])} · "
+                f"{var.long_name} {shown}")
+
+    def _on_hover(self, i: int, j: int) -> None:
+        self.hover_label.setText(self.hover_text(i, j) if i >= 0 else "outside the grid")

@@ -1,0 +1,112 @@
+"""What the window shows, independent of widgets: the region, its field, its stations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.flags import QCFlag
+from desktop_app.core.variables import get_variable
+from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
+from desktop_app.sources.region import RegionBundle
+
+COLORMAPS = {
+    "temperature": "coolwarm",
+    "relative_humidity": "GrBu",
+    "surface_pressure": "viridis",
+    "wind_speed": "viridis",
+}
+
+
+@dataclass
+class StationSeries:
+    title: str
+    units: str
+    observed: np.ndarray | None
+    field: np.ndarray
+    coarse: np.ndarray
+    flagged: np.ndarray
+
+
+class RegionView:
+    """The region bundle plus the derived field on the fine grid."""
+
+    def __init__(self, region: RegionBundle) -> None:
+        self.region = region
+        self.field = lapse_rate_baseline(region.coarse, region.terrain)
+        self.field_label = "lapse-rate baseline"
+        self.times: np.ndarray = self.field["time"].values
+        self.lat: np.ndarray = self.field["latitude"].values
+        self.lon: np.ndarray = self.field["longitude"].values
+        self.elevation: np.ndarray = region.terrain["elevation"].values
+        self._clim: dict[str, tuple[float, float]] = {}
+
+    @property
+    def variables(self) -> list[str]:
+        return [str(v) for v in self.field.data_vars if v in COLORMAPS]
+
+    def frame(self, variable: str, t: int) -> np.ndarray:
+        return np.asarray(self.field[variable].values[t])
+
+    def clim(self, variable: str) -> tuple[float, float]:
+        """Colour limits fixed over all times, so a colour means one value throughout."""
+        if variable not in self._clim:
+            values = self.field[variable].values
+            lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+            self._clim[variable] = (lo, hi if hi > lo else lo + 1.0)
+        return self._clim[variable]
+
+    def label(self, variable: str) -> str:
+        var = get_variable(variable)
+        return f"{var.long_name} ({var.units})"
+
+    # -- stations ---------------------------------------------------------------------
+    @property
+    def stations(self) -> xr.Dataset | None:
+        return self.region.stations
+
+    def station_flags(self, variable: str, t: int) -> np.ndarray:
+        """QARTOD flag per station at step ``t``: the QC result if there is one, else
+        'missing' for absent values and 'not evaluated' for the rest (never 'pass')."""
+        st = self.stations
+        if st is None:
+            return np.zeros(0, np.uint8)
+        qc_name = f"{variable}_qc"
+        if qc_name in st and "time" in st[qc_name].dims:
+            return np.asarray(st[qc_name].isel(time=t).values, np.uint8)
+        flags = np.full(st.sizes["station"], QCFlag.NOT_EVALUATED, np.uint8)
+        if variable in st:
+            flags[np.isnan(st[variable].isel(time=t).values)] = QCFlag.MISSING
+        return flags
+
+    def station_series(self, k: int, variable: str) -> StationSeries:
+        st = self.stations
+        if st is None:
+            raise IndexError("region has no stations")
+        lat = float(st["latitude"].values[k])
+        lon = float(st["longitude"].values[k])
+        i = int(np.abs(self.lat - lat).argmin())
+        j = int(np.abs(self.lon - lon).argmin())
+        coarse = self.region.coarse[variable]
+        coarse_at = bilinear(coarse.values, coarse["latitude"].values,
+                             coarse["longitude"].values, np.array([lat]), np.array([lon]))
+        observed = st[variable].values[k].astype(float) if variable in st else None
+        qc_name = f"{variable}_qc"
+        if qc_name in st:
+            flagged = np.isin(st[qc_name].values[k], (QCFlag.SUSPECT, QCFlag.FAIL))
+        else:
+            flagged = np.zeros(self.times.size, bool)
+        name = str(st["station_name"].values[k]) if "station_name" in st.coords else ""
+        sid = str(st["station_id"].values[k])
+        elev = float(st["elevation"].values[k])
+        return StationSeries(
+            title=f"{sid} {name} · {lat:.4f}°N {abs(lon):.4f}°{'W' if lon < 0 else 'E'}"
+                  f" · {elev:.0f} m",
+            units=get_variable(variable).units,
+            observed=observed,
+            field=self.field[variable].values[:, i, j].astype(float),
+            coarse=coarse_at[:, 0, 0],
+            flagged=flagged,
+        )

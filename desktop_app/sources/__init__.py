@@ -1,0 +1,1 @@
+"""Data providers, each returning xarray Datasets in the canonical schema."""

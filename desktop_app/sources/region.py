@@ -1,0 +1,91 @@
+"""Region bundles: a folder with ``region.json``, terrain, coarse background, stations.
+
+The bundled sample region (``resources/sample_region``) is one; a user's fetched region
+is saved the same way. Every file is checked against the canonical schema on load.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xarray as xr
+
+from desktop_app import paths
+from desktop_app.core.grid import BBox
+from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
+from desktop_app.errors import DataFileError, MicroclimateError
+
+_KEYS = {"name", "description", "bbox", "files", "generated_values"}
+
+
+@dataclass
+class RegionBundle:
+    name: str
+    description: str
+    bbox: BBox
+    terrain: xr.Dataset
+    coarse: xr.Dataset
+    stations: xr.Dataset | None
+    generated: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def has_generated_values(self) -> bool:
+        return bool(self.generated)
+
+
+def _open(path: Path) -> xr.Dataset:
+    if not path.exists():
+        raise DataFileError(f"region file missing: {path}")
+    try:
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataFileError(f"cannot read {path}: {exc}") from exc
+
+
+def load_region(folder: Path | None = None) -> RegionBundle:
+    """Open a region bundle folder (or its ``region.json``); default: the sample region."""
+    folder = Path(folder) if folder else paths.sample_region_path().parent
+    if folder.is_file():
+        folder = folder.parent
+    manifest = folder / "region.json"
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataFileError(f"not a region folder (no region.json): {folder}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataFileError(f"cannot read {manifest}: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise DataFileError(f"{manifest}: expected a JSON object")
+    unknown = set(meta) - _KEYS
+    if unknown:
+        raise DataFileError(f"{manifest}: unknown key {sorted(unknown)[0]!r}")
+    try:
+        files = meta["files"]
+        terrain = _open(folder / files["terrain"])
+        coarse = _open(folder / files["coarse"])
+        stations = _open(folder / files["stations"]) if files.get("stations") else None
+        bbox = BBox(*(float(v) for v in meta["bbox"]))
+    except KeyError as exc:
+        raise DataFileError(f"{manifest}: missing key {exc.args[0]!r}") from None
+    except MicroclimateError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"{manifest}: {exc}") from exc
+    validate_grid_dataset(terrain, require_time=False)
+    validate_grid_dataset(coarse)
+    if stations is not None:
+        validate_station_dataset(stations)
+    return RegionBundle(
+        name=str(meta.get("name", folder.name)),
+        description=str(meta.get("description", "")),
+        bbox=bbox,
+        terrain=terrain,
+        coarse=coarse,
+        stations=stations,
+        generated=list(meta.get("generated_values", [])),
+        path=folder,
+    )

@@ -1,0 +1,1 @@
+"""Headless PyTorch trainer (optional extra [train]); nothing else imports it."""

@@ -1,0 +1,159 @@
+"""The map: a vispy image layer in longitude/latitude, a colorbar, station markers.
+
+Display coordinates are ``x = longitude * cos(lat0)``, ``y = latitude`` so that a
+degree of longitude is drawn as wide as it is on the ground at the region's centre.
+The widget only draws and reports what is under the cursor; it holds no data logic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+from vispy import scene
+from vispy.visuals.transforms import STTransform
+
+from desktop_app.viz import use_qt_backend
+from desktop_app.viz.colorbar import ColorBar
+
+use_qt_backend()
+
+QC_COLORS = {  # QARTOD flag -> RGBA marker face colour
+    1: (0.10, 0.70, 0.20, 1.0),
+    2: (0.60, 0.60, 0.60, 1.0),
+    3: (1.00, 0.75, 0.00, 1.0),
+    4: (0.90, 0.10, 0.10, 1.0),
+    9: (0.20, 0.20, 0.20, 1.0),
+}
+CLICK_RADIUS_PX = 12.0
+
+
+class MapCanvas(QtCore.QObject):
+    """Owns a vispy SceneCanvas; ``widget`` is the Qt widget to put in a layout."""
+
+    hovered = QtCore.Signal(int, int)  # (i_lat, i_lon) under the cursor, (-1, -1) outside
+    station_clicked = QtCore.Signal(int)  # index of the station clicked
+    drawn = QtCore.Signal()  # emitted after each frame is drawn
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor="#20242a", parent=parent)
+        self.canvas.native.setMinimumSize(480, 360)
+        grid = self.canvas.central_widget.add_grid(margin=6)
+        self.view = grid.add_view(row=0, col=0)
+        self.view.camera = scene.PanZoomCamera(aspect=1.0)
+        self.colorbar = ColorBar()
+        grid.add_widget(self.colorbar.view, row=0, col=1)
+        self.image = scene.visuals.Image(
+            np.zeros((2, 2), np.float32), cmap="viridis", parent=self.view.scene,
+            interpolation="nearest",
+        )
+        self.markers = scene.visuals.Markers(parent=self.view.scene)
+        self.markers.order = -1  # draw on top of the image
+        self.markers.set_data(np.zeros((1, 2), np.float32))
+        self.markers.visible = False
+        self._kx = 1.0
+        self._lat = np.zeros(2)
+        self._lon = np.zeros(2)
+        self._station_xy = np.zeros((0, 2))
+        self._press_pos: tuple[float, float] | None = None
+        self.canvas.events.mouse_move.connect(self._on_mouse_move)
+        self.canvas.events.mouse_press.connect(self._on_mouse_press)
+        self.canvas.events.mouse_release.connect(self._on_mouse_release)
+        self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
+
+    @property
+    def widget(self) -> QtWidgets.QWidget:
+        native: QtWidgets.QWidget = self.canvas.native
+        return native
+
+    # -- data -------------------------------------------------------------------------
+    def set_grid(self, lat: np.ndarray, lon: np.ndarray) -> None:
+        """Place the image on a regular ascending grid and fit the view to it."""
+        self._lat, self._lon = np.asarray(lat, float), np.asarray(lon, float)
+        self._kx = math.cos(math.radians(float(self._lat.mean())))
+        dlat = float(self._lat[1] - self._lat[0]) if self._lat.size > 1 else 1.0
+        dlon = float(self._lon[1] - self._lon[0]) if self._lon.size > 1 else 1.0
+        self.image.transform = STTransform(
+            scale=(dlon * self._kx, dlat),
+            translate=((self._lon[0] - dlon / 2) * self._kx, self._lat[0] - dlat / 2),
+        )
+        x0 = (self._lon[0] - dlon / 2) * self._kx
+        x1 = (self._lon[-1] + dlon / 2) * self._kx
+        self.view.camera.set_range(
+            x=(x0, x1), y=(self._lat[0] - dlat / 2, self._lat[-1] + dlat / 2),
+            z=(-1.0, 1.0), margin=0.02,
+        )
+
+    def set_field(self, values: np.ndarray, clim: tuple[float, float], cmap: str,
+                  label: str) -> None:
+        """Show a (lat, lon) field. NaN cells are drawn transparent."""
+        data = np.asarray(values, dtype=np.float32)
+        self.image.set_data(data)
+        self.image.cmap = cmap
+        self.image.clim = clim
+        self.colorbar.set(cmap, clim, label)
+        self.canvas.update()
+
+    def set_stations(self, lat: np.ndarray, lon: np.ndarray, flags: np.ndarray,
+                     selected: int | None = None) -> None:
+        """Stations as markers coloured by their QARTOD flag; the selected one ringed."""
+        xy = np.column_stack([np.asarray(lon, float) * self._kx, np.asarray(lat, float)])
+        self._station_xy = xy
+        if len(xy) == 0:
+            self.markers.visible = False
+            return
+        face = np.array([QC_COLORS.get(int(f), QC_COLORS[2]) for f in flags], np.float32)
+        edge = np.tile(np.array([[1.0, 1.0, 1.0, 1.0]], np.float32), (len(xy), 1))
+        size = np.full(len(xy), 13.0, np.float32)
+        if selected is not None and 0 <= selected < len(xy):
+            edge[selected] = (0.0, 0.9, 1.0, 1.0)
+            size[selected] = 19.0
+        self.markers.visible = True
+        self.markers.set_data(xy, face_color=face, edge_color=edge, size=size, edge_width=2)
+        self.canvas.update()
+
+    # -- mapping between screen and grid ----------------------------------------------
+    def cell_at(self, pos: tuple[float, float]) -> tuple[int, int] | None:
+        """Grid cell (i_lat, i_lon) under canvas pixel ``pos``, or None outside."""
+        tr = self.canvas.scene.node_transform(self.image)
+        x, y = tr.map([pos[0], pos[1]])[:2]
+        j, i = int(math.floor(x)), int(math.floor(y))
+        if 0 <= i < self._lat.size and 0 <= j < self._lon.size:
+            return i, j
+        return None
+
+    def canvas_pos_of(self, lat: float, lon: float) -> tuple[float, float]:
+        """Canvas pixel of a geographic point (used by tests and for hit-testing)."""
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        x, y = tr.map([lon * self._kx, lat])[:2]
+        return float(x), float(y)
+
+    def _station_near(self, pos: tuple[float, float]) -> int | None:
+        if len(self._station_xy) == 0:
+            return None
+        tr = self.view.scene.node_transform(self.canvas.scene)
+        screen = tr.map(self._station_xy)[:, :2]
+        dist = np.hypot(screen[:, 0] - pos[0], screen[:, 1] - pos[1])
+        k = int(dist.argmin())
+        return k if dist[k] <= CLICK_RADIUS_PX else None
+
+    # -- events -----------------------------------------------------------------------
+    def _on_mouse_move(self, event: object) -> None:
+        pos = event.pos  # type: ignore[attr-defined]
+        cell = self.cell_at((float(pos[0]), float(pos[1])))
+        self.hovered.emit(*(cell if cell else (-1, -1)))
+
+    def _on_mouse_press(self, event: object) -> None:
+        pos = event.pos  # type: ignore[attr-defined]
+        self._press_pos = (float(pos[0]), float(pos[1]))
+
+    def _on_mouse_release(self, event: object) -> None:
+        pos = event.pos  # type: ignore[attr-defined]
+        start, self._press_pos = self._press_pos, None
+        if start is None or math.hypot(pos[0] - start[0], pos[1] - start[1]) > 4:
+            return  # a drag (pan), not a click
+        k = self._station_near((float(pos[0]), float(pos[1])))
+        if k is not None:
+            self.station_clicked.emit(k)

@@ -1,0 +1,83 @@
+"""Linked time series: one station's observations, the field at that station, flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+pg.setConfigOptions(antialias=True, background="#20242a", foreground="#d0d4da")
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: np.ndarray
+    color: str
+    dashed: bool = False
+    symbols: bool = False
+
+
+def to_epoch_seconds(times: np.ndarray) -> np.ndarray:
+    """UTC datetime64 -> float seconds since 1970 (pyqtgraph's DateAxisItem unit)."""
+    return np.asarray(times, dtype="datetime64[ns]").astype(np.int64) / 1e9
+
+
+class TimeSeriesPlot(QtWidgets.QWidget):
+    """A titled pyqtgraph plot with a UTC date axis and a cursor synced to the map time."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QtWidgets.QLabel("No station selected")
+        self.title.setObjectName("seriesTitle")
+        layout.addWidget(self.title)
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(8, 8))
+        self.plot.setLabel("bottom", "time (UTC)")
+        layout.addWidget(self.plot)
+        self.time_cursor = pg.InfiniteLine(angle=90, movable=False,
+                                           pen=pg.mkPen("#ffcc33", width=1))
+        self.plot.addItem(self.time_cursor, ignoreBounds=True)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self.flagged = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ff3030", width=2),
+                                          brush=None, symbol="o", name="QC flagged")
+
+    def set_series(self, title: str, times: np.ndarray, series: list[Series],
+                   units: str, flagged: np.ndarray | None = None) -> None:
+        """Replace the plotted series; ``flagged`` marks points QC did not pass."""
+        self.title.setText(title)
+        self.plot.clear()
+        legend = self.plot.plotItem.legend
+        if legend is not None:
+            legend.clear()
+        self.plot.addItem(self.time_cursor, ignoreBounds=True)
+        self._curves.clear()
+        x = to_epoch_seconds(times)
+        for s in series:
+            style = QtCore.Qt.PenStyle.DashLine if s.dashed else QtCore.Qt.PenStyle.SolidLine
+            curve = self.plot.plot(
+                x, np.asarray(s.values, float), name=s.name, connect="finite",
+                pen=pg.mkPen(s.color, width=2, style=style),
+                symbol="o" if s.symbols else None, symbolSize=4, symbolBrush=s.color,
+                symbolPen=None,
+            )
+            self._curves[s.name] = curve
+        if flagged is not None and len(series) and np.any(flagged):
+            y = np.asarray(series[0].values, float)
+            self.flagged.setData(x[flagged], y[flagged])
+            self.plot.addItem(self.flagged)
+        self.plot.setLabel("left", units)
+        self.plot.enableAutoRange()
+
+    def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (x, y) arrays a named curve currently draws."""
+        x, y = self._curves[name].getData()
+        return np.asarray(x), np.asarray(y)
+
+    def set_cursor(self, time: np.datetime64) -> None:
+        self.time_cursor.setValue(float(to_epoch_seconds(np.array([time]))[0]))

@@ -1,0 +1,48 @@
+import subprocess
+import sys
+
+import pytest
+
+from desktop_app import __version__
+from desktop_app.cli import main
+from desktop_app.cli.stubs import PLANNED
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"microclimate {__version__}"
+    assert __version__ != "0.0.0+unknown"
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for name in ("gui", *PLANNED):
+        assert name in out
+
+
+@pytest.mark.parametrize("name", sorted(PLANNED))
+def test_planned_commands_say_not_available_and_exit_2(name, capsys):
+    assert main([name]) == 2
+    err = capsys.readouterr().err
+    assert "not available yet" in err
+    assert "Traceback" not in err
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "desktop_app", "--version"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"microclimate {__version__}"
+
+
+def test_bad_region_folder_is_one_line_and_nonzero(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "desktop_app", "gui", "--data", str(tmp_path),
+                           "--screenshot", str(tmp_path / "x.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert "no region.json" in proc.stderr
+    assert not (tmp_path / "x.png").exists()

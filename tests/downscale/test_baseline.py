@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from desktop_app.core.variables import get_variable
+from desktop_app.downscale.baseline import (
+    STANDARD_LAPSE_RATE,
+    bilinear,
+    lapse_rate_baseline,
+    saturation_vapour_pressure,
+)
+from desktop_app.errors import SchemaError
+from desktop_app.sources.region import load_region
+
+
+@pytest.fixture(scope="module")
+def region():
+    return load_region()
+
+
+def test_bilinear_reproduces_a_linear_field_exactly():
+    src_lat = np.array([34.0, 34.25, 34.5])
+    src_lon = np.array([-118.5, -118.25, -118.0, -117.75])
+    field = 3.0 * src_lat[:, None] - 2.0 * src_lon[None, :] + 1.0
+    dst_lat = np.linspace(34.01, 34.49, 17)
+    dst_lon = np.linspace(-118.49, -117.76, 23)
+    got = bilinear(field, src_lat, src_lon, dst_lat, dst_lon)
+    want = 3.0 * dst_lat[:, None] - 2.0 * dst_lon[None, :] + 1.0
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_bilinear_does_not_extrapolate_trends_outside_the_grid():
+    got = bilinear(np.array([[0.0, 1.0], [2.0, 3.0]]), np.array([0.0, 1.0]),
+                   np.array([0.0, 1.0]), np.array([-5.0, 6.0]), np.array([-5.0, 6.0]))
+    np.testing.assert_array_equal(got, [[0.0, 1.0], [2.0, 3.0]])
+
+
+def _constant_coarse(region, **values):
+    c = region.coarse.isel(time=slice(0, 2))
+    out = c.copy()
+    for name, value in values.items():
+        out[name] = xr.full_like(c[name], value)
+    return out
+
+
+def test_temperature_follows_the_lapse_rate_over_real_terrain(region):
+    coarse = _constant_coarse(region, temperature=20.0)
+    result = lapse_rate_baseline(coarse, region.terrain)
+    z = region.terrain["elevation"].values
+    z_coarse = bilinear(coarse["elevation"].values, coarse["latitude"].values,
+                        coarse["longitude"].values, region.terrain["latitude"].values,
+                        region.terrain["longitude"].values)
+    want = 20.0 + STANDARD_LAPSE_RATE * (z - z_coarse) / 1000.0
+    np.testing.assert_allclose(result["temperature"].values[0], want, atol=1e-4)
+    # the coldest cell is the one standing highest above the coarse orography
+    t0 = result["temperature"].values[0]
+    dz = z - z_coarse
+    assert np.unravel_index(t0.argmin(), t0.shape) == np.unravel_index(dz.argmax(), dz.shape)
+    assert float(dz.max() - dz.min()) > 1000.0  # real relief, not a flat test field
+    assert result["temperature"].attrs["units"] == get_variable("temperature").units
+
+
+def test_a_custom_lapse_rate_is_applied(region):
+    coarse = _constant_coarse(region, temperature=20.0)
+    flat = lapse_rate_baseline(coarse, region.terrain, lapse_rate=0.0)
+    np.testing.assert_allclose(flat["temperature"].values, 20.0, atol=1e-5)
+
+
+def test_pressure_and_humidity_move_consistently_with_height(region):
+    coarse = _constant_coarse(region, temperature=15.0, surface_pressure=900.0,
+                              relative_humidity=50.0)
+    res = lapse_rate_baseline(coarse, region.terrain)
+    z = region.terrain["elevation"].values
+    hi = np.unravel_index(z.argmax(), z.shape)
+    lo = np.unravel_index(z.argmin(), z.shape)
+    p, t, rh = (res[v].values[0] for v in ("surface_pressure", "temperature",
+                                           "relative_humidity"))
+    z_coarse = bilinear(coarse["elevation"].values, coarse["latitude"].values,
+                        coarse["longitude"].values, region.terrain["latitude"].values,
+                        region.terrain["longitude"].values)
+    dz = z - z_coarse
+    assert p[hi] < p[lo]
+    # hypsometric equation cell by cell, from the coarse surface to the fine one
+    t_mean_k = 273.15 + 0.5 * (15.0 + t)
+    np.testing.assert_allclose(p, 900.0 * np.exp(-9.80665 * dz / (287.05 * t_mean_k)),
+                               rtol=1e-5)
+    # constant specific humidity: vapour pressure scales with pressure
+    e = rh / 100.0 * saturation_vapour_pressure(t)
+    e_coarse = 0.5 * saturation_vapour_pressure(np.float64(15.0))
+    np.testing.assert_allclose(e, e_coarse * p / 900.0, rtol=1e-4)
+    up = dz > 200
+    assert np.all(rh[up] > 50.0) and rh.max() <= 100.0
+
+
+def test_missing_orography_is_a_schema_error(region):
+    with pytest.raises(SchemaError, match="'elevation'"):
+        lapse_rate_baseline(region.coarse.drop_vars("elevation"), region.terrain)

@@ -1,0 +1,22 @@
+import pytest
+
+from desktop_app.gui.main_window import MainWindow
+from desktop_app.gui.region_view import RegionView
+from desktop_app.sources.region import load_region
+
+
+@pytest.fixture(scope="session")
+def sample_region():
+    return load_region()
+
+
+@pytest.fixture
+def window(qtbot, sample_region, tmp_path, monkeypatch):
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+    win = MainWindow(RegionView(sample_region))
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.map.drawn, timeout=20000):
+        win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(100)
+    return win

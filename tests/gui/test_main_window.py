@@ -1,0 +1,108 @@
+import re
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from desktop_app.core.flags import QCFlag
+from desktop_app.gui.region_view import COLORMAPS
+from tests.gui.helpers import canvas_image, expected_rgb, qpoint
+
+pytestmark = pytest.mark.gui
+
+# cells away from stations and edges, in different terrain
+CELLS = [(20, 40), (55, 128), (90, 200), (70, 20)]
+
+
+def _pixel_of_cell(window, i, j):
+    x, y = window.map.canvas_pos_of(float(window.view.lat[i]), float(window.view.lon[j]))
+    return round(x), round(y)
+
+
+def test_map_pixels_show_the_field_through_the_colormap(window):
+    img = canvas_image(window)
+    field = window.current_field()
+    clim = window.view.clim("temperature")
+    for i, j in CELLS:
+        x, y = _pixel_of_cell(window, i, j)
+        want = expected_rgb(COLORMAPS["temperature"], float(field[i, j]), clim)
+        got = img[y, x].astype(float)
+        assert np.abs(got - want).max() <= 6, (i, j, got, want)
+    # not blank: the map area holds many distinct colours
+    x0, y0 = _pixel_of_cell(window, 0, 0)
+    x1, y1 = _pixel_of_cell(window, field.shape[0] - 1, field.shape[1] - 1)
+    area = img[y1:y0, x0:x1].reshape(-1, 3)
+    assert len(np.unique(area, axis=0)) > 200
+
+
+def test_colorbar_shows_gradient_limits_and_units(window):
+    img = canvas_image(window)
+    bar = window.map.colorbar
+    tr = bar.view.scene.node_transform(window.map.canvas.scene)
+    lo, hi = bar.clim
+    for frac in (0.02, 0.5, 0.98):
+        x, y = tr.map([0.5, frac])[:2]
+        want = expected_rgb(bar.cmap, lo + frac * (hi - lo), (lo, hi))
+        assert np.abs(img[round(y), round(x)].astype(float) - want).max() <= 8
+    assert (lo, hi) == window.view.clim("temperature")
+    ticks = [float(t.text) for t in bar.ticks]
+    assert ticks[0] == pytest.approx(lo, abs=0.5) and ticks[-1] == pytest.approx(hi, abs=0.5)
+    assert bar.label.text == "2 m air temperature (degC)"
+
+
+def test_hover_value_matches_the_data_at_that_cell(window, qtbot):
+    field = window.current_field()
+    for i, j in CELLS:
+        qtbot.mouseMove(window.map.widget, qpoint(window.map.canvas_pos_of(
+            float(window.view.lat[i]), float(window.view.lon[j]))))
+        qtbot.waitUntil(lambda i=i, j=j: f"{window.view.elevation[i, j]:.0f} m"
+                        in window.hover_label.text(), timeout=3000)
+        text = window.hover_label.text()
+        shown = float(re.search(r"temperature (-?\d+\.\d) degC", text).group(1))
+        assert shown == pytest.approx(float(field[i, j]), abs=0.05)
+        assert f"{window.view.lat[i]:.4f}°N" in text
+
+
+def test_time_slider_changes_the_image_and_time(window, qtbot):
+    before = canvas_image(window)
+    first_time = window.time_label.text()
+    with qtbot.waitSignal(window.map.drawn, timeout=5000):
+        window.time_slider.setValue(12)
+    qtbot.wait(50)
+    after = canvas_image(window)
+    assert window.time_label.text() == "2024-07-15 12:00 UTC" != first_time
+    np.testing.assert_array_equal(window.current_field(),
+                                  window.view.field["temperature"].values[12])
+    assert np.abs(after.astype(int) - before.astype(int)).sum() > 1000
+    i, j = CELLS[1]
+    x, y = _pixel_of_cell(window, i, j)
+    want = expected_rgb("coolwarm", float(window.current_field()[i, j]),
+                        window.view.clim("temperature"))
+    assert np.abs(after[y, x].astype(float) - want).max() <= 6
+
+
+def test_click_a_station_shows_its_series(window, qtbot):
+    st = window.view.stations
+    k = 3
+    pos = qpoint(window.map.canvas_pos_of(float(st.latitude[k]), float(st.longitude[k])))
+    qtbot.mouseClick(window.map.widget, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: window.selected_station == k, timeout=3000)
+    assert str(st.station_id.values[k]) in window.series.title.text()
+    _, y = window.series.curve_data("observed")
+    np.testing.assert_allclose(y, st["temperature"].values[k], equal_nan=True)
+
+
+def test_station_markers_say_not_evaluated_or_missing_without_qc(window):
+    t = 11  # SYN-05 has an injected gap at 10..13 UTC on the first day
+    window.time_slider.setValue(t)
+    flags = window.view.station_flags("temperature", t)
+    assert flags[4] == QCFlag.MISSING
+    assert set(np.delete(flags, 4)) == {QCFlag.NOT_EVALUATED}
+
+
+def test_switching_variable_updates_colorbar_units(window, qtbot):
+    idx = window.variable_box.findData("relative_humidity")
+    with qtbot.waitSignal(window.map.drawn, timeout=5000):
+        window.variable_box.setCurrentIndex(idx)
+    assert window.map.colorbar.label.text == "2 m relative humidity (%)"
+    assert "degC" not in window.series.plot.getAxis("left").labelText
