@@ -11,6 +11,9 @@ from desktop_app.gui.region_view import COLORMAPS, RegionView
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
 
+CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
+SHADED_OPACITY = 0.8
+
 
 def format_time(t: np.datetime64) -> str:
     return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
@@ -39,6 +42,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.time_slider.setPageStep(6)
         self.time_label = QtWidgets.QLabel()
         self.time_label.setMinimumWidth(150)
+        self.play_button = QtWidgets.QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Animate through the valid times (Space)")
+        self.play_button.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Space))
+        self.play_timer = QtCore.QTimer(self)
+        self.play_timer.setInterval(250)
+        self.cmap_box = QtWidgets.QComboBox()
+        for name in CMAP_CHOICES:
+            self.cmap_box.addItem(name)
+        self.shading_box = QtWidgets.QCheckBox("Terrain shading")
+        self.shading_box.setChecked(True)
+        self.shading_box.setToolTip("Show the hillshade through the field (80% opacity)")
 
         self.provenance = QtWidgets.QLabel(self._provenance_text())
         self.provenance.setObjectName("provenance")
@@ -47,10 +62,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.map = MapCanvas()
         self.series = TimeSeriesPlot()
 
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("Variable"))
+        top.addWidget(self.variable_box)
+        top.addSpacing(12)
+        top.addWidget(QtWidgets.QLabel("Colormap"))
+        top.addWidget(self.cmap_box)
+        top.addSpacing(12)
+        top.addWidget(self.shading_box)
+        top.addStretch(1)
         controls = QtWidgets.QHBoxLayout()
-        controls.addWidget(QtWidgets.QLabel("Variable"))
-        controls.addWidget(self.variable_box)
-        controls.addSpacing(16)
+        controls.addWidget(self.play_button)
         controls.addWidget(QtWidgets.QLabel("Valid time"))
         controls.addWidget(self.time_slider, 1)
         controls.addWidget(self.time_label)
@@ -59,6 +81,7 @@ class MainWindow(QtWidgets.QMainWindow):
         left_layout = QtWidgets.QVBoxLayout(left)
         left_layout.setContentsMargins(6, 6, 6, 6)
         left_layout.addWidget(self.provenance)
+        left_layout.addLayout(top)
         left_layout.addWidget(self.map.widget, 1)
         left_layout.addLayout(controls)
 
@@ -83,11 +106,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.menuBar().addMenu("&File").addAction(quit_action)
 
         self.map.set_grid(view.lat, view.lon)
-        self.variable_box.currentIndexChanged.connect(self._refresh)
-        self.time_slider.valueChanged.connect(self._refresh)
+        self.map.set_terrain(view.elevation)
+        self.variable_box.currentIndexChanged.connect(self._on_variable)
+        self.cmap_box.currentTextChanged.connect(self.map.set_cmap)
+        self.shading_box.toggled.connect(self._on_shading)
+        self.time_slider.valueChanged.connect(self._on_time)
+        self.play_button.toggled.connect(self._on_play)
+        self.play_timer.timeout.connect(self._step)
         self.map.hovered.connect(self._on_hover)
         self.map.station_clicked.connect(self.select_station)
-        self._refresh()
+        self._on_shading(self.shading_box.isChecked())
+        self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
 
@@ -114,15 +143,39 @@ class MainWindow(QtWidgets.QMainWindow):
         return text
 
     # -- updates ----------------------------------------------------------------------
-    def _refresh(self) -> None:
-        var, t = self.variable, self.time_index
-        self.map.set_field(self.current_field(), self.view.clim(var),
-                           COLORMAPS.get(var, "viridis"), self.view.label(var))
+    def _on_variable(self) -> None:
+        var = self.variable
+        cmap = COLORMAPS.get(var, "viridis")
+        self.cmap_box.blockSignals(True)
+        self.cmap_box.setCurrentText(cmap)
+        self.cmap_box.blockSignals(False)
+        self.map.set_frames(self.view.field[var].values, self.view.clim(var), cmap,
+                            self.view.label(var), self.time_index)
+        self._on_time()
+
+    def _on_time(self) -> None:
+        t = self.time_index
+        self.map.set_time(t)
         self.time_label.setText(format_time(self.view.times[t]))
         self._draw_stations()
         self.series.set_cursor(self.view.times[t])
-        if self.selected_station is not None:
+        if self.selected_station is not None and not self.play_timer.isActive():
             self._draw_series()
+
+    def _on_shading(self, on: bool) -> None:
+        self.map.hillshade.visible = on
+        self.map.set_opacity(SHADED_OPACITY if on else 1.0)
+
+    def _on_play(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        if playing:
+            self.play_timer.start()
+        else:
+            self.play_timer.stop()
+            self._on_time()
+
+    def _step(self) -> None:
+        self.time_slider.setValue((self.time_index + 1) % self.view.times.size)
 
     def _draw_stations(self) -> None:
         st = self.view.stations

@@ -16,6 +16,8 @@ from vispy.visuals.transforms import STTransform
 
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
+from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
+from desktop_app.viz.hillshade import hillshade
 
 use_qt_backend()
 
@@ -45,17 +47,25 @@ class MapCanvas(QtCore.QObject):
         self.view.camera = scene.PanZoomCamera(aspect=1.0)
         self.colorbar = ColorBar()
         grid.add_widget(self.colorbar.view, row=0, col=1)
-        self.image = scene.visuals.Image(
-            np.zeros((2, 2), np.float32), cmap="viridis", parent=self.view.scene,
-            interpolation="nearest",
+        self.hillshade = scene.visuals.Image(
+            np.zeros((2, 2), np.float32), cmap="grays", clim=(0.0, 1.0),
+            parent=self.view.scene, interpolation="linear",
         )
+        self.hillshade.order = 0
+        self.image = FieldStack(parent=self.view.scene)
+        self.image.order = 1
         self.markers = scene.visuals.Markers(parent=self.view.scene)
-        self.markers.order = -1  # draw on top of the image
+        self.markers.order = 2
+        # All layers sit at z=0: draw strictly in `order`, never by depth test.
+        for layer in (self.hillshade, self.image, self.markers):
+            layer.set_gl_state("translucent", depth_test=False, cull_face=False)
         self.markers.set_data(np.zeros((1, 2), np.float32))
         self.markers.visible = False
         self._kx = 1.0
         self._lat = np.zeros(2)
         self._lon = np.zeros(2)
+        self._frames: np.ndarray | None = None  # kept only when the stack is too big
+        self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
         self._station_xy = np.zeros((0, 2))
         self._press_pos: tuple[float, float] | None = None
         self.canvas.events.mouse_move.connect(self._on_mouse_move)
@@ -75,10 +85,12 @@ class MapCanvas(QtCore.QObject):
         self._kx = math.cos(math.radians(float(self._lat.mean())))
         dlat = float(self._lat[1] - self._lat[0]) if self._lat.size > 1 else 1.0
         dlon = float(self._lon[1] - self._lon[0]) if self._lon.size > 1 else 1.0
-        self.image.transform = STTransform(
+        cells = STTransform(
             scale=(dlon * self._kx, dlat),
             translate=((self._lon[0] - dlon / 2) * self._kx, self._lat[0] - dlat / 2),
         )
+        self.image.transform = cells
+        self.hillshade.transform = cells
         x0 = (self._lon[0] - dlon / 2) * self._kx
         x1 = (self._lon[-1] + dlon / 2) * self._kx
         self.view.camera.set_range(
@@ -86,14 +98,38 @@ class MapCanvas(QtCore.QObject):
             z=(-1.0, 1.0), margin=0.02,
         )
 
-    def set_field(self, values: np.ndarray, clim: tuple[float, float], cmap: str,
-                  label: str) -> None:
-        """Show a (lat, lon) field. NaN cells are drawn transparent."""
-        data = np.asarray(values, dtype=np.float32)
-        self.image.set_data(data)
-        self.image.cmap = cmap
-        self.image.clim = clim
+    def set_terrain(self, elevation: np.ndarray) -> None:
+        """Hillshade of the terrain under the field (same grid as ``set_grid``)."""
+        shade = hillshade(elevation, self._lat, self._lon)
+        self.hillshade.set_data(np.nan_to_num(shade, nan=0.5).astype(np.float32))
+        self.canvas.update()
+
+    def set_frames(self, frames: np.ndarray, clim: tuple[float, float], cmap: str,
+                   label: str, t: int = 0) -> None:
+        """Show a (time, lat, lon) stack. It goes to the GPU once when it fits a 3-D
+        texture; otherwise one frame is uploaded per step. NaN cells are transparent."""
+        frames = np.asarray(frames)
+        self.resident = FieldStackVisual.fits(frames.shape)
+        self._frames = None if self.resident else frames
+        self.image.set_frames(frames if self.resident else frames[t:t + 1], clim)
+        self.image.set_cmap(cmap)
         self.colorbar.set(cmap, clim, label)
+        self.set_time(t)
+
+    def set_time(self, t: int) -> None:
+        if self.resident:
+            self.image.set_layer(t)
+        elif self._frames is not None:
+            self.image.set_frames(self._frames[t:t + 1], self.image.clim)
+        self.canvas.update()
+
+    def set_cmap(self, cmap: str) -> None:
+        self.image.set_cmap(cmap)
+        self.colorbar.set(cmap, self.colorbar.clim, self.colorbar.label.text)
+        self.canvas.update()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.image.set_opacity(opacity)
         self.canvas.update()
 
     def set_stations(self, lat: np.ndarray, lon: np.ndarray, flags: np.ndarray,

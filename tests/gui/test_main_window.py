@@ -19,7 +19,14 @@ def _pixel_of_cell(window, i, j):
     return round(x), round(y)
 
 
-def test_map_pixels_show_the_field_through_the_colormap(window):
+def _unshaded(window, qtbot):
+    with qtbot.waitSignal(window.map.drawn, timeout=5000):
+        window.shading_box.setChecked(False)
+    qtbot.wait(50)
+
+
+def test_map_pixels_show_the_field_through_the_colormap(window, qtbot):
+    _unshaded(window, qtbot)
     img = canvas_image(window)
     field = window.current_field()
     clim = window.view.clim("temperature")
@@ -63,7 +70,25 @@ def test_hover_value_matches_the_data_at_that_cell(window, qtbot):
         assert f"{window.view.lat[i]:.4f}°N" in text
 
 
+def test_terrain_shading_blends_the_hillshade_under_the_field(window):
+    from desktop_app.gui.main_window import SHADED_OPACITY
+    from desktop_app.viz.hillshade import hillshade
+
+    assert window.shading_box.isChecked()
+    img = canvas_image(window)
+    shade = hillshade(window.view.elevation, window.view.lat, window.view.lon)
+    clim = window.view.clim("temperature")
+    for i, j in CELLS:
+        x, y = _pixel_of_cell(window, i, j)
+        field = expected_rgb("coolwarm", float(window.current_field()[i, j]), clim)
+        want = SHADED_OPACITY * field + (1 - SHADED_OPACITY) * 255.0 * shade[i, j]
+        assert np.abs(img[y, x].astype(float) - want).max() <= 8, (i, j)
+
+
 def test_time_slider_changes_the_image_and_time(window, qtbot):
+    _unshaded(window, qtbot)
+    uploads = window.map.image.uploads
+    assert window.map.resident
     before = canvas_image(window)
     first_time = window.time_label.text()
     with qtbot.waitSignal(window.map.drawn, timeout=5000):
@@ -79,6 +104,33 @@ def test_time_slider_changes_the_image_and_time(window, qtbot):
     want = expected_rgb("coolwarm", float(window.current_field()[i, j]),
                         window.view.clim("temperature"))
     assert np.abs(after[y, x].astype(float) - want).max() <= 6
+    for t in (30, 5, 71, 0):  # scrubbing: a uniform changes, no frame is re-uploaded
+        window.time_slider.setValue(t)
+    assert window.map.image.uploads == uploads
+
+
+def test_play_animates_through_time(window, qtbot):
+    window.play_button.click()
+    qtbot.waitUntil(lambda: window.time_index >= 3, timeout=5000)
+    window.play_button.click()
+    assert not window.play_timer.isActive()
+    assert window.play_button.text() == "Play"
+
+
+def test_colormap_choice_recolours_without_upload(window, qtbot):
+    _unshaded(window, qtbot)
+    uploads = window.map.image.uploads
+    with qtbot.waitSignal(window.map.drawn, timeout=5000):
+        window.cmap_box.setCurrentText("viridis")
+    qtbot.wait(50)
+    img = canvas_image(window)
+    i, j = CELLS[0]
+    x, y = _pixel_of_cell(window, i, j)
+    want = expected_rgb("viridis", float(window.current_field()[i, j]),
+                        window.view.clim("temperature"))
+    assert np.abs(img[y, x].astype(float) - want).max() <= 6
+    assert window.map.colorbar.cmap == "viridis"
+    assert window.map.image.uploads == uploads
 
 
 def test_click_a_station_shows_its_series(window, qtbot):
