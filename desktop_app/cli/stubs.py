@@ -12,7 +12,6 @@ PLANNED: dict[str, str] = {
     "forecast": "run the local downscaling model on a region",
     "verify": "verify a forecast against station observations",
     "models": "list, install, select and roll back ONNX models",
-    "export-map": "render a forecast field to a PNG map without a display",
     "train": "train a downscaling model (needs the [train] extra)",
     "trainer": "run the headless trainer job service",
 }

@@ -9,10 +9,10 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from desktop_app.errors import DataFileError
-from desktop_app.fsutil import atomic_path
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.region_view import RegionView
 from desktop_app.sources.region import load_region
+from desktop_app.viz.export import save_png
 
 SCREENSHOT_SETTLE_MS = 300
 
@@ -39,10 +39,7 @@ def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
     pixmap = window.grab()
     if pixmap.isNull():
         raise DataFileError(f"could not grab the window for {path}")
-    with atomic_path(path) as tmp:
-        if not pixmap.save(str(tmp), "PNG"):
-            raise DataFileError(f"could not write PNG {path}")
-    return path
+    return save_png(pixmap.toImage(), path)
 
 
 def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> int:

@@ -7,6 +7,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
 from desktop_app.core.variables import get_variable
+from desktop_app.gui.exports import add_export_menu
 from desktop_app.gui.region_view import COLORMAPS, RegionView
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
@@ -103,7 +104,10 @@ class MainWindow(QtWidgets.QMainWindow):
         quit_action = QtGui.QAction("&Quit", self)
         quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        self.menuBar().addMenu("&File").addAction(quit_action)
+        file_menu = self.menuBar().addMenu("&File")
+        add_export_menu(self, file_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
 
         self.map.set_grid(view.lat, view.lon)
         self.map.set_terrain(view.elevation)

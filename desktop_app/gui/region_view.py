@@ -11,13 +11,9 @@ from desktop_app.core.flags import QCFlag
 from desktop_app.core.variables import get_variable
 from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
 from desktop_app.sources.region import RegionBundle
+from desktop_app.viz.styles import DEFAULT_COLORMAPS
 
-COLORMAPS = {
-    "temperature": "coolwarm",
-    "relative_humidity": "GrBu",
-    "surface_pressure": "viridis",
-    "wind_speed": "viridis",
-}
+COLORMAPS = DEFAULT_COLORMAPS
 
 
 @dataclass
@@ -45,7 +41,7 @@ class RegionView:
 
     @property
     def variables(self) -> list[str]:
-        return [str(v) for v in self.field.data_vars if v in COLORMAPS]
+        return [str(v) for v in self.field.data_vars if "time" in self.field[v].dims]
 
     def frame(self, variable: str, t: int) -> np.ndarray:
         return np.asarray(self.field[variable].values[t])

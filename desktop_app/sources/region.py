@@ -89,3 +89,13 @@ def load_region(folder: Path | None = None) -> RegionBundle:
         generated=list(meta.get("generated_values", [])),
         path=folder,
     )
+
+
+def open_grid_file(path: Path) -> xr.Dataset:
+    """Open one canonical grid NetCDF (a forecast or an exported field), validated."""
+    ds = _open(Path(path))
+    try:
+        validate_grid_dataset(ds)
+    except MicroclimateError as exc:
+        raise DataFileError(f"{path}: {exc}") from exc
+    return ds

@@ -18,16 +18,10 @@ from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
 from desktop_app.viz.hillshade import hillshade
+from desktop_app.viz.styles import QC_COLORS
 
 use_qt_backend()
 
-QC_COLORS = {  # QARTOD flag -> RGBA marker face colour
-    1: (0.10, 0.70, 0.20, 1.0),
-    2: (0.60, 0.60, 0.60, 1.0),
-    3: (1.00, 0.75, 0.00, 1.0),
-    4: (0.90, 0.10, 0.10, 1.0),
-    9: (0.20, 0.20, 0.20, 1.0),
-}
 CLICK_RADIUS_PX = 12.0
 
 
