@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
 from desktop_app.core.variables import get_variable
+from desktop_app.errors import CancelledError
+from desktop_app.gui import window_state
 from desktop_app.gui.exports import add_export_menu
 from desktop_app.gui.region_view import COLORMAPS, RegionView
+from desktop_app.gui.workers import TaskRunner
+from desktop_app.sources.region import load_region
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
 
@@ -32,14 +40,10 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.view = view
         self.selected_station: int | None = None
-        self.setWindowTitle(f"Microclimate Desk {__version__} — {view.region.name}")
         self.resize(1400, 820)
 
         self.variable_box = QtWidgets.QComboBox()
-        for name in view.variables:
-            self.variable_box.addItem(get_variable(name).long_name, name)
         self.time_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.time_slider.setRange(0, view.times.size - 1)
         self.time_slider.setPageStep(6)
         self.time_label = QtWidgets.QLabel()
         self.time_label.setMinimumWidth(150)
@@ -56,7 +60,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shading_box.setChecked(True)
         self.shading_box.setToolTip("Show the hillshade through the field (80% opacity)")
 
-        self.provenance = QtWidgets.QLabel(self._provenance_text())
+        self.provenance = QtWidgets.QLabel()
         self.provenance.setObjectName("provenance")
         self.provenance.setWordWrap(True)
 
@@ -96,23 +100,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.hover_label = QtWidgets.QLabel("Move the cursor over the map")
         self.hover_label.setObjectName("hoverLabel")
         self.statusBar().addWidget(self.hover_label, 1)
-        badge = "SAMPLE · synthetic weather on real terrain" if view.region.generated else ""
-        self.data_badge = QtWidgets.QLabel(badge)
+        self.data_badge = QtWidgets.QLabel()
         self.data_badge.setStyleSheet("color: #ffb000; font-weight: bold;")
         self.statusBar().addPermanentWidget(self.data_badge)
 
-        quit_action = QtGui.QAction("&Quit", self)
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu = self.menuBar().addMenu("&File")
-        add_export_menu(self, file_menu)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-
-        self.map.set_grid(view.lat, view.lon)
-        self.map.set_terrain(view.elevation)
+        self.tasks = TaskRunner(self.statusBar())
+        self.tasks.finished.connect(self._on_task_done)
+        self._build_menus()
         self.variable_box.currentIndexChanged.connect(self._on_variable)
-        self.cmap_box.currentTextChanged.connect(self.map.set_cmap)
+        self.cmap_box.currentTextChanged.connect(self._on_cmap)
         self.shading_box.toggled.connect(self._on_shading)
         self.time_slider.valueChanged.connect(self._on_time)
         self.play_button.toggled.connect(self._on_play)
@@ -120,9 +116,89 @@ class MainWindow(QtWidgets.QMainWindow):
         self.map.hovered.connect(self._on_hover)
         self.map.station_clicked.connect(self.select_station)
         self._on_shading(self.shading_box.isChecked())
+        self.set_view(view)
+        window_state.restore(self)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = file_menu.addAction("&Open region…")
+        open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self._ask_open_region)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        add_export_menu(self, file_menu)
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit")
+        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        for text, key, delta in (("Previous step", "Left", -1), ("Next step", "Right", 1),
+                                 ("Back 6 h", "PgUp", -6), ("Forward 6 h", "PgDown", 6)):
+            action = view_menu.addAction(text)
+            action.setShortcut(QtGui.QKeySequence(key))
+            action.triggered.connect(lambda _c=False, d=delta: self.step_time(d))
+        self._fill_recent_menu()
+
+    # -- region -----------------------------------------------------------------------
+    def set_view(self, view: RegionView) -> None:
+        """Show another region (everything region-specific is reset here)."""
+        self.view = view
+        self.selected_station = None
+        self.setWindowTitle(f"Microclimate Desk {__version__} — {view.region.name}")
+        self.provenance.setText(self._provenance_text())
+        self.data_badge.setText(
+            "SAMPLE · synthetic weather on real terrain" if view.region.generated else "")
+        previous = self.variable_box.currentData()
+        self.variable_box.blockSignals(True)
+        self.variable_box.clear()
+        for name in view.variables:
+            self.variable_box.addItem(get_variable(name).long_name, name)
+        index = max(0, self.variable_box.findData(previous))
+        self.variable_box.setCurrentIndex(index)
+        self.variable_box.blockSignals(False)
+        self.time_slider.blockSignals(True)
+        self.time_slider.setRange(0, view.times.size - 1)
+        self.time_slider.setValue(0)
+        self.time_slider.blockSignals(False)
+        self.map.set_grid(view.lat, view.lon)
+        self.map.set_terrain(view.elevation)
         self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
+
+    def open_region(self, folder: Path) -> bool:
+        """Load a region folder in the background; errors show a message."""
+        return self.tasks.start("Open region", lambda progress, cancel: _load_view(
+            folder, progress, cancel))
+
+    def _on_task_done(self, name: str, result: object) -> None:
+        if name == "Open region" and isinstance(result, RegionView):
+            self.set_view(result)
+            if result.region.path is not None:
+                window_state.remember_region(result.region.path)
+                self._fill_recent_menu()
+
+    def _ask_open_region(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open region folder")
+        if folder:
+            self.open_region(Path(folder))
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in window_state.recent_regions():
+            action = self.recent_menu.addAction(str(path))
+            action.triggered.connect(lambda _c=False, p=path: self.open_region(p))
+        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    def step_time(self, delta: int) -> None:
+        n = self.view.times.size
+        self.time_slider.setValue(max(0, min(n - 1, self.time_index + delta)))
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.play_timer.stop()
+        self.tasks.cancel()
+        window_state.save(self)
+        super().closeEvent(event)
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -150,12 +226,18 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_variable(self) -> None:
         var = self.variable
         cmap = COLORMAPS.get(var, "viridis")
+        if self.cmap_box.findText(window_state.colormap_for(var) or "") >= 0:
+            cmap = window_state.colormap_for(var) or cmap
         self.cmap_box.blockSignals(True)
         self.cmap_box.setCurrentText(cmap)
         self.cmap_box.blockSignals(False)
         self.map.set_frames(self.view.field[var].values, self.view.clim(var), cmap,
                             self.view.label(var), self.time_index)
         self._on_time()
+
+    def _on_cmap(self, name: str) -> None:
+        self.map.set_cmap(name)
+        window_state.remember_colormap(self.variable, name)
 
     def _on_time(self) -> None:
         t = self.time_index
@@ -218,3 +300,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_hover(self, i: int, j: int) -> None:
         self.hover_label.setText(self.hover_text(i, j) if i >= 0 else "outside the grid")
+
+
+def _load_view(folder: Path, progress: Callable[[float, str], None],
+               cancel: threading.Event) -> RegionView:
+    progress(0.1, "reading files")
+    region = load_region(folder)
+    if cancel.is_set():
+        raise CancelledError("open region cancelled")
+    progress(0.6, "computing the baseline field")
+    return RegionView(region)
