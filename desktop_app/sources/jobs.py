@@ -1,0 +1,170 @@
+"""The "Get data" hook: one plain function the GUI runs in a worker thread (and the CLI
+runs directly), with a progress callback and a cancel event. No Qt here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.grid import BBox
+from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.errors import CancelledError, DataFileError, OfflineError
+from desktop_app.settings import Settings
+from desktop_app.sources.cache import RequestCache, request_key
+from desktop_app.sources.cds import CdsClient, Era5Request, resolve_credentials
+from desktop_app.sources.era5_files import open_era5, select_variables
+from desktop_app.sources.http import HttpClient, shared_client
+from desktop_app.sources.openmeteo import OpenMeteo, Resolution
+from desktop_app.sources.output import write_netcdf
+from desktop_app.sources.stations import CsvMapping, read_station_file
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class OpenMeteoFetch:
+    variables: tuple[str, ...]
+    latitudes: tuple[float, ...] = ()
+    longitudes: tuple[float, ...] = ()
+    bbox: BBox | None = None
+    grid_resolution: float = 0.1
+    start: dt.date | None = None
+    end: dt.date | None = None
+    archive: bool = False
+    resolution: Resolution = "hourly"
+    model: str | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Era5FileFetch:
+    paths: tuple[Path, ...]
+    variables: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Era5CdsFetch:
+    request: Era5Request
+
+
+@dataclass(frozen=True)
+class StationFileFetch:
+    path: Path
+    format: str
+    mapping: CsvMapping | None = None
+
+
+FetchRequest = OpenMeteoFetch | Era5FileFetch | Era5CdsFetch | StationFileFetch
+
+
+@dataclass
+class FetchContext:
+    settings: Settings = field(default_factory=Settings)
+    http: HttpClient | None = None
+    cache: RequestCache | None = None
+
+    def get_cache(self) -> RequestCache:
+        if self.cache is None:
+            self.cache = RequestCache(max_bytes=self.settings.cache_max_mb * 1024 * 1024)
+        return self.cache
+
+    def get_http(self) -> HttpClient:
+        return self.http or shared_client()
+
+
+def _check(cancel: threading.Event | None, what: str) -> None:
+    if cancel is not None and cancel.is_set():
+        raise CancelledError(f"{what}: cancelled")
+
+
+def run_fetch(
+    request: FetchRequest,
+    *,
+    context: FetchContext | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> xr.Dataset:
+    """Run one fetch and return a canonical dataset. Safe to call from a worker thread;
+    set ``cancel`` to stop at the next batch/poll/chunk (raises CancelledError)."""
+    ctx = context or FetchContext()
+    report = progress or (lambda _f, _m: None)
+    _check(cancel, "fetch")
+    if isinstance(request, OpenMeteoFetch):
+        om = OpenMeteo.from_settings(ctx.settings, base_url=request.base_url,
+                                     http=ctx.get_http(), cache=ctx.get_cache())
+        kwargs = dict(start=request.start, end=request.end, archive=request.archive,
+                      resolution=request.resolution, model=request.model,
+                      progress=report, cancel=cancel)
+        if request.bbox is not None:
+            return om.fetch_bbox(request.bbox, request.grid_resolution, request.variables,
+                                 **kwargs)
+        return om.fetch_points(request.latitudes, request.longitudes, request.variables,
+                               **kwargs)
+    if isinstance(request, Era5FileFetch):
+        report(0.0, f"reading {len(request.paths)} ERA5 file(s)")
+        ds = open_era5(request.paths, request.variables)
+        report(1.0, "ERA5 files read")
+        return ds
+    if isinstance(request, StationFileFetch):
+        report(0.0, f"reading {request.path}")
+        ds = read_station_file(request.path, request.format, request.mapping)
+        report(1.0, f"{ds.sizes['station']} station(s), {ds.sizes['time']} times")
+        return ds
+    return _fetch_cds(request.request, ctx, report, cancel)
+
+
+def open_cached_grid(path: Path) -> xr.Dataset:
+    """A canonical grid the cache holds (already normalised): open, load, validate."""
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return validate_grid_dataset(ds.load())
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataFileError(f"cached grid {path} is unreadable: {exc}") from exc
+
+
+def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
+               cancel: threading.Event | None) -> xr.Dataset:
+    """CDS download, normalised once and cached as canonical NetCDF (so reopening a
+    region is a plain read, no fix-ups), then trimmed to the asked dates/variables."""
+    cache = ctx.get_cache()
+    key = {"provider": "cds", "request": request.to_cds()}
+    entry = cache.lookup(key)
+    if entry is None:
+        if ctx.settings.offline:
+            raise OfflineError("offline mode: this ERA5 request is not in the cache")
+        url, token = resolve_credentials(ctx.settings)
+        client = CdsClient(url, token, http=ctx.get_http())
+        cache.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache.root, prefix=".cds-") as tmp:
+            raw = client.retrieve(request, Path(tmp) / "download", progress=report,
+                                  cancel=cancel)
+            _check(cancel, "CDS")
+            ds = open_era5(raw)  # a corrupt download fails here, before the cache
+            canonical = write_netcdf(ds, Path(tmp) / f"{request_key(key)}.nc")
+            entry = cache.put_file(key, canonical, what="ERA5 (CDS)")
+    ds = open_cached_grid(entry.path)
+    end = np.datetime64(request.end + dt.timedelta(days=1), "ns")
+    ds = ds.sel(time=(ds["time"] >= np.datetime64(request.start, "ns")) & (ds["time"] < end))
+    report(1.0, "ERA5 ready")
+    return select_variables(ds, request.variables)
+
+
+def fetch_to_file(
+    request: FetchRequest,
+    out: Path,
+    *,
+    context: FetchContext | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Fetch and write CF NetCDF to ``out`` atomically (nothing at ``out`` on failure)."""
+    ds = run_fetch(request, context=context, progress=progress, cancel=cancel)
+    _check(cancel, "fetch")
+    return write_netcdf(ds, out)
