@@ -69,7 +69,35 @@ def sniff(path: Path) -> str:
     raise DataFileError(f"{path} is not a NetCDF, GRIB or zip file (starts {head[:4]!r})")
 
 
+def check_grib(path: Path) -> int:
+    """Walk every GRIB message with ecCodes; a truncated or corrupt message is an error.
+
+    cfgrib itself logs a premature end of file and returns the messages it could read,
+    which would silently hand back a shorter month.
+    """
+    import eccodes  # lazy: only GRIB users pay for loading ecCodes
+
+    count = 0
+    with open(path, "rb") as handle:
+        while True:
+            try:
+                message = eccodes.codes_grib_new_from_file(handle)
+            except eccodes.CodesInternalError as exc:
+                raise DataFileError(
+                    f"GRIB file {path} is corrupt or truncated after {count} messages ({exc})"
+                ) from exc
+            if message is None:
+                break
+            eccodes.codes_release(message)
+            count += 1
+    if count == 0:
+        raise DataFileError(f"GRIB file {path} holds no GRIB messages")
+    return count
+
+
 def _open_one(path: Path, kind: str) -> xr.Dataset:
+    if kind == "grib":
+        check_grib(path)
     try:
         if kind == "grib":
             ds = xr.open_dataset(path, engine="cfgrib", backend_kwargs={"indexpath": ""})
@@ -167,7 +195,10 @@ def normalise(ds: xr.Dataset, *, source: str = "ERA5 data") -> xr.Dataset:
             "request ERA5 hourly reanalysis data"
         )
     if "expver" in ds.dims:  # legacy: ERA5 (1) and ERA5T (5) side by side; prefer final
-        ds = ds.bfill("expver").isel(expver=0, drop=True)
+        merged = ds.isel(expver=0, drop=True)
+        for i in range(1, ds.sizes["expver"]):
+            merged = merged.combine_first(ds.isel(expver=i, drop=True))
+        ds = merged
     if "latitude" not in ds.dims or "longitude" not in ds.dims or "time" not in ds.dims:
         raise DataFileError(
             f"{source}: not an ERA5 grid (needs time/valid_time, latitude and longitude "

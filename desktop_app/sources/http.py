@@ -34,8 +34,8 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         backoff = min(self.max_delay_s, self.base_delay_s * (2**attempt))
         if retry_after is not None:
-            # The server knows best, but a hostile or broken Retry-After must not hang us.
-            return min(self.max_delay_s, max(backoff, retry_after))
+            # The server says when; a hostile or broken Retry-After must not hang us.
+            return min(self.max_delay_s, retry_after)
         return backoff
 
 

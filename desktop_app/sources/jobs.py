@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.errors import CancelledError, DataFileError, OfflineError
 from desktop_app.settings import Settings
 from desktop_app.sources.cache import RequestCache, request_key
-from desktop_app.sources.cds import CdsClient, Era5Request, resolve_credentials
+from desktop_app.sources.cds import CdsClient, Era5Request, PollPolicy, resolve_credentials
 from desktop_app.sources.era5_files import open_era5, select_variables
 from desktop_app.sources.http import HttpClient, shared_client
 from desktop_app.sources.openmeteo import OpenMeteo, Resolution
@@ -66,9 +67,13 @@ FetchRequest = OpenMeteoFetch | Era5FileFetch | Era5CdsFetch | StationFileFetch
 
 @dataclass
 class FetchContext:
+    """What a fetch runs with; tests inject a mock-transport client and a temp cache."""
+
     settings: Settings = field(default_factory=Settings)
     http: HttpClient | None = None
     cache: RequestCache | None = None
+    cds_poll: PollPolicy | None = None
+    sleep: Callable[[float], None] = time.sleep
 
     def get_cache(self) -> RequestCache:
         if self.cache is None:
@@ -140,7 +145,7 @@ def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
         if ctx.settings.offline:
             raise OfflineError("offline mode: this ERA5 request is not in the cache")
         url, token = resolve_credentials(ctx.settings)
-        client = CdsClient(url, token, http=ctx.get_http())
+        client = CdsClient(url, token, http=ctx.get_http(), poll=ctx.cds_poll, sleep=ctx.sleep)
         cache.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cache.root, prefix=".cds-") as tmp:
             raw = client.retrieve(request, Path(tmp) / "download", progress=report,
