@@ -196,7 +196,11 @@ class CdsClient:
                 progress(frac, f"{PROVIDER}: downloaded {done / 1e6:.1f} MB")
 
         with atomic_path(dest) as tmp, open(tmp, "wb") as handle:
-            self.http.stream_to(href, handle.write, progress=on_bytes, cancel=cancel,
+
+            def write(chunk: bytes) -> None:
+                handle.write(chunk)
+
+            self.http.stream_to(href, write, progress=on_bytes, cancel=cancel,
                                 provider=PROVIDER)
         return dest
 

@@ -177,10 +177,11 @@ def select_variables(ds: xr.Dataset, variables: Sequence[str]) -> xr.Dataset:
 def relative_humidity(t: xr.DataArray, td: xr.DataArray) -> xr.DataArray:
     """RH (%) from temperature and dew point (degC), Magnus formula over water."""
     a, b = 17.625, 243.04
-    rh = 100.0 * np.exp(a * td / (b + td) - a * t / (b + t))
-    return rh.clip(0.0, 100.0).astype("float32").assign_attrs(
-        {**get_variable("relative_humidity").cf_attrs(),
-         "comment": "derived from ERA5 2 m temperature and dew point (Magnus formula)"})
+    tv, tdv = t.values.astype("float64"), td.values.astype("float64")
+    rh = np.clip(100.0 * np.exp(a * tdv / (b + tdv) - a * tv / (b + tv)), 0.0, 100.0)
+    attrs = {**get_variable("relative_humidity").cf_attrs(),
+             "comment": "derived from ERA5 2 m temperature and dew point (Magnus formula)"}
+    return xr.DataArray(rh.astype("float32"), coords=t.coords, dims=t.dims, attrs=attrs)
 
 
 def normalise(ds: xr.Dataset, *, source: str = "ERA5 data") -> xr.Dataset:

@@ -104,14 +104,15 @@ def run_fetch(
     if isinstance(request, OpenMeteoFetch):
         om = OpenMeteo.from_settings(ctx.settings, base_url=request.base_url,
                                      http=ctx.get_http(), cache=ctx.get_cache())
-        kwargs = dict(start=request.start, end=request.end, archive=request.archive,
-                      resolution=request.resolution, model=request.model,
-                      progress=report, cancel=cancel)
         if request.bbox is not None:
             return om.fetch_bbox(request.bbox, request.grid_resolution, request.variables,
-                                 **kwargs)
+                                 start=request.start, end=request.end,
+                                 archive=request.archive, resolution=request.resolution,
+                                 model=request.model, progress=report, cancel=cancel)
         return om.fetch_points(request.latitudes, request.longitudes, request.variables,
-                               **kwargs)
+                               start=request.start, end=request.end, archive=request.archive,
+                               resolution=request.resolution, model=request.model,
+                               progress=report, cancel=cancel)
     if isinstance(request, Era5FileFetch):
         report(0.0, f"reading {len(request.paths)} ERA5 file(s)")
         ds = open_era5(request.paths, request.variables)

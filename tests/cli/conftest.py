@@ -13,3 +13,11 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 "CDSAPI_URL", "CDSAPI_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CDSAPI_RC", str(tmp_path / "no-cdsapirc"))  # never the user's key
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI uses the process-wide client; keep its retries but skip the waiting."""
+    from desktop_app.sources import http
+
+    monkeypatch.setattr(http, "_shared", http.HttpClient(sleep=lambda s: None))
