@@ -179,18 +179,22 @@ def cached_fetch(
     *,
     offline: bool,
     what: str,
+    encode: Callable[[T], bytes] | None = None,
+    decode: Callable[[bytes], T] | None = None,
 ) -> tuple[T, bool]:
     """Serve ``request`` from cache or fetch it; return (parsed payload, from_cache).
 
     A fetched payload is stored only after ``parse`` accepted it, so a bad body never
-    enters the cache; a cached payload that no longer parses is dropped and refetched.
-    Offline, a miss is an :class:`OfflineError`.
+    enters the cache. With ``encode``/``decode`` the cache keeps the parsed result in a
+    compact form instead of the raw body (a hit then skips re-parsing). A cached entry
+    that no longer decodes is dropped and refetched. Offline, a miss is an
+    :class:`OfflineError`.
     """
     if cache is not None:
         hit = cache.get_bytes(request)
         if hit is not None:
             try:
-                return parse(hit), True
+                return (decode or parse)(hit), True
             except MicroclimateError:
                 cache.drop(request_key(request))
     if offline:
@@ -198,7 +202,7 @@ def cached_fetch(
     data = fetch()
     parsed = parse(data)
     if cache is not None:
-        cache.put_bytes(request, data, what=what)
+        cache.put_bytes(request, encode(parsed) if encode else data, what=what)
     return parsed, False
 
 

@@ -18,7 +18,7 @@ from desktop_app.core.grid import BBox
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.errors import CancelledError, DataFileError, OfflineError
 from desktop_app.settings import Settings
-from desktop_app.sources.cache import RequestCache, request_key
+from desktop_app.sources.cache import CacheEntry, RequestCache
 from desktop_app.sources.cds import CdsClient, Era5Request, PollPolicy, resolve_credentials
 from desktop_app.sources.era5_files import open_era5, select_variables
 from desktop_app.sources.http import HttpClient, shared_client
@@ -135,14 +135,30 @@ def open_cached_grid(path: Path) -> xr.Dataset:
         raise DataFileError(f"cached grid {path} is unreadable: {exc}") from exc
 
 
+def cache_grid(cache: RequestCache, request: dict[str, object], ds: xr.Dataset,
+               what: str) -> CacheEntry:
+    """Store a canonical grid as CF NetCDF under ``request`` (normalised once, so that
+    reopening it is a plain read with no fix-ups)."""
+    cache.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache.root, prefix=".grid-") as tmp:
+        path = write_netcdf(ds, Path(tmp) / "grid.nc", compress=False)
+        return cache.put_file(request, path, what=what)
+
+
+def load_cached_grid(cache: RequestCache, request: dict[str, object]) -> xr.Dataset | None:
+    """The cached grid for ``request`` (checksum verified), or None."""
+    entry = cache.lookup(request)
+    return None if entry is None else open_cached_grid(entry.path)
+
+
 def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
                cancel: threading.Event | None) -> xr.Dataset:
-    """CDS download, normalised once and cached as canonical NetCDF (so reopening a
-    region is a plain read, no fix-ups), then trimmed to the asked dates/variables."""
+    """CDS download, normalised once and cached as canonical NetCDF, then trimmed to the
+    asked dates/variables (the CDS day/month product can over-deliver)."""
     cache = ctx.get_cache()
-    key = {"provider": "cds", "request": request.to_cds()}
-    entry = cache.lookup(key)
-    if entry is None:
+    key: dict[str, object] = {"provider": "cds", "request": request.to_cds()}
+    ds = load_cached_grid(cache, key)
+    if ds is None:
         if ctx.settings.offline:
             raise OfflineError("offline mode: this ERA5 request is not in the cache")
         url, token = resolve_credentials(ctx.settings)
@@ -153,9 +169,7 @@ def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
                                   cancel=cancel)
             _check(cancel, "CDS")
             ds = open_era5(raw)  # a corrupt download fails here, before the cache
-            canonical = write_netcdf(ds, Path(tmp) / f"{request_key(key)}.nc")
-            entry = cache.put_file(key, canonical, what="ERA5 (CDS)")
-    ds = open_cached_grid(entry.path)
+        cache_grid(cache, key, ds, what="ERA5 (CDS)")
     end = np.datetime64(request.end + dt.timedelta(days=1), "ns")
     ds = ds.sel(time=(ds["time"] >= np.datetime64(request.start, "ns")) & (ds["time"] < end))
     report(1.0, "ERA5 ready")

@@ -12,11 +12,12 @@ differently from the data keys); multi-model answers suffix names (``_era5``).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 import numpy as np
@@ -38,6 +39,7 @@ MAX_POINTS = 10_000
 
 Resolution = Literal["hourly", "minutely_15"]
 Progress = Callable[[float, str], None]
+T = TypeVar("T")
 
 # our name -> Open-Meteo name
 OM_NAMES: dict[str, str] = {
@@ -150,6 +152,39 @@ def parse_location(
     )
 
 
+def encode_series(series: list[PointSeries]) -> bytes:
+    """Parsed answers as an uncompressed .npz (the cache form: a hit skips JSON parsing)."""
+    names = sorted(series[0].values) if series else []
+    arrays: dict[str, np.ndarray] = {
+        "latitude": np.array([s.latitude for s in series]),
+        "longitude": np.array([s.longitude for s in series]),
+        "elevation": np.array([s.elevation for s in series]),
+        "time": np.stack([s.time.astype("int64") for s in series]),
+        "names": np.array(names, dtype="U64"),
+    }
+    for name in names:
+        arrays[f"var_{name}"] = np.stack([s.values[name] for s in series])
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def decode_series(data: bytes) -> list[PointSeries]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            names = [str(n) for n in npz["names"]]
+            values = {n: npz[f"var_{n}"] for n in names}
+            times = npz["time"].astype("datetime64[ns]")
+            return [
+                PointSeries(float(la), float(lo), float(el), times[i],
+                            {n: values[n][i] for n in names})
+                for i, (la, lo, el) in enumerate(
+                    zip(npz["latitude"], npz["longitude"], npz["elevation"], strict=True))
+            ]
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataSourceError(f"{PROVIDER}: cached answer is unreadable ({exc})") from exc
+
+
 @dataclass
 class OpenMeteo:
     """Open-Meteo client. ``http`` and ``cache`` are injectable (tests, offline)."""
@@ -185,8 +220,9 @@ class OpenMeteo:
     def _endpoint(self, archive: bool) -> str:
         return f"{self.archive_url}/v1/archive" if archive else f"{self.forecast_url}/v1/forecast"
 
-    def _get(self, endpoint: str, params: dict[str, str], parse: Callable[[bytes], Any],
-             cancel: threading.Event | None, what: str) -> Any:
+    def _get(self, endpoint: str, params: dict[str, str], parse: Callable[[Any], T],
+             cancel: threading.Event | None, what: str,
+             codec: tuple[Callable[[T], bytes], Callable[[bytes], T]] | None = None) -> T:
         url = redact_url(httpx.URL(endpoint, params=params))
         request = {"provider": "open-meteo", "endpoint": endpoint, "params": params}
 
@@ -195,12 +231,12 @@ class OpenMeteo:
                 "GET", endpoint, params=params, cancel=cancel, provider=PROVIDER
             ).content
 
-        def parse_bytes(data: bytes) -> Any:
-            return parse_json_bytes(data, url=url, provider=PROVIDER)
+        def parse_bytes(data: bytes) -> T:
+            return parse(parse_json_bytes(data, url=url, provider=PROVIDER))
 
         body, _ = cached_fetch(
-            self.cache, request, fetch, lambda b: parse(parse_bytes(b)),
-            offline=self.offline, what=what,
+            self.cache, request, fetch, parse_bytes, offline=self.offline, what=what,
+            encode=codec[0] if codec else None, decode=codec[1] if codec else None,
         )
         return body
 
@@ -259,8 +295,11 @@ class OpenMeteo:
                     )
                 return [parse_location(b, variables, resolution, model) for b in items]
 
-            series.extend(self._get(endpoint, params, parse, cancel,
-                                    what=f"{PROVIDER} batch {n + 1} ({blat.size} points)"))
+            batch: list[PointSeries] = self._get(
+                endpoint, params, parse, cancel,
+                what=f"{PROVIDER} batch {n + 1} ({blat.size} points)",
+                codec=(encode_series, decode_series))
+            series.extend(batch)
             if progress is not None:
                 progress((n + 1) / len(batches), f"{PROVIDER}: batch {n + 1}/{len(batches)}")
         return _station_dataset(series, lats, lons, variables, resolution, attrs={

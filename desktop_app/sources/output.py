@@ -15,15 +15,16 @@ from desktop_app.fsutil import atomic_path
 FILL = np.float32(9.96921e36)  # the netCDF default float fill, readable by every tool
 
 
-def cf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+def cf_encoding(ds: xr.Dataset, compress: bool = True) -> dict[str, dict[str, Any]]:
     encoding: dict[str, dict[str, Any]] = {
         "time": {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian",
                  "dtype": "int64"},
     }
     for name, da in ds.data_vars.items():
         if np.issubdtype(da.dtype, np.floating):
-            encoding[str(name)] = {"dtype": "float32", "_FillValue": FILL, "zlib": True,
-                                   "complevel": 4}
+            encoding[str(name)] = {"dtype": "float32", "_FillValue": FILL, "zlib": compress}
+            if compress:
+                encoding[str(name)]["complevel"] = 4
     for name in ("latitude", "longitude", "elevation"):
         if name in ds.coords:
             encoding[name] = {"_FillValue": None} if name != "elevation" else {
@@ -55,11 +56,13 @@ def prepare_cf(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def write_netcdf(ds: xr.Dataset, path: Path) -> Path:
-    """Write ``ds`` to ``path`` as CF-1.8 NetCDF4; atomic; errors name the path."""
+def write_netcdf(ds: xr.Dataset, path: Path, *, compress: bool = True) -> Path:
+    """Write ``ds`` to ``path`` as CF-1.8 NetCDF4; atomic; errors name the path.
+
+    ``compress=False`` is for the cache, where reopening speed beats disk space."""
     path = Path(path)
     prepared = prepare_cf(ds)
-    encoding = cf_encoding(prepared)
+    encoding = cf_encoding(prepared, compress)
     try:
         with atomic_path(path) as tmp:
             prepared.to_netcdf(tmp, format="NETCDF4", engine="netcdf4", encoding=encoding)
