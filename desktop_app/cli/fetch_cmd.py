@@ -72,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--minutely-15", action="store_true", help="15-minute data (forecast only)")
     om.add_argument("--model", help="Open-Meteo model name (default: best match)")
     om.add_argument("--base-url", help="Open-Meteo base URL (self-hosted or test server)")
+    om.add_argument("--offline", action="store_true", help="serve from the cache only")
     om.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     om.set_defaults(func=run)
 
@@ -85,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     era5.add_argument("--start", type=_date, help="first day (with --cds)")
     era5.add_argument("--end", type=_date, help="last day (with --cds)")
     era5.add_argument("--hours", default="", help="hours 0-23, comma-separated (default all)")
+    era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
     era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     era5.set_defaults(func=run)
 
@@ -142,7 +144,10 @@ def build_request(args: argparse.Namespace) -> FetchRequest:
 
 def run(args: argparse.Namespace) -> int:
     request = build_request(args)
-    context = FetchContext(settings=load_settings())
+    settings = load_settings()
+    if getattr(args, "offline", False):
+        settings.offline = True
+    context = FetchContext(settings=settings)
     out = fetch_to_file(request, args.out, context=context, progress=_progress)
     print(f"wrote {out}", file=sys.stderr)
     return 0

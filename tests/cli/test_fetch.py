@@ -57,6 +57,27 @@ def test_openmeteo_points(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert _cache_files()  # the answer is cached for offline use
 
 
+def test_openmeteo_offline_from_cache(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["fetch", "openmeteo", "--lat", "52.52", "--lon", "13.41", "--variables",
+            "temperature"]
+    with LoopbackServer(_serve_berlin) as server:
+        code, err = _run([*args, "--base-url", server.url, "--out", str(tmp_path / "a.nc")],
+                         capsys)
+        assert code == 0, err
+        base_url = server.url
+    # server gone: the same request opens offline, another one fails clearly
+    code, err = _run([*args, "--base-url", base_url, "--offline", "--out",
+                      str(tmp_path / "b.nc")], capsys)
+    assert code == 0, err
+    with xr.open_dataset(tmp_path / "a.nc") as a, xr.open_dataset(tmp_path / "b.nc") as b:
+        np.testing.assert_array_equal(a["temperature"].values, b["temperature"].values)
+    code, err = _run(["fetch", "openmeteo", "--lat", "48.1", "--lon", "11.6", "--variables",
+                      "temperature", "--base-url", base_url, "--offline", "--out",
+                      str(tmp_path / "c.nc")], capsys)
+    assert code == 1 and "offline mode" in err and not (tmp_path / "c.nc").exists()
+
+
 def test_openmeteo_bbox_grid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "grid.nc"
     with LoopbackServer(_serve_berlin) as server:
