@@ -3,10 +3,11 @@
 No key is needed. Many points go in one request as comma-separated latitude/longitude
 lists (the API then answers with a JSON array, one object per point); we batch
 ``batch_size`` points per request. Provider quirks are resolved here and in
-:mod:`.openmeteo_parse`, nowhere else: times are local wall-clock strings that become UTC by subtracting
-``utc_offset_seconds``; nulls become NaN; units are read from ``<block>_units`` (falling
-back to the API's documented defaults, since older bodies name the unit keys
-differently from the data keys); multi-model answers suffix names (``_era5``).
+:mod:`.openmeteo_parse`, nowhere else: times are local wall-clock strings that become
+UTC by subtracting ``utc_offset_seconds``; nulls become NaN; units are read from
+``<block>_units`` (falling back to the API's documented defaults, since older bodies
+name the unit keys differently from the data keys); multi-model answers suffix names
+(``_era5``).
 """
 
 from __future__ import annotations
