@@ -4,6 +4,7 @@ runs directly), with a progress callback and a cancel event. No Qt here."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 import threading
 import time
@@ -19,7 +20,13 @@ from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.errors import CancelledError, DataFileError, OfflineError
 from desktop_app.settings import Settings
 from desktop_app.sources.cache import CacheEntry, RequestCache
-from desktop_app.sources.cds import CdsClient, Era5Request, PollPolicy, resolve_credentials
+from desktop_app.sources.cds import (
+    DATASET,
+    CdsClient,
+    Era5Request,
+    PollPolicy,
+    resolve_credentials,
+)
 from desktop_app.sources.era5_files import open_era5, select_variables
 from desktop_app.sources.http import HttpClient, shared_client
 from desktop_app.sources.openmeteo import OpenMeteo, Resolution
@@ -169,6 +176,12 @@ def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
                                   cancel=cancel)
             _check(cancel, "CDS")
             ds = open_era5(raw)  # a corrupt download fails here, before the cache
+        ds.attrs.update(
+            source="ERA5 reanalysis via the Copernicus Climate Data Store",
+            source_url=f"{url}/retrieve/v1/processes/{DATASET}",
+            fetched_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            cds_request=json.dumps(key["request"], sort_keys=True),
+        )
         cache_grid(cache, key, ds, what="ERA5 (CDS)")
     end = np.datetime64(request.end + dt.timedelta(days=1), "ns")
     ds = ds.sel(time=(ds["time"] >= np.datetime64(request.start, "ns")) & (ds["time"] < end))

@@ -15,6 +15,7 @@ import xarray as xr
 from desktop_app.cli import main
 from desktop_app.cli.stubs import PLANNED
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
+from tests.sources.cds_fake import TOKEN, FakeCds
 from tests.sources.helpers import DATA, LoopbackServer, Reply, as_batch, recorded
 
 BERLIN = recorded("homeassistant_forecast_berlin.json")
@@ -188,6 +189,29 @@ def test_era5_unknown_variable(tmp_path: Path, capsys: pytest.CaptureFixture[str
                       str(DATA / "era5" / "new_layout" / "era5_2022-08-31_rhine.zip"),
                       "--variables", "temperature", "--out", str(out)], capsys)
     assert code == 1 and "'temperature' is not in the ERA5 data" in err and not out.exists()
+
+
+def test_era5_cds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake = FakeCds(["successful"])
+    with LoopbackServer(handler=fake) as server:
+        fake.download_base = server.url
+        settings = Path(os.environ["MICROCLIMATE_HOME"]) / "config" / "settings.json"
+        settings.parent.mkdir(parents=True)
+        settings.write_text(json.dumps({"cds_url": server.url + "/api", "cds_key": TOKEN}))
+        out = tmp_path / "cds.nc"
+        args = ["fetch", "era5", "--cds", "--bbox", "45,0,55,10", "--start", "2022-08-31",
+                "--end", "2022-08-31", "--variables", "surface_pressure,precipitation"]
+        code, err = _run([*args, "--out", str(out)], capsys)
+        assert code == 0, err
+        assert "submitted job" in err and "downloaded" in err  # progress on stderr
+    with xr.open_dataset(out) as ds:
+        validate_grid_dataset(ds)
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+        assert ds.attrs["source_url"].endswith("/api/retrieve/v1/processes/"
+                                               "reanalysis-era5-single-levels")
+    # server gone: the same request is served from the cache offline
+    code, err = _run([*args, "--offline", "--out", str(tmp_path / "again.nc")], capsys)
+    assert code == 0, err
 
 
 def test_era5_cds_without_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

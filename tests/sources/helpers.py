@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "sources"
 
 
@@ -39,8 +41,13 @@ Route = Callable[[str, str, dict[str, list[str]]], Reply]
 
 
 class LoopbackServer:
-    def __init__(self, route: Route) -> None:
-        self.route = route
+    """Serve ``route(method, path, query) -> Reply``, or an httpx-style ``handler``
+    (the same function a MockTransport takes) over a real socket."""
+
+    def __init__(self, route: Route | None = None,
+                 handler: Callable[[httpx.Request], httpx.Response] | None = None) -> None:
+        self.route: Route = route or (lambda m, p, q: Reply(404))
+        self.handler = handler
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         server = self
 
@@ -49,7 +56,18 @@ class LoopbackServer:
                 parts = urlsplit(self.path)
                 query = parse_qs(parts.query)
                 server.requests.append((self.command, parts.path, query))
-                reply = server.route(self.command, parts.path, query)
+                if server.handler is not None:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    request = httpx.Request(self.command, server.url + self.path,
+                                            headers=dict(self.headers.items()),
+                                            content=self.rfile.read(length))
+                    response = server.handler(request)
+                    response.read()
+                    reply = Reply(response.status_code, response.content,
+                                  {k: v for k, v in response.headers.items()
+                                   if k.lower() != "content-length"})
+                else:
+                    reply = server.route(self.command, parts.path, query)
                 if reply.delay_s:
                     threading.Event().wait(reply.delay_s)
                 self.send_response(reply.status)
