@@ -1,1 +1,16 @@
-"""Data providers, each returning xarray Datasets in the canonical schema."""
+"""Data sources: one module per provider, each returning an ``xarray.Dataset`` in the
+canonical station or grid schema (see :mod:`desktop_app.core.schema`).
+
+- :mod:`.http`: the shared httpx client (timeouts, retries, error mapping).
+- :mod:`.cache`: the request-keyed on-disk cache (sha256 keys, LRU size cap, integrity).
+- :mod:`.openmeteo`: Open-Meteo forecast, archive and elevation (lexicon and parsing in
+  :mod:`.openmeteo_parse`).
+- :mod:`.cds`: ERA5 through the Copernicus CDS API (submit, poll, download, cancel).
+- :mod:`.era5_files`: ERA5 NetCDF/GRIB files, legacy and new CDS layouts.
+- :mod:`.stations`: USCRN, TMY3 and generic CSV station files.
+- :mod:`.region`: region bundles (region.json + terrain, coarse background, stations).
+- :mod:`.output`: CF NetCDF writing (atomic).
+- :mod:`.jobs`: the "Get data" hook the GUI runs in a worker (progress and cancel).
+
+No Qt here: the GUI wraps :func:`.jobs.run_fetch` in its own worker thread.
+"""

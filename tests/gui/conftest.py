@@ -11,7 +11,7 @@ def sample_region():
 
 
 @pytest.fixture
-def window(qtbot, sample_region, tmp_path, monkeypatch):
+def window(qtbot, qapp, sample_region, tmp_path, monkeypatch):
     monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
     win = MainWindow(RegionView(sample_region))
     qtbot.addWidget(win)
@@ -19,4 +19,16 @@ def window(qtbot, sample_region, tmp_path, monkeypatch):
         win.show()
     qtbot.waitExposed(win)
     qtbot.wait(100)
-    return win
+    yield win
+    close_window(win, qapp)
+
+
+def close_window(win, qapp):
+    """Release the GL canvas while Qt is alive: GL objects left to interpreter shutdown
+    are freed after QApplication and abort the process."""
+    win.tasks.cancel()
+    win.tasks.wait()
+    win.close()
+    win.map.canvas.close()
+    win.deleteLater()
+    qapp.processEvents()

@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.region_view import RegionView
 from desktop_app.paths import sample_region_path
+from tests.gui.conftest import close_window
 
 pytestmark = pytest.mark.gui
 
@@ -71,7 +72,7 @@ def test_scroll_zooms_the_map(window, qtbot):
     assert after.width < before[0] and after.height < before[1]
 
 
-def test_choices_are_restored_in_the_next_session(window, qtbot, sample_region):
+def test_choices_are_restored_in_the_next_session(window, qtbot, qapp, sample_region):
     window.variable_box.setCurrentIndex(window.variable_box.findData("relative_humidity"))
     window.cmap_box.setCurrentText("viridis")
     window.shading_box.setChecked(False)
@@ -83,3 +84,4 @@ def test_choices_are_restored_in_the_next_session(window, qtbot, sample_region):
     assert not again.shading_box.isChecked()
     again.variable_box.setCurrentIndex(again.variable_box.findData("temperature"))
     assert again.cmap_box.currentText() == "coolwarm"  # per-variable default kept
+    close_window(again, qapp)

@@ -1,0 +1,153 @@
+"""``microclimate fetch``: Open-Meteo, ERA5 (CDS or files) or station files to CF NetCDF.
+
+Progress goes to stderr; the output file is written atomically, so a failed or
+interrupted fetch leaves nothing at ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from desktop_app.core.grid import BBox
+from desktop_app.errors import ConfigError
+from desktop_app.settings import load_settings
+from desktop_app.sources.cds import Era5Request
+from desktop_app.sources.jobs import (
+    Era5CdsFetch,
+    Era5FileFetch,
+    FetchContext,
+    FetchRequest,
+    OpenMeteoFetch,
+    StationFileFetch,
+    fetch_to_file,
+)
+from desktop_app.sources.stations import CsvMapping
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _floats(text: str, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what} is empty")
+    return values
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    if not names:
+        raise ConfigError("--variables is empty")
+    return names
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("fetch", help="fetch Open-Meteo, ERA5 or station data into CF NetCDF")
+    kinds = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
+
+    om = kinds.add_parser("openmeteo", help="Open-Meteo forecast or archive (no key)")
+    om.add_argument("--lat", help="latitude(s), comma-separated")
+    om.add_argument("--lon", help="longitude(s), comma-separated")
+    om.add_argument("--bbox", help="south,west,north,east: sample a grid instead of points")
+    om.add_argument("--resolution", type=float, default=0.1,
+                    help="grid spacing in degrees for --bbox (default 0.1)")
+    om.add_argument("--start", type=_date, help="first day (YYYY-MM-DD)")
+    om.add_argument("--end", type=_date, help="last day (YYYY-MM-DD)")
+    om.add_argument("--variables", required=True, help="e.g. temperature,relative_humidity")
+    om.add_argument("--archive", action="store_true", help="historical archive (ERA5-based)")
+    om.add_argument("--minutely-15", action="store_true", help="15-minute data (forecast only)")
+    om.add_argument("--model", help="Open-Meteo model name (default: best match)")
+    om.add_argument("--base-url", help="Open-Meteo base URL (self-hosted or test server)")
+    om.add_argument("--offline", action="store_true", help="serve from the cache only")
+    om.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    om.set_defaults(func=run)
+
+    era5 = kinds.add_parser("era5", help="ERA5 from the CDS API or from local files")
+    how = era5.add_mutually_exclusive_group(required=True)
+    how.add_argument("--cds", action="store_true", help="request from the CDS API (needs key)")
+    how.add_argument("--from-file", type=Path, action="append", metavar="PATH",
+                     help="NetCDF, GRIB or CDS zip (repeatable)")
+    era5.add_argument("--variables", help="variables to keep/request (default: all in file)")
+    era5.add_argument("--bbox", help="south,west,north,east (with --cds)")
+    era5.add_argument("--start", type=_date, help="first day (with --cds)")
+    era5.add_argument("--end", type=_date, help="last day (with --cds)")
+    era5.add_argument("--hours", default="", help="hours 0-23, comma-separated (default all)")
+    era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
+    era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    era5.set_defaults(func=run)
+
+    st = kinds.add_parser("stations", help="station file (USCRN, TMY3, CSV) to NetCDF")
+    st.add_argument("path", type=Path)
+    st.add_argument("--format", required=True, choices=("uscrn", "tmy3", "csv"))
+    st.add_argument("--columns", help="CSV: time=COL,temperature=COL,...")
+    st.add_argument("--units", default="", help="CSV: variable=unit,... when not ours")
+    st.add_argument("--station-id", default="station", help="CSV: station id")
+    st.add_argument("--lat", type=float, help="CSV: station latitude")
+    st.add_argument("--lon", type=float, help="CSV: station longitude")
+    st.add_argument("--elevation", type=float, default=float("nan"), help="CSV: elevation (m)")
+    st.add_argument("--utc-offset", type=float, default=0.0,
+                    help="CSV: hours to subtract from local times to get UTC")
+    st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    st.set_defaults(func=run)
+
+
+def build_request(args: argparse.Namespace) -> FetchRequest:
+    if args.source == "openmeteo":
+        bbox = BBox.parse(args.bbox) if args.bbox else None
+        if bbox is None and (args.lat is None or args.lon is None):
+            raise ConfigError("give --lat and --lon, or --bbox")
+        return OpenMeteoFetch(
+            variables=_names(args.variables),
+            latitudes=_floats(args.lat, "--lat") if bbox is None else (),
+            longitudes=_floats(args.lon, "--lon") if bbox is None else (),
+            bbox=bbox, grid_resolution=args.resolution, start=args.start, end=args.end,
+            archive=args.archive, resolution="minutely_15" if args.minutely_15 else "hourly",
+            model=args.model, base_url=args.base_url,
+        )
+    if args.source == "era5":
+        variables = _names(args.variables) if args.variables else None
+        if args.from_file:
+            return Era5FileFetch(tuple(args.from_file), variables)
+        if not (args.bbox and args.start and args.end and variables):
+            raise ConfigError("--cds needs --bbox, --start, --end and --variables")
+        hours = tuple(int(h) for h in _floats(args.hours, "--hours")) if args.hours else tuple(
+            range(24))
+        return Era5CdsFetch(Era5Request(variables, BBox.parse(args.bbox), args.start, args.end,
+                                        hours))
+    mapping = None
+    if args.format == "csv":
+        if not args.columns:
+            raise ConfigError("--format csv needs --columns time=COL,<variable>=COL,...")
+        units = dict(p.split("=", 1) for p in args.units.split(",") if "=" in p)
+        mapping = CsvMapping.parse(
+            args.columns, station_id=args.station_id,
+            latitude=args.lat if args.lat is not None else float("nan"),
+            longitude=args.lon if args.lon is not None else float("nan"),
+            elevation=args.elevation, utc_offset_hours=args.utc_offset, units=units,
+        )
+    return StationFileFetch(args.path, args.format, mapping)
+
+
+def run(args: argparse.Namespace) -> int:
+    request = build_request(args)
+    settings = load_settings()
+    if getattr(args, "offline", False):
+        settings.offline = True
+    context = FetchContext(settings=settings)
+    out = fetch_to_file(request, args.out, context=context, progress=_progress)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

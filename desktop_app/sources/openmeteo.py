@@ -1,0 +1,314 @@
+"""Open-Meteo: forecast (hourly and 15-minutely), historical archive and elevation.
+
+No key is needed. Many points go in one request as comma-separated latitude/longitude
+lists (the API then answers with a JSON array, one object per point); we batch
+``batch_size`` points per request. Provider quirks are resolved here and in
+:mod:`.openmeteo_parse`, nowhere else: times are local wall-clock strings that become
+UTC by subtracting ``utc_offset_seconds``; nulls become NaN; units are read from
+``<block>_units`` (falling back to the API's documented defaults, since older bodies
+name the unit keys differently from the data keys); multi-model answers suffix names
+(``_era5``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.grid import BBox, GridSpec
+from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
+from desktop_app.core.variables import get_variable
+from desktop_app.errors import CancelledError, ConfigError, DataSourceError
+from desktop_app.settings import Settings
+from desktop_app.sources.cache import RequestCache, cached_fetch
+from desktop_app.sources.http import HttpClient, parse_json_bytes, redact_url, shared_client
+from desktop_app.sources.openmeteo_parse import (
+    PROVIDER,
+    PointSeries,
+    Resolution,
+    decode_series,
+    encode_series,
+    parse_location,
+    provider_name,
+)
+
+__all__ = ["OpenMeteo", "PointSeries", "parse_location", "provider_name", "resolve_base_urls"]
+
+ENV_BASE_URL = "MICROCLIMATE_OPENMETEO_URL"
+ENV_ARCHIVE_URL = "MICROCLIMATE_OPENMETEO_ARCHIVE_URL"
+MAX_POINTS = 10_000
+
+Progress = Callable[[float, str], None]
+T = TypeVar("T")
+
+def resolve_base_urls(
+    settings: Settings | None = None, base_url: str | None = None
+) -> tuple[str, str]:
+    """(forecast, archive) base URLs: ``--base-url`` > environment > settings.
+
+    One explicit base URL serves both endpoints (a self-hosted instance or a test server).
+    """
+    settings = settings or Settings()
+    if base_url:
+        return base_url.rstrip("/"), base_url.rstrip("/")
+    forecast = os.environ.get(ENV_BASE_URL) or settings.openmeteo_base_url
+    archive = os.environ.get(ENV_ARCHIVE_URL) or (
+        forecast if os.environ.get(ENV_BASE_URL) else settings.openmeteo_archive_url
+    )
+    return forecast.rstrip("/"), archive.rstrip("/")
+
+
+@dataclass
+class OpenMeteo:
+    """Open-Meteo client. ``http`` and ``cache`` are injectable (tests, offline)."""
+
+    forecast_url: str = "https://api.open-meteo.com"
+    archive_url: str = "https://archive-api.open-meteo.com"
+    http: HttpClient = field(default_factory=shared_client)
+    cache: RequestCache | None = None
+    offline: bool = False
+    batch_size: int = 100
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        base_url: str | None = None,
+        http: HttpClient | None = None,
+        cache: RequestCache | None = None,
+    ) -> OpenMeteo:
+        forecast, archive = resolve_base_urls(settings, base_url)
+        return cls(
+            forecast_url=forecast,
+            archive_url=archive,
+            http=http or shared_client(),
+            cache=cache if cache is not None else RequestCache(
+                max_bytes=settings.cache_max_mb * 1024 * 1024
+            ),
+            offline=settings.offline,
+        )
+
+    # -- requests ---------------------------------------------------------------
+    def _endpoint(self, archive: bool) -> str:
+        return f"{self.archive_url}/v1/archive" if archive else f"{self.forecast_url}/v1/forecast"
+
+    def _get(self, endpoint: str, params: dict[str, str], parse: Callable[[Any], T],
+             cancel: threading.Event | None, what: str,
+             codec: tuple[Callable[[T], bytes], Callable[[bytes], T]] | None = None) -> T:
+        url = redact_url(httpx.URL(endpoint, params=params))
+        request = {"provider": "open-meteo", "endpoint": endpoint, "params": params}
+
+        def fetch() -> bytes:
+            return self.http.request(
+                "GET", endpoint, params=params, cancel=cancel, provider=PROVIDER
+            ).content
+
+        def parse_bytes(data: bytes) -> T:
+            return parse(parse_json_bytes(data, url=url, provider=PROVIDER))
+
+        body, _ = cached_fetch(
+            self.cache, request, fetch, parse_bytes, offline=self.offline, what=what,
+            encode=codec[0] if codec else None, decode=codec[1] if codec else None,
+        )
+        return body
+
+    def fetch_points(
+        self,
+        latitudes: Sequence[float],
+        longitudes: Sequence[float],
+        variables: Sequence[str],
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        archive: bool = False,
+        resolution: Resolution = "hourly",
+        model: str | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> xr.Dataset:
+        """Station-schema dataset, one station per point, batched requests."""
+        lats, lons = _check_points(latitudes, longitudes)
+        names = [provider_name(v) for v in variables]
+        if not variables:
+            raise ConfigError("no variables requested")
+        if archive and (start is None or end is None):
+            raise ConfigError("the Open-Meteo archive needs --start and --end")
+        if start and end and end < start:
+            raise ConfigError(f"end date {end} is before start date {start}")
+        if archive and resolution != "hourly":
+            raise ConfigError("the Open-Meteo archive offers hourly data only")
+        endpoint = self._endpoint(archive)
+        series: list[PointSeries] = []
+        batches = range(0, lats.size, self.batch_size)
+        first_url = ""
+        for n, i in enumerate(batches):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"{PROVIDER}: cancelled after {n} of {len(batches)} batches")
+            blat, blon = lats[i : i + self.batch_size], lons[i : i + self.batch_size]
+            params = {
+                "latitude": ",".join(f"{x:.5f}" for x in blat),
+                "longitude": ",".join(f"{x:.5f}" for x in blon),
+                resolution: ",".join(names),
+            }
+            if start is not None:
+                params["start_date"] = start.isoformat()
+            if end is not None:
+                params["end_date"] = end.isoformat()
+            if model:
+                params["models"] = model
+            if not first_url:
+                first_url = redact_url(httpx.URL(endpoint, params=params))
+
+            def parse(body: Any, count: int = blat.size) -> list[PointSeries]:
+                items = body if isinstance(body, list) else [body]
+                if len(items) != count:
+                    raise DataSourceError(
+                        f"{PROVIDER}: asked for {count} locations, got {len(items)}"
+                    )
+                return [parse_location(b, variables, resolution, model) for b in items]
+
+            batch: list[PointSeries] = self._get(
+                endpoint, params, parse, cancel,
+                what=f"{PROVIDER} batch {n + 1} ({blat.size} points)",
+                codec=(encode_series, decode_series))
+            series.extend(batch)
+            if progress is not None:
+                progress((n + 1) / len(batches), f"{PROVIDER}: batch {n + 1}/{len(batches)}")
+        return _station_dataset(series, lats, lons, variables, resolution, attrs={
+            "source": f"{PROVIDER} {'historical archive' if archive else 'forecast'} API",
+            "source_url": first_url,
+            "model": model or "best_match",
+            "fetched_at": _now_iso(),
+            "requests": len(batches),
+        })
+
+    def fetch_bbox(
+        self,
+        bbox: BBox,
+        resolution_deg: float,
+        variables: Sequence[str],
+        **kwargs: Any,
+    ) -> xr.Dataset:
+        """Grid-schema dataset: the box sampled at ``resolution_deg`` grid points."""
+        grid = GridSpec.from_bbox(bbox, resolution_deg)
+        if grid.latitude.size * grid.longitude.size > MAX_POINTS:
+            raise ConfigError(
+                f"bbox at {resolution_deg} deg is {grid.shape[0]}x{grid.shape[1]} points; "
+                f"more than {MAX_POINTS}: use a coarser --resolution"
+            )
+        lat2, lon2 = np.meshgrid(grid.latitude, grid.longitude, indexing="ij")
+        points = self.fetch_points(lat2.ravel(), lon2.ravel(), variables, **kwargs)
+        ny, nx = grid.shape
+        data_vars = {
+            str(name): (
+                ("time", "latitude", "longitude"),
+                da.values.reshape(ny, nx, -1).transpose(2, 0, 1).astype("float32"),
+                da.attrs,
+            )
+            for name, da in points.data_vars.items()
+        }
+        ds = xr.Dataset(
+            data_vars,
+            coords={
+                "time": points["time"].values,
+                "latitude": ("latitude", grid.latitude, {"units": "degrees_north",
+                                                         "standard_name": "latitude"}),
+                "longitude": ("longitude", grid.longitude, {"units": "degrees_east",
+                                                            "standard_name": "longitude"}),
+                "elevation": (("latitude", "longitude"),
+                              points["elevation"].values.reshape(ny, nx),
+                              get_variable("elevation").cf_attrs()),
+            },
+            attrs={
+                **{k: v for k, v in points.attrs.items() if k != "featureType"},
+                "sampling": f"points every {resolution_deg} deg in {bbox}",
+            },
+        )
+        return validate_grid_dataset(ds)
+
+    def elevation(self, latitudes: Sequence[float], longitudes: Sequence[float],
+                  cancel: threading.Event | None = None) -> np.ndarray:
+        """Terrain elevation (m) of each point from the elevation API."""
+        lats, lons = _check_points(latitudes, longitudes)
+        endpoint = f"{self.forecast_url}/v1/elevation"
+        out: list[float] = []
+        for i in range(0, lats.size, self.batch_size):
+            blat, blon = lats[i : i + self.batch_size], lons[i : i + self.batch_size]
+            params = {"latitude": ",".join(f"{x:.5f}" for x in blat),
+                      "longitude": ",".join(f"{x:.5f}" for x in blon)}
+
+            def parse(body: Any, count: int = blat.size) -> list[float]:
+                values = body.get("elevation") if isinstance(body, dict) else None
+                if not isinstance(values, list) or len(values) != count:
+                    raise DataSourceError(
+                        f"{PROVIDER}: elevation answer lacks {count} 'elevation' values"
+                    )
+                return [np.nan if v is None else float(v) for v in values]
+
+            out.extend(self._get(endpoint, params, parse, cancel, what=f"{PROVIDER} elevation"))
+        return np.asarray(out, dtype="float64")
+
+
+def _check_points(latitudes: Sequence[float], longitudes: Sequence[float]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    lats = np.atleast_1d(np.asarray(latitudes, dtype="float64"))
+    lons = np.atleast_1d(np.asarray(longitudes, dtype="float64"))
+    if lats.shape != lons.shape or lats.size == 0:
+        raise ConfigError(
+            f"need as many latitudes as longitudes (got {lats.size} and {lons.size})"
+        )
+    if (np.any(np.abs(lats) > 90) or np.any(np.abs(lons) > 180)
+            or not (np.all(np.isfinite(lats)) and np.all(np.isfinite(lons)))):
+        raise ConfigError("latitudes must be within -90..90 and longitudes within -180..180")
+    if lats.size > MAX_POINTS:
+        raise ConfigError(f"{lats.size} points requested; at most {MAX_POINTS} per fetch")
+    return lats, lons
+
+
+def _station_dataset(series: list[PointSeries], lats: np.ndarray, lons: np.ndarray,
+                     variables: Sequence[str], resolution: Resolution,
+                     attrs: dict[str, Any]) -> xr.Dataset:
+    time = series[0].time
+    for s in series[1:]:
+        if not np.array_equal(s.time, time):
+            raise DataSourceError(f"{PROVIDER}: locations in one answer have different times")
+    data_vars = {
+        var: (("station", "time"),
+              np.stack([s.values[var] for s in series]).astype("float32"),
+              get_variable(var).cf_attrs())
+        for var in variables
+    }
+    ids = [f"{la:.4f},{lo:.4f}" for la, lo in zip(lats, lons, strict=True)]
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "station_id": ("station", np.asarray(ids, dtype=object), {"cf_role": "timeseries_id"}),
+            "latitude": ("station", lats, {"units": "degrees_north", "standard_name": "latitude"}),
+            "longitude": ("station", lons, {"units": "degrees_east",
+                                            "standard_name": "longitude"}),
+            "elevation": ("station", np.array([s.elevation for s in series]),
+                          get_variable("elevation").cf_attrs()),
+            "model_latitude": ("station", np.array([s.latitude for s in series]),
+                               {"units": "degrees_north",
+                                "long_name": "latitude of the model grid cell used"}),
+            "model_longitude": ("station", np.array([s.longitude for s in series]),
+                                {"units": "degrees_east",
+                                 "long_name": "longitude of the model grid cell used"}),
+            "time": ("time", time.astype("datetime64[ns]"), {"standard_name": "time"}),
+        },
+        attrs={**attrs, "featureType": "timeSeries", "time_resolution": resolution},
+    )
+    return validate_station_dataset(ds)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

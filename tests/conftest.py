@@ -1,0 +1,29 @@
+"""Suite-wide hooks."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_status = {"code": 0}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _status["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter finalisation once Qt windows have been used.
+
+    pytest-xvfb stops the X server in its own unconfigure; the OpenGL contexts that
+    vispy canvases made on it are then freed by the garbage collector at shutdown, after
+    the X connection is gone, and Mesa aborts the process (exit 134) although every test
+    passed. The report is complete by now, so exit with pytest's own status instead.
+    """
+    if "PySide6.QtWidgets" in sys.modules and not hasattr(config, "workerinput"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_status["code"])
