@@ -9,9 +9,6 @@ from desktop_app.errors import NotAvailableError
 PLANNED: dict[str, str] = {
     "fetch": "fetch Open-Meteo, ERA5 or station data into a CF NetCDF file",
     "qc": "quality-control station observations (QARTOD flags)",
-    "forecast": "run the local downscaling model on a region",
-    "verify": "verify a forecast against station observations",
-    "models": "list, install, select and roll back ONNX models",
     "export-map": "render a forecast field to a PNG map without a display",
     "train": "train a downscaling model (needs the [train] extra)",
     "trainer": "run the headless trainer job service",

@@ -1,0 +1,256 @@
+"""Coarse fields + terrain -> features -> normalised tensors -> session -> physical units.
+
+:class:`Predictor` runs one model over a grid, tiled (with a halo) when the grid is large
+and batched over time. :func:`run_forecast` is what the CLI and GUI call: it picks the
+model from the registry, runs it, fills the variables no model predicts from the
+lapse-rate baseline (labelled so), adds the baseline and plain bilinear fields for
+comparison, and returns a CF grid Dataset with provenance. Nothing is written here;
+:func:`write_forecast` writes atomically, so a failure or cancel leaves no half file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.core.variables import VARIABLES
+from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
+from desktop_app.downscale.features import FeatureBuilder
+from desktop_app.errors import CancelledError, DataFileError, ModelError
+from desktop_app.fsutil import atomic_path
+from desktop_app.inference.card import check_against_graph, check_sha256
+from desktop_app.inference.registry import ModelEntry, ModelRegistry
+from desktop_app.inference.runtime import ModelSession, create_session
+
+ProgressFn = Callable[[float, str], None]
+DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
+DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per session.run (steps x tile cells)
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class HasCoarseTerrain(Protocol):
+    coarse: xr.Dataset
+    terrain: xr.Dataset
+
+
+def tiles(shape: tuple[int, int], max_cells: int, halo: int
+          ) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """(rows, cols) to compute, each with a halo, and the (rows, cols) inside the result
+    of that computation that belong to the tile proper."""
+    ny, nx = shape
+    if ny * nx <= max_cells:
+        yield slice(0, ny), slice(0, nx), slice(0, ny), slice(0, nx)
+        return
+    side = max(1, int(np.sqrt(max_cells)) - 2 * halo)
+    for i0 in range(0, ny, side):
+        for j0 in range(0, nx, side):
+            i1, j1 = min(ny, i0 + side), min(nx, j0 + side)
+            a0, b0 = max(0, i0 - halo), max(0, j0 - halo)
+            a1, b1 = min(ny, i1 + halo), min(nx, j1 + halo)
+            yield (slice(a0, a1), slice(b0, b1),
+                   slice(i0 - a0, i1 - a0), slice(j0 - b0, j1 - b0))
+
+
+class Predictor:
+    """One model on one provider: validated (sha256, card vs graph) and warmed up."""
+
+    def __init__(self, entry: ModelEntry, provider: str = "auto", *, threads: int | None = None,
+                 int8: bool = False, warm_up: bool = True) -> None:
+        self.entry = entry
+        self.card = entry.card
+        check_sha256(self.card, entry.onnx_path)
+        self.session: ModelSession = create_session(entry.onnx_path, provider,
+                                                    threads=threads, int8=int8)
+        check_against_graph(self.card, self.session.session)
+        self.mean = np.array([f.mean for f in self.card.features], np.float32)[:, None, None]
+        self.std = np.array([f.std for f in self.card.features], np.float32)[:, None, None]
+        if warm_up:
+            self.session.warm_up(len(self.card.features))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.card.features]
+
+    def normalise(self, features: np.ndarray) -> np.ndarray:
+        features -= self.mean
+        features /= self.std
+        return features
+
+    def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
+                batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
+        """Model outputs in physical units, ``{variable: (time, lat, lon) float32}``."""
+        builder = FeatureBuilder(coarse, terrain, self.feature_names)
+        nt = builder.times.size
+        ny, nx = builder.shape
+        out = {o.variable: np.empty((nt, ny, nx), np.float32) for o in self.card.outputs}
+        plan = list(tiles((ny, nx), max_tile_cells, self.card.halo))
+        done, total = 0, len(plan) * nt
+        for rows, cols, inner_r, inner_c in plan:
+            tile_cells = (rows.stop - rows.start) * (cols.stop - cols.start)
+            step = max(1, batch_cells // max(1, tile_cells))
+            for t0 in range(0, nt, step):
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("forecast cancelled")
+                t1 = min(nt, t0 + step)
+                x = self.normalise(builder.build(t0, t1, rows, cols))
+                results = self.session.run(x)
+                for spec, y in zip(self.card.outputs, results, strict=True):
+                    if y.shape != (t1 - t0, 1, *x.shape[2:]):
+                        raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
+                                         f"expected {(t1 - t0, 1, *x.shape[2:])}")
+                    phys = y[:, 0] * spec.std + spec.mean
+                    if not np.isfinite(phys).all():
+                        raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
+                    target_r = slice(rows.start + inner_r.start, rows.start + inner_r.stop)
+                    target_c = slice(cols.start + inner_c.start, cols.start + inner_c.stop)
+                    out[spec.variable][t0:t1, target_r, target_c] = phys[:, inner_r, inner_c]
+                done += t1 - t0
+                if progress is not None:
+                    progress(done / total, f"model steps {done}/{total}")
+        return out
+
+
+def to_hourly(coarse: xr.Dataset) -> xr.Dataset:
+    """Linear interpolation of a coarser-than-hourly background to hourly steps."""
+    times = coarse["time"].values
+    if times.size < 2:
+        return coarse
+    hourly = np.arange(times[0], times[-1] + np.timedelta64(1, "h"), np.timedelta64(1, "h"))
+    if hourly.size == times.size and bool((hourly == times).all()):
+        return coarse
+    return interp_time(coarse, hourly.astype("datetime64[ns]"))
+
+
+def interp_time(ds: xr.Dataset, new_times: np.ndarray) -> xr.Dataset:
+    """Linear in time, per variable with a time dim (NumPy only, no SciPy)."""
+    old = ds["time"].values.astype("datetime64[ns]").astype(np.int64).astype(float)
+    new = np.asarray(new_times, "datetime64[ns]").astype(np.int64).astype(float)
+    pos = np.interp(new, old, np.arange(old.size, dtype=float))
+    lo = np.clip(np.floor(pos).astype(int), 0, max(0, old.size - 2))
+    hi = np.minimum(lo + 1, old.size - 1)
+    w = (pos - lo)[:, None, None]
+    data_vars: dict[str, Any] = {}
+    for name, da in ds.data_vars.items():
+        if "time" in da.dims and da.dims[0] == "time":
+            v = da.values
+            mixed = v[lo] * (1 - w.reshape((-1,) + (1,) * (v.ndim - 1))) + v[hi] * w.reshape(
+                (-1,) + (1,) * (v.ndim - 1))
+            data_vars[str(name)] = (da.dims, mixed.astype(v.dtype), da.attrs)
+        else:
+            data_vars[str(name)] = da
+    coords = {k: v for k, v in ds.coords.items() if k != "time"}
+    coords["time"] = np.asarray(new_times, "datetime64[ns]")
+    return xr.Dataset(data_vars, coords=coords, attrs=ds.attrs)
+
+
+def subhourly_times(times: np.ndarray, hours: int, minutes: int = 15) -> np.ndarray:
+    """15-minute steps for the first ``hours``, hourly after."""
+    t = np.asarray(times, "datetime64[ns]")
+    if hours <= 0 or t.size < 2:
+        return t
+    end = t[0] + np.timedelta64(hours, "h")
+    fine = np.arange(t[0], min(end, t[-1]), np.timedelta64(minutes, "m")).astype(t.dtype)
+    return np.concatenate([fine, t[t >= min(end, t[-1])]])
+
+
+def _inputs(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset]
+            ) -> tuple[xr.Dataset, xr.Dataset]:
+    if isinstance(region_or_inputs, tuple):
+        return region_or_inputs
+    return region_or_inputs.coarse, region_or_inputs.terrain
+
+
+def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
+                 model: str | None = None, provider: str = "auto", *,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 int8: bool = False, subhourly_hours: int = 0, references: bool = True,
+                 registry: ModelRegistry | None = None,
+                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
+                 predictor: Predictor | None = None) -> xr.Dataset:
+    """The whole local forecast; ``model`` is NAME[@VERSION] or the active one."""
+    coarse, terrain = _inputs(region_or_inputs)
+    validate_grid_dataset(coarse)
+    validate_grid_dataset(terrain, require_time=False)
+    coarse = to_hourly(coarse)
+    if predictor is None:
+        entry = (registry or ModelRegistry()).resolve(model, "temperature")
+        predictor = Predictor(entry, provider, int8=int8)
+    card = predictor.card
+    if progress is not None:
+        progress(0.0, f"running {card.spec} on {predictor.session.status.provider.upper()}")
+    predicted = predictor.predict(coarse, terrain, progress=progress, cancel=cancel,
+                                  max_tile_cells=max_tile_cells)
+    baseline = lapse_rate_baseline(coarse, terrain)
+    how = f"model {card.spec} ({'trained' if card.trained else 'NOT trained'})"
+    data_vars: dict[str, Any] = {}
+    for var, values in predicted.items():
+        data_vars[var] = (("time", "latitude", "longitude"), values,
+                          {**VARIABLES[var].cf_attrs(), "source": how})
+    for name in baseline.data_vars:
+        var = str(name)
+        if var in predicted or var == "elevation":
+            continue
+        data_vars[var] = (baseline[var].dims, baseline[var].values,
+                          {**VARIABLES[var].cf_attrs(),
+                           "source": "lapse-rate baseline (no model for this variable)"})
+    if references:
+        lat, lon = terrain["latitude"].values, terrain["longitude"].values
+        for var in predicted:
+            attrs = {"units": VARIABLES[var].units}
+            data_vars[f"{var}_baseline"] = (
+                ("time", "latitude", "longitude"), baseline[var].values,
+                {**attrs, "long_name": f"{var}: lapse-rate baseline (for comparison)"})
+            data_vars[f"{var}_bilinear"] = (
+                ("time", "latitude", "longitude"),
+                bilinear(coarse[var].values, coarse["latitude"].values,
+                         coarse["longitude"].values, lat, lon).astype(np.float32),
+                {**attrs, "long_name": f"{var}: plain bilinear interpolation (for comparison)"})
+    status = predictor.session.status
+    generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
+                                   terrain.attrs.get("generated_values")) else "no"
+    ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
+                                       "latitude": terrain["latitude"].values,
+                                       "longitude": terrain["longitude"].values})
+    ds["elevation"] = terrain["elevation"]
+    ds.attrs = {
+        "Conventions": "CF-1.8", "title": f"micro-climate forecast ({card.spec})",
+        "model_name": card.name, "model_version": card.version,
+        "model_sha256": card.sha256, "model_trained": "yes" if card.trained else "no",
+        "provider": status.provider, "provider_status": status.summary(),
+        "source": str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
+        "terrain_source": str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),
+        "generated_values": generated,
+        "history": f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} "
+                   "microclimate forecast",
+    }
+    if subhourly_hours > 0:
+        ds = interp_time(ds, subhourly_times(ds["time"].values, subhourly_hours))
+        ds.attrs["time_interpolation"] = (
+            f"15-minute steps in the first {subhourly_hours} h are linear in time between "
+            "hourly model steps, not model output")
+    if progress is not None:
+        progress(1.0, "done")
+    return ds
+
+
+def write_forecast(ds: xr.Dataset, path: Path) -> Path:
+    """Write a forecast as compressed NetCDF atomically (temp file + rename)."""
+    encoding = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
+    try:
+        with atomic_path(Path(path)) as tmp:
+            ds.to_netcdf(tmp, encoding=encoding)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataFileError(f"cannot write forecast {path}: {exc}") from exc
+    return Path(path)
+
