@@ -21,4 +21,5 @@ def open_netcdf(path: Path, what: str) -> xr.Dataset:
         with xr.open_dataset(path) as ds:
             return ds.load()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cannot read {what} {path}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFileError(f"cannot read {what} {path}: {first}") from exc
