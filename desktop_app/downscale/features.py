@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+from numpy.typing import ArrayLike
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import bilinear
@@ -165,6 +166,32 @@ def required_variables(names: Sequence[str]) -> list[str]:
     return [v for n in names if (v := FEATURES[n].variable) is not None]
 
 
+def interp_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Dense (dst, src) weights of 1-D linear interpolation with the same positions and
+    edge clamping as :func:`desktop_app.downscale.baseline.bilinear`."""
+    src = np.asarray(src, float)
+    dst = np.asarray(dst, float)
+    w = np.zeros((dst.size, src.size))
+    if src.size == 1:
+        w[:, 0] = 1.0
+        return w
+    pos = np.interp(dst, src, np.arange(src.size, dtype=float))
+    lo = np.clip(np.floor(pos).astype(np.intp), 0, src.size - 2)
+    frac = pos - lo
+    rows = np.arange(dst.size)
+    w[rows, lo] = 1.0 - frac
+    w[rows, lo + 1] += frac
+    return w
+
+
+def separable_bilinear(values: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
+    """``bilinear`` as two small matrix products: ``wy @ values @ wx.T`` per step.
+
+    The same numbers as the gather-based version (to rounding), several times faster on
+    large fine grids because the coarse side is tiny."""
+    return np.asarray(wy @ (np.asarray(values, np.float32) @ wx.T))
+
+
 def _check_finite(name: str, values: np.ndarray) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
@@ -178,8 +205,22 @@ class FeatureBuilder:
     """Computes the named features for blocks of time steps and tiles of the fine grid."""
 
     def __init__(self, coarse: xr.Dataset, terrain: xr.Dataset, names: Sequence[str],
-                 tpi_radius_m: float = DEFAULT_TPI_RADIUS_M) -> None:
+                 tpi_radius_m: float = DEFAULT_TPI_RADIUS_M,
+                 normalisation: tuple[ArrayLike, ArrayLike] | None = None
+                 ) -> None:
+        """``normalisation=(means, stds)`` per feature makes :meth:`build` return
+        ``(x - mean) / std`` directly, without an extra pass over the fine grid: static
+        features are stored normalised and interpolated fields are normalised on the
+        coarse grid (exact, since interpolation weights sum to one)."""
         self.names = list(names)
+        if normalisation is None:
+            self._mean = np.zeros(len(self.names), np.float32)
+            self._std = np.ones(len(self.names), np.float32)
+        else:
+            self._mean = np.asarray(normalisation[0], np.float32)
+            self._std = np.asarray(normalisation[1], np.float32)
+            if self._mean.shape != (len(self.names),) or self._std.shape != self._mean.shape:
+                raise SchemaError("normalisation needs one mean and one std per feature")
         needed = required_variables(self.names)
         for what, ds in (("coarse", coarse), ("terrain", terrain)):
             if "elevation" not in ds:
@@ -195,6 +236,8 @@ class FeatureBuilder:
         self.lon = np.asarray(terrain["longitude"].values, float)
         self.times = np.asarray(coarse["time"].values, "datetime64[ns]")
         self._coarse = {v: np.asarray(coarse[v].values, np.float32) for v in set(needed)}
+        self._wy = interp_matrix(self.src_lat, self.lat).astype(np.float32)
+        self._wx = interp_matrix(self.src_lon, self.lon).astype(np.float32)
         elev = np.asarray(terrain["elevation"].values, float)
         _check_finite("terrain 'elevation'", elev)
         coarse_elev = np.asarray(coarse["elevation"].values, float)
@@ -210,6 +253,10 @@ class FeatureBuilder:
             static["topographic_position"] = topographic_position(
                 elev, self.lat, self.lon, tpi_radius_m)
         self._static = {k: v.astype(np.float32) for k, v in static.items()}
+        self._static_norm = {name: ((self._static[name] - self._mean[k]) / self._std[k]
+                                    ).astype(np.float32)
+                             for k, name in enumerate(self.names)
+                             if FEATURES[name].kind == "static"}
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -221,22 +268,24 @@ class FeatureBuilder:
     def build(self, t0: int, t1: int, rows: slice = slice(None),
               cols: slice = slice(None)) -> np.ndarray:
         """Features for steps ``t0:t1`` on the tile ``rows, cols``: float32
-        ``(steps, n_features, tile_rows, tile_cols)``, in physical units."""
+        ``(steps, n_features, tile_rows, tile_cols)``, in physical units (or normalised
+        if the builder was given a normalisation)."""
         lat, lon, times = self.lat[rows], self.lon[cols], self.times[t0:t1]
         out = np.empty((times.size, len(self.names), lat.size, lon.size), np.float32)
         solar: tuple[np.ndarray, np.ndarray] | None = None
         calendar: dict[str, np.ndarray] | None = None
         for k, name in enumerate(self.names):
             feature = FEATURES[name]
+            mean, std = self._mean[k], self._std[k]
             if feature.kind == "static":
-                out[:, k] = self._static[name][rows, cols][None]
+                out[:, k] = self._static_norm[name][rows, cols][None]
             elif feature.variable is not None:
-                out[:, k] = bilinear(self._coarse[feature.variable][t0:t1],
-                                     self.src_lat, self.src_lon, lat, lon)
+                coarse = (self._coarse[feature.variable][t0:t1] - mean) / std
+                out[:, k] = separable_bilinear(coarse, self._wy[rows], self._wx[cols])
             elif name in ("solar_elevation", "hour_angle"):
                 solar = solar or solar_geometry(times, lat, lon)
-                out[:, k] = solar[0] if name == "hour_angle" else solar[1]
+                out[:, k] = ((solar[0] if name == "hour_angle" else solar[1]) - mean) / std
             else:
                 calendar = calendar or calendar_features(times)
-                out[:, k] = calendar[name][:, None, None]
+                out[:, k] = ((calendar[name] - mean) / std)[:, None, None]
         return out

@@ -80,17 +80,17 @@ class Predictor:
     def feature_names(self) -> list[str]:
         return [f.name for f in self.card.features]
 
-    def normalise(self, features: np.ndarray) -> np.ndarray:
-        features -= self.mean
-        features /= self.std
-        return features
+    def feature_builder(self, coarse: xr.Dataset, terrain: xr.Dataset) -> FeatureBuilder:
+        """Features already normalised with the card's statistics."""
+        return FeatureBuilder(coarse, terrain, self.feature_names,
+                              normalisation=(self.mean.ravel(), self.std.ravel()))
 
     def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
                 batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
         """Model outputs in physical units, ``{variable: (time, lat, lon) float32}``."""
-        builder = FeatureBuilder(coarse, terrain, self.feature_names)
+        builder = self.feature_builder(coarse, terrain)
         nt = builder.times.size
         ny, nx = builder.shape
         out = {o.variable: np.empty((nt, ny, nx), np.float32) for o in self.card.outputs}
@@ -103,18 +103,19 @@ class Predictor:
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("forecast cancelled")
                 t1 = min(nt, t0 + step)
-                x = self.normalise(builder.build(t0, t1, rows, cols))
+                x = builder.build(t0, t1, rows, cols)
                 results = self.session.run(x)
                 for spec, y in zip(self.card.outputs, results, strict=True):
                     if y.shape != (t1 - t0, 1, *x.shape[2:]):
                         raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
                                          f"expected {(t1 - t0, 1, *x.shape[2:])}")
-                    phys = y[:, 0] * spec.std + spec.mean
-                    if not np.isfinite(phys).all():
-                        raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
                     target_r = slice(rows.start + inner_r.start, rows.start + inner_r.stop)
                     target_c = slice(cols.start + inner_c.start, cols.start + inner_c.stop)
-                    out[spec.variable][t0:t1, target_r, target_c] = phys[:, inner_r, inner_c]
+                    target = out[spec.variable][t0:t1, target_r, target_c]
+                    np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
+                    target += spec.mean
+                    if not np.isfinite(target).all():
+                        raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
                 done += t1 - t0
                 if progress is not None:
                     progress(done / total, f"model steps {done}/{total}")

@@ -2,12 +2,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.downscale.baseline import bilinear
 from desktop_app.downscale.features import (
     FEATURES,
     FeatureBuilder,
     box_mean,
     calendar_features,
+    interp_matrix,
     required_variables,
+    separable_bilinear,
     slope_aspect,
     solar_geometry,
     topographic_position,
@@ -92,6 +95,16 @@ def test_unknown_feature_is_named():
     assert required_variables(["temperature_interp", "slope"]) == ["temperature"]
 
 
+def test_separable_interpolation_matches_the_baseline_bilinear():
+    src_lat, src_lon = np.array([34.0, 34.25, 34.5]), np.array([-118.5, -118.25, -118.0])
+    values = np.random.default_rng(3).normal(size=(4, 3, 3)) * 10
+    dst_lat, dst_lon = np.linspace(33.9, 34.6, 23), np.linspace(-118.6, -117.9, 31)
+    want = bilinear(values, src_lat, src_lon, dst_lat, dst_lon)
+    got = separable_bilinear(values, interp_matrix(src_lat, dst_lat),
+                             interp_matrix(src_lon, dst_lon))
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
 def test_every_feature_has_units():
     assert all(f.units for f in FEATURES.values())
 
@@ -105,8 +118,20 @@ def builder():
 def test_a_tile_is_the_slice_of_the_whole(builder):
     whole = builder.build(3, 6)
     tile = builder.build(3, 6, slice(10, 40), slice(100, 150))
-    np.testing.assert_array_equal(tile, whole[:, :, 10:40, 100:150])
+    np.testing.assert_allclose(tile, whole[:, :, 10:40, 100:150], rtol=0, atol=1e-4)
     assert whole.dtype == np.float32 and np.isfinite(whole).all()
+
+
+def test_normalised_build_equals_normalising_the_physical_features():
+    region = load_region()
+    names = list(FEATURES)
+    mean = np.linspace(-3.0, 5.0, len(names))
+    std = np.linspace(0.5, 40.0, len(names))
+    raw = FeatureBuilder(region.coarse, region.terrain, names).build(2, 5, slice(0, 20))
+    norm = FeatureBuilder(region.coarse, region.terrain, names,
+                          normalisation=(mean, std)).build(2, 5, slice(0, 20))
+    want = (raw - mean[None, :, None, None]) / std[None, :, None, None]
+    np.testing.assert_allclose(norm, want, rtol=1e-5, atol=1e-4)
 
 
 def test_elevation_difference_is_fine_minus_coarse(builder):
