@@ -11,6 +11,7 @@ comparison, and returns a CF grid Dataset with provenance. Nothing is written he
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,9 +21,9 @@ import xarray as xr
 
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
-from desktop_app.downscale.features import FeatureBuilder
-from desktop_app.errors import CancelledError, DataFileError, ModelError
+from desktop_app.downscale.baseline import lapse_rate_baseline
+from desktop_app.downscale.features import FeatureBuilder, interp_matrix, separable_bilinear
+from desktop_app.errors import CancelledError, DataFileError, MicroclimateError, ModelError
 from desktop_app.fsutil import atomic_path
 from desktop_app.inference.card import check_against_graph, check_sha256
 from desktop_app.inference.registry import ModelEntry, ModelRegistry
@@ -184,6 +185,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
     coarse = to_hourly(coarse)
+    check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
     if predictor is None:
         entry = (registry or ModelRegistry()).resolve(model, "temperature")
         predictor = Predictor(entry, provider, int8=int8)
@@ -192,30 +194,30 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
         progress(0.0, f"running {card.spec} on {predictor.session.status.provider.upper()}")
     predicted = predictor.predict(coarse, terrain, progress=progress, cancel=cancel,
                                   max_tile_cells=max_tile_cells)
-    baseline = lapse_rate_baseline(coarse, terrain)
+    baseline = baseline_fields(coarse, terrain, cancel=cancel)
     how = f"model {card.spec} ({'trained' if card.trained else 'NOT trained'})"
     data_vars: dict[str, Any] = {}
     for var, values in predicted.items():
         data_vars[var] = (("time", "latitude", "longitude"), values,
                           {**VARIABLES[var].cf_attrs(), "source": how})
-    for name in baseline.data_vars:
-        var = str(name)
-        if var in predicted or var == "elevation":
+    for var, values in baseline.items():
+        if var in predicted:
             continue
-        data_vars[var] = (baseline[var].dims, baseline[var].values,
+        data_vars[var] = (("time", "latitude", "longitude"), values,
                           {**VARIABLES[var].cf_attrs(),
                            "source": "lapse-rate baseline (no model for this variable)"})
     if references:
         lat, lon = terrain["latitude"].values, terrain["longitude"].values
+        wy = interp_matrix(coarse["latitude"].values, lat).astype(np.float32)
+        wx = interp_matrix(coarse["longitude"].values, lon).astype(np.float32)
         for var in predicted:
             attrs = {"units": VARIABLES[var].units}
             data_vars[f"{var}_baseline"] = (
-                ("time", "latitude", "longitude"), baseline[var].values,
+                ("time", "latitude", "longitude"), baseline[var],
                 {**attrs, "long_name": f"{var}: lapse-rate baseline (for comparison)"})
             data_vars[f"{var}_bilinear"] = (
                 ("time", "latitude", "longitude"),
-                bilinear(coarse[var].values, coarse["latitude"].values,
-                         coarse["longitude"].values, lat, lon).astype(np.float32),
+                separable_bilinear(coarse[var].values, wy, wx).astype(np.float32),
                 {**attrs, "long_name": f"{var}: plain bilinear interpolation (for comparison)"})
     status = predictor.session.status
     generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
@@ -243,6 +245,50 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     if progress is not None:
         progress(1.0, "done")
     return ds
+
+
+def memory_limit_bytes() -> int | None:
+    """Half the physical memory, where the platform tells us (None: unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(coarse: xr.Dataset, terrain: xr.Dataset, n_fields: int) -> None:
+    """Refuse up front a forecast whose output fields cannot fit in memory (the model
+    itself runs in tiles, but the result is held whole before it is written)."""
+    limit = memory_limit_bytes()
+    cells = coarse.sizes["time"] * terrain.sizes["latitude"] * terrain.sizes["longitude"]
+    need = cells * 4 * n_fields
+    if limit is not None and need > limit:
+        raise MicroclimateError(
+            f"grid too large: {coarse.sizes['time']} steps x {terrain.sizes['latitude']}x"
+            f"{terrain.sizes['longitude']} cells need ~{need / 2**30:.1f} GiB for the output,"
+            f" over this machine's limit of {limit / 2**30:.1f} GiB; crop the region, "
+            "coarsen the terrain or shorten the forecast")
+
+
+def baseline_fields(coarse: xr.Dataset, terrain: xr.Dataset, *,
+                    cancel: CancelToken | None = None,
+                    batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
+    """The lapse-rate baseline in time chunks (its float64 temporaries stay small),
+    as float32 ``(time, lat, lon)`` per variable."""
+    nt = coarse.sizes["time"]
+    step = max(1, batch_cells // max(1, terrain.sizes["latitude"] * terrain.sizes["longitude"]))
+    out: dict[str, np.ndarray] = {}
+    for t0 in range(0, nt, step):
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("forecast cancelled")
+        part = lapse_rate_baseline(coarse.isel(time=slice(t0, t0 + step)), terrain)
+        for name in part.data_vars:
+            var = str(name)
+            if var == "elevation":
+                continue
+            if var not in out:
+                out[var] = np.empty((nt, *part[var].shape[1:]), np.float32)
+            out[var][t0:t0 + step] = part[var].values
+    return out
 
 
 def write_forecast(ds: xr.Dataset, path: Path) -> Path:

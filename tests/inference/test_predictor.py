@@ -82,6 +82,29 @@ def test_nan_in_terrain_is_refused(region, predictor):
         run_forecast((region.coarse, terrain), predictor=predictor)
 
 
+def test_grid_too_large_for_memory_is_refused_up_front(region, predictor, monkeypatch):
+    from desktop_app.errors import MicroclimateError
+    from desktop_app.inference import predictor as module
+
+    monkeypatch.setattr(module, "memory_limit_bytes", lambda: 10 * 2**20)
+    with pytest.raises(MicroclimateError, match="grid too large"):
+        run_forecast(region, predictor=predictor)
+
+
+def test_reference_fields_match_the_baseline_module(region, predictor):
+    from desktop_app.downscale.baseline import bilinear
+
+    ds = run_forecast(region, predictor=predictor)
+    base = lapse_rate_baseline(region.coarse, region.terrain)
+    for var in ("temperature", "relative_humidity", "surface_pressure", "wind_speed"):
+        got = ds[f"{var}_baseline"] if var == "temperature" else ds[var]
+        np.testing.assert_allclose(got.values, base[var].values, rtol=1e-6, atol=1e-4)
+    c = region.coarse
+    want = bilinear(c["temperature"].values, c.latitude.values, c.longitude.values,
+                    region.terrain.latitude.values, region.terrain.longitude.values)
+    np.testing.assert_allclose(ds["temperature_bilinear"].values, want, atol=1e-4)
+
+
 def test_cancel_stops_and_nothing_is_written(region, predictor, tmp_path):
     cancel = threading.Event()
     seen = []
