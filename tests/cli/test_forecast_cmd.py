@@ -40,6 +40,14 @@ def test_forecast_from_files(tmp_path):
                  str(DATA / "era5_uk_fine.nc"), "--quiet", "--out", str(out)]) == 0
     with xr.open_dataset(out) as ds:
         assert ds.sizes["latitude"] == 32 and ds.attrs["generated_values"] == "no"
+        fp32 = ds["temperature"].values
+    q = tmp_path / "uk8.nc"
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
+                 str(DATA / "era5_uk_fine.nc"), "--provider", "cpu", "--int8", "--quiet",
+                 "--out", str(q)]) == 0
+    with xr.open_dataset(q) as ds:
+        assert "INT8" in ds.attrs["provider_status"]
+        assert abs(ds["temperature"].values - fp32).max() < 1.0
 
 
 def test_missing_dem_and_bad_files_are_one_line_errors(tmp_path, capsys):
