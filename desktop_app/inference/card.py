@@ -148,6 +148,10 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
                                   *_stat(o, where), _shape(o.get("shape"), where)))
     if not outputs:
         raise ModelError(f"{source}: the card lists no outputs")
+    grid = _need(data, "grid", dict, source)
+    halo = grid.get("halo_cells", 0)
+    if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
+        raise ModelError(f"{source}: grid 'halo_cells' must be a whole number >= 0")
     sha = _need(data, "sha256", str, source)
     if len(sha) != 64:
         raise ModelError(f"{source}: sha256 must be 64 hex digits")
@@ -158,7 +162,7 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
         onnx_file=_need(data, "onnx_file", str, source), sha256=sha.lower(),
         input_name=_need(inp, "name", str, f"{source} input"),
         input_shape=_shape(inp.get("shape"), f"{source} input"),
-        features=features, outputs=outputs, grid=_need(data, "grid", dict, source),
+        features=features, outputs=outputs, grid=grid,
         training_data=_need(data, "training_data", str, source),
         description=str(data.get("description", "")),
         metrics=dict(data.get("metrics") or {}), limitations=str(data.get("limitations", "")),
@@ -216,6 +220,9 @@ def check_against_graph(card: ModelCard, session: Any) -> None:
     inp = inputs[0]
     if inp.type != "tensor(float)":
         raise ModelError(f"graph input {inp.name!r} is {inp.type}, expected tensor(float)")
+    if any(isinstance(d, int) for d in list(inp.shape)[2:]):
+        raise ModelError(f"graph input {inp.name!r} has a fixed grid size {list(inp.shape)}; "
+                         "the predictor tiles grids freely and needs free rows/cols")
     if not _dims_agree(card.input_shape, list(inp.shape)):
         raise ModelError(f"card input shape {card.input_shape} does not match the graph "
                          f"{list(inp.shape)}")

@@ -100,6 +100,8 @@ class Predictor:
         for rows, cols, inner_r, inner_c in plan:
             tile_cells = (rows.stop - rows.start) * (cols.stop - cols.start)
             step = max(1, batch_cells // max(1, tile_cells))
+            if self.session.max_batch is not None:
+                step = min(step, self.session.max_batch)
             for t0 in range(0, nt, step):
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("forecast cancelled")
@@ -211,6 +213,8 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
         wy = interp_matrix(coarse["latitude"].values, lat).astype(np.float32)
         wx = interp_matrix(coarse["longitude"].values, lon).astype(np.float32)
         for var in predicted:
+            if var not in baseline or var not in coarse:
+                continue
             attrs = {"units": VARIABLES[var].units}
             data_vars[f"{var}_baseline"] = (
                 ("time", "latitude", "longitude"), baseline[var],

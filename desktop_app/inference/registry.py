@@ -128,10 +128,18 @@ class ModelRegistry:
     def active(self, variable: str) -> ModelEntry | None:
         """The chosen model for ``variable``, else the newest bundled one, else None."""
         chosen = self._load_state()["active"].get(variable)
+        missing = None
         if chosen:
-            return self.find(chosen)
+            try:
+                return self.find(chosen)
+            except ModelError:
+                # the chosen model was removed by hand: say so, fall back to the default
+                missing = (f"active model {chosen!r} for {variable!r} is missing; "
+                           "using the bundled default")
         bundled = [e for e in self.entries()
                    if e.origin == "bundled" and variable in e.card.variables]
+        if missing:
+            self.problems.append(missing)
         return max(bundled, key=lambda e: version_key(e.card.version)) if bundled else None
 
     def resolve(self, spec: str | None, variable: str = "temperature") -> ModelEntry:
@@ -173,10 +181,16 @@ class ModelRegistry:
     def install(self, path: Path) -> ModelEntry:
         """Copy a validated model (``.onnx`` with its ``.json`` card, or the card) in."""
         path = Path(path)
-        onnx_path = path.with_suffix(".onnx") if path.suffix == ".json" else path
+        if path.suffix == ".json":
+            card = load_card(path)
+            onnx_path = path.parent / card.onnx_file
+        else:
+            onnx_path = path
+            if onnx_path.suffix != ".onnx" or not onnx_path.exists():
+                raise ModelError(f"not an ONNX model file: {onnx_path}")
+            card = load_card(onnx_path.with_suffix(".json"))
         if onnx_path.suffix != ".onnx" or not onnx_path.exists():
-            raise ModelError(f"not an ONNX model file: {path}")
-        card = load_card(onnx_path.with_suffix(".json"))
+            raise ModelError(f"not an ONNX model file: {onnx_path}")
         validate_model(onnx_path, card)
         dest = self.user_dir / "installed" / card.name / card.version
         dest_onnx = dest / f"{card.name}-{card.version}.onnx"

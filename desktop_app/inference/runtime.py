@@ -176,6 +176,20 @@ class ModelSession:
 
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         x = np.ascontiguousarray(x, np.float32)
+        try:
+            return self._run(x)
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises untyped errors
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            raise ModelError(f"the model failed on input {x.shape}: "
+                             f"{type(exc).__name__}: {first}") from exc
+
+    @property
+    def max_batch(self) -> int | None:
+        """The graph's fixed batch size, if it has one (None: any)."""
+        batch = self.session.get_inputs()[0].shape[0]
+        return batch if isinstance(batch, int) else None
+
+    def _run(self, x: np.ndarray) -> list[np.ndarray]:
         if self.status.provider != "cuda":
             result: list[np.ndarray] = self.session.run(self.output_names, {self.input_name: x})
             return result

@@ -113,3 +113,22 @@ def test_fixed_shape_in_card_must_match_graph(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(data))
     with pytest.raises(ModelError, match="input shape"):
         _check(path)
+
+
+def test_fixed_grid_size_in_the_graph_is_refused_clearly(tmp_path):
+    import onnx
+    model = graph(["temperature_interp", "elevation_difference"], [1.0, 0.1])
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].ClearField("dim_param")
+    dims[2].dim_value = 64
+    path = write_model(tmp_path, model=model)
+    onnx.checker.check_model(onnx.load(str(path)))
+    with pytest.raises(ModelError, match="fixed grid size"):
+        _check(path)
+
+
+def test_bad_halo_is_refused(tmp_path):
+    data = card_dict(write_model(tmp_path))
+    data["grid"] = {"halo_cells": -1}
+    with pytest.raises(ModelError, match="halo_cells"):
+        parse_card(data)

@@ -167,3 +167,19 @@ def test_card_metrics_reproduce_on_the_real_holdout(predictor):
     card_rows = {r["forecast"]: r for r in predictor.card.metrics["rows"]}
     for key, value in rmse.items():
         assert value == pytest.approx(card_rows[key]["rmse"], abs=1e-3)
+
+
+def test_a_model_that_fails_at_run_time_is_a_model_error(region, tmp_path):
+    """A graph whose card passes but that cannot run on real input (wrong weight shape)."""
+    from desktop_app.errors import ModelError
+    from desktop_app.inference.card import load_card
+    from desktop_app.inference.registry import ModelEntry
+    from tests.inference.helpers import graph, write_model
+
+    model = graph(["temperature_interp", "elevation_difference"], [1.0, 0.1, 0.2],
+                  channels=2)
+    path = write_model(tmp_path, model=model)
+    entry = ModelEntry(load_card(path.with_suffix(".json")), path, path.with_suffix(".json"),
+                       "user")
+    with pytest.raises(ModelError, match="failed on input"):
+        Predictor(entry, "cpu")

@@ -73,3 +73,19 @@ def test_unknown_model_lists_what_exists():
 
 def test_version_order():
     assert version_key("1.10.0") > version_key("1.9.3") > version_key("1.9")
+
+
+def test_a_removed_active_model_falls_back_to_the_default_and_says_so(tmp_path):
+    reg = ModelRegistry()
+    entry = reg.install(write_model(tmp_path / "src"))
+    reg.use(entry.spec)
+    for f in entry.onnx_path.parent.iterdir():
+        f.unlink()
+    assert reg.active("temperature").spec == "lapse-rate-baseline@1.0.0"
+    assert any("missing" in p for p in reg.problems)
+
+
+def test_install_from_the_card_path(tmp_path):
+    path = write_model(tmp_path / "src")
+    entry = ModelRegistry().install(path.with_suffix(".json"))
+    assert entry.spec == "toy@1.0.0" and entry.origin == "user"
