@@ -96,6 +96,7 @@ class Predictor:
         ny, nx = builder.shape
         out = {o.variable: np.empty((nt, ny, nx), np.float32) for o in self.card.outputs}
         plan = list(tiles((ny, nx), max_tile_cells, self.card.halo))
+        buffer: np.ndarray | None = None
         done, total = 0, len(plan) * nt
         for rows, cols, inner_r, inner_c in plan:
             tile_cells = (rows.stop - rows.start) * (cols.stop - cols.start)
@@ -106,18 +107,30 @@ class Predictor:
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("forecast cancelled")
                 t1 = min(nt, t0 + step)
-                x = builder.build(t0, t1, rows, cols)
-                results = self.session.run(x)
+                x = builder.build(t0, t1, rows, cols, out=buffer)
+                if buffer is None or x.base is not buffer:
+                    buffer = x
+                target_r = slice(rows.start + inner_r.start, rows.start + inner_r.stop)
+                target_c = slice(cols.start + inner_c.start, cols.start + inner_c.stop)
+                whole = (inner_r == slice(0, ny)) and (inner_c == slice(0, nx))
+                if whole:  # untiled: the model writes straight into the result
+                    views = [out[o.variable][t0:t1].reshape(t1 - t0, 1, ny, nx)
+                             for o in self.card.outputs]
+                    results = self.session.run(x, views)
+                else:
+                    results = self.session.run(x)
                 for spec, y in zip(self.card.outputs, results, strict=True):
                     if y.shape != (t1 - t0, 1, *x.shape[2:]):
                         raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
                                          f"expected {(t1 - t0, 1, *x.shape[2:])}")
-                    target_r = slice(rows.start + inner_r.start, rows.start + inner_r.stop)
-                    target_c = slice(cols.start + inner_c.start, cols.start + inner_c.stop)
                     target = out[spec.variable][t0:t1, target_r, target_c]
-                    np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
+                    if whole:
+                        target *= spec.std
+                    else:
+                        np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
                     target += spec.mean
-                    if not np.isfinite(target).all():
+                    # one reduction instead of a boolean mask: any NaN/inf makes it non-finite
+                    if not np.isfinite(target.sum(dtype=np.float64)):
                         raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
                 done += t1 - t0
                 if progress is not None:

@@ -183,3 +183,24 @@ def test_a_model_that_fails_at_run_time_is_a_model_error(region, tmp_path):
                        "user")
     with pytest.raises(ModelError, match="failed on input"):
         Predictor(entry, "cpu")
+
+
+def test_nan_from_the_model_is_refused_not_mapped(region, tmp_path):
+    import onnx
+    from onnx import helper
+
+    from desktop_app.errors import ModelError
+    from desktop_app.inference.card import load_card
+    from desktop_app.inference.registry import ModelEntry
+    from tests.inference.helpers import graph, write_model
+
+    model = graph(["temperature_interp", "elevation_difference"], [0.0, 0.0])
+    conv = model.graph.node[0]
+    conv.output[0] = "zero"
+    model.graph.node.append(helper.make_node("Div", ["zero", "zero"], ["temperature"]))
+    onnx.checker.check_model(model)
+    path = write_model(tmp_path, model=model)
+    entry = ModelEntry(load_card(path.with_suffix(".json")), path, path.with_suffix(".json"),
+                       "user")
+    with pytest.raises(ModelError, match="NaN/inf"):
+        run_forecast(region, predictor=Predictor(entry, "cpu"))
