@@ -66,8 +66,15 @@ class RuntimeStatus:
 def _captured_output() -> Iterator[io.StringIO]:
     """Capture what native code writes to fd 1/2 and Python writes to sys.std*."""
     text = io.StringIO()
-    with tempfile.TemporaryFile() as sink:
+    try:
         saved = [os.dup(1), os.dup(2)]
+    except OSError:
+        # no usable stdout/stderr descriptors (a windowed app without a console):
+        # native output goes nowhere anyway; capture only what Python prints
+        with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text):
+            yield text
+        return
+    with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.downscale.baseline import lapse_rate_baseline
 from desktop_app.errors import CancelledError, SchemaError
 from desktop_app.inference.predictor import (
@@ -43,6 +44,7 @@ def test_sample_forecast_is_the_baseline_with_provenance(region, predictor):
     assert "baseline" in ds["relative_humidity"].attrs["source"]
     assert {"temperature_baseline", "temperature_bilinear"} <= set(ds.data_vars)
     assert ds["temperature"].attrs["units"] == "degC"
+    validate_grid_dataset(ds)  # the canonical CF grid schema
 
 
 def test_tiling_gives_the_same_map(region, predictor):
