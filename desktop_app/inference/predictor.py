@@ -188,6 +188,23 @@ def _inputs(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset]
     return region_or_inputs.coarse, region_or_inputs.terrain
 
 
+def _predictors(registry: ModelRegistry, model: str | None, provider: str,
+                int8: bool) -> list[Predictor]:
+    """The named model, or the active model of every variable that has one."""
+    if model:
+        entries = [registry.find(model)]
+    else:
+        entries = []
+        for var in VARIABLES:
+            entry = registry.active(var)
+            if entry is not None and entry.spec not in {e.spec for e in entries}:
+                entries.append(entry)
+    if not entries:
+        raise ModelError("no model installed; install one with "
+                         "'microclimate models install PATH'")
+    return [Predictor(entry, provider, int8=int8) for entry in entries]
+
+
 def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
                  model: str | None = None, provider: str = "auto", *,
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
@@ -195,26 +212,34 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                  registry: ModelRegistry | None = None,
                  max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
                  predictor: Predictor | None = None) -> xr.Dataset:
-    """The whole local forecast; ``model`` is NAME[@VERSION] or the active one."""
+    """The whole local forecast. ``model`` is NAME[@VERSION]; by default the active
+    model of each variable runs, and variables without one come from the baseline."""
     coarse, terrain = _inputs(region_or_inputs)
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
     coarse = to_hourly(coarse)
     check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
-    if predictor is None:
-        entry = (registry or ModelRegistry()).resolve(model, "temperature")
-        predictor = Predictor(entry, provider, int8=int8)
-    card = predictor.card
-    if progress is not None:
-        progress(0.0, f"running {card.spec} on {predictor.session.status.provider.upper()}")
-    predicted = predictor.predict(coarse, terrain, progress=progress, cancel=cancel,
-                                  max_tile_cells=max_tile_cells)
+    predictors = [predictor] if predictor is not None else _predictors(
+        registry or ModelRegistry(), model, provider, int8)
+    predicted: dict[str, np.ndarray] = {}
+    source: dict[str, str] = {}
+    for k, pred in enumerate(predictors):
+        def part(fraction: float, message: str, k: int = k) -> None:
+            if progress is not None:
+                progress((k + fraction) / len(predictors), message)
+
+        part(0.0, f"running {pred.card.spec} on {pred.session.status.provider.upper()}")
+        for var, values in pred.predict(coarse, terrain, progress=part, cancel=cancel,
+                                        max_tile_cells=max_tile_cells).items():
+            if var not in predicted:  # the first model for a variable wins
+                predicted[var] = values
+                source[var] = (f"model {pred.card.spec} "
+                               f"({'trained' if pred.card.trained else 'NOT trained'})")
     baseline = baseline_fields(coarse, terrain, cancel=cancel)
-    how = f"model {card.spec} ({'trained' if card.trained else 'NOT trained'})"
     data_vars: dict[str, Any] = {}
     for var, values in predicted.items():
         data_vars[var] = (("time", "latitude", "longitude"), values,
-                          {**VARIABLES[var].cf_attrs(), "source": how})
+                          {**VARIABLES[var].cf_attrs(), "source": source[var]})
     for var, values in baseline.items():
         if var in predicted:
             continue
@@ -236,7 +261,8 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                 ("time", "latitude", "longitude"),
                 separable_bilinear(coarse[var].values, wy, wx).astype(np.float32),
                 {**attrs, "long_name": f"{var}: plain bilinear interpolation (for comparison)"})
-    status = predictor.session.status
+    status = predictors[0].session.status
+    cards = [p.card for p in predictors]
     generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
                                    terrain.attrs.get("generated_values")) else "no"
     ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
@@ -244,9 +270,12 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                                        "longitude": terrain["longitude"].values})
     ds["elevation"] = terrain["elevation"]
     ds.attrs = {
-        "Conventions": "CF-1.8", "title": f"micro-climate forecast ({card.spec})",
-        "model_name": card.name, "model_version": card.version,
-        "model_sha256": card.sha256, "model_trained": "yes" if card.trained else "no",
+        "Conventions": "CF-1.8",
+        "title": f"micro-climate forecast ({', '.join(c.spec for c in cards)})",
+        "model_name": ", ".join(c.name for c in cards),
+        "model_version": ", ".join(c.version for c in cards),
+        "model_sha256": ", ".join(c.sha256 for c in cards),
+        "model_trained": "yes" if all(c.trained for c in cards) else "no",
         "provider": status.provider, "provider_status": status.summary(),
         "source": str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
         "terrain_source": str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),

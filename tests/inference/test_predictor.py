@@ -206,3 +206,27 @@ def test_nan_from_the_model_is_refused_not_mapped(region, tmp_path):
                        "user")
     with pytest.raises(ModelError, match="NaN/inf"):
         run_forecast(region, predictor=Predictor(entry, "cpu"))
+
+
+def test_the_active_model_of_each_variable_runs(region, tmp_path):
+    from desktop_app.downscale.baseline import bilinear
+    from tests.inference.helpers import graph, write_model
+
+    wind = graph(["wind_speed_interp"], [1.0], output_name="wind_speed", meta_units="m s-1")
+    path = write_model(
+        tmp_path, name="windy", model=wind,
+        features=[("wind_speed_interp", "m s-1", 3.0, 2.0)],
+        outputs=[{"name": "wind_speed", "variable": "wind_speed", "units": "m s-1",
+                  "mean": 3.0, "std": 2.0, "shape": ["batch", 1, "rows", "cols"]}])
+    reg = ModelRegistry()
+    reg.use(reg.install(path).spec)
+    ds = run_forecast(region, provider="cpu", registry=reg)
+    assert "windy@1.0.0" in ds["wind_speed"].attrs["source"]
+    assert "lapse-rate-baseline@1.0.0" in ds["temperature"].attrs["source"]
+    assert "baseline" in ds["surface_pressure"].attrs["source"]
+    c = region.coarse
+    want = bilinear(c["wind_speed"].values, c.latitude.values, c.longitude.values,
+                    region.terrain.latitude.values, region.terrain.longitude.values)
+    np.testing.assert_allclose(ds["wind_speed"].values, want, atol=1e-4)
+    assert ds.attrs["model_name"] == "lapse-rate-baseline, windy"
+    assert {"wind_speed_baseline", "wind_speed_bilinear"} <= set(ds.data_vars)
