@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="where the model runs (default: the provider setting, auto)")
     parser.add_argument("--int8", action="store_true",
                         help="run an INT8-quantised copy on the CPU (faster, less accurate)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for the model (default: all cores)")
     parser.add_argument("--subhourly", type=int, default=0, metavar="HOURS",
                         help="15-minute steps (linear in time) for the first HOURS")
     parser.add_argument("--out", type=Path, required=True, help="output NetCDF path")
@@ -57,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
             last[0] = percent
             print(f"  {percent:3d}% {message}", file=sys.stderr)
 
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError("--threads must be at least 1")
     ds = run_forecast(inputs, args.model, provider, progress=progress, int8=args.int8,
-                      subhourly_hours=args.subhourly)
+                      subhourly_hours=args.subhourly, threads=args.threads)
     write_forecast(ds, args.out)
     print(f"runtime: {ds.attrs['provider_status']}")
     print(f"wrote {args.out}: {ds.sizes['time']} steps, {ds.sizes['latitude']}x"

@@ -189,7 +189,7 @@ def _inputs(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset]
 
 
 def _predictors(registry: ModelRegistry, model: str | None, provider: str,
-                int8: bool) -> list[Predictor]:
+                int8: bool, threads: int | None) -> list[Predictor]:
     """The named model, or the active model of every variable that has one."""
     if model:
         entries = [registry.find(model)]
@@ -202,7 +202,7 @@ def _predictors(registry: ModelRegistry, model: str | None, provider: str,
     if not entries:
         raise ModelError("no model installed; install one with "
                          "'microclimate models install PATH'")
-    return [Predictor(entry, provider, int8=int8) for entry in entries]
+    return [Predictor(entry, provider, int8=int8, threads=threads) for entry in entries]
 
 
 def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
@@ -210,7 +210,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                  int8: bool = False, subhourly_hours: int = 0, references: bool = True,
                  registry: ModelRegistry | None = None,
-                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
+                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,
                  predictor: Predictor | None = None) -> xr.Dataset:
     """The whole local forecast. ``model`` is NAME[@VERSION]; by default the active
     model of each variable runs, and variables without one come from the baseline."""
@@ -220,7 +220,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     coarse = to_hourly(coarse)
     check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
     predictors = [predictor] if predictor is not None else _predictors(
-        registry or ModelRegistry(), model, provider, int8)
+        registry or ModelRegistry(), model, provider, int8, threads)
     predicted: dict[str, np.ndarray] = {}
     source: dict[str, str] = {}
     for k, pred in enumerate(predictors):

@@ -20,7 +20,8 @@ def private_home(tmp_path, monkeypatch):
 
 def test_forecast_sample_region_then_verify(tmp_path, capsys):
     out = tmp_path / "fc.nc"
-    assert main(["forecast", "--provider", "cpu", "--quiet", "--out", str(out)]) == 0
+    assert main(["forecast", "--provider", "cpu", "--threads", "1", "--quiet",
+                 "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
     assert "CPU" in stdout and "NOT trained" in stdout
     with xr.open_dataset(out) as ds:

@@ -230,3 +230,13 @@ def test_the_active_model_of_each_variable_runs(region, tmp_path):
     np.testing.assert_allclose(ds["wind_speed"].values, want, atol=1e-4)
     assert ds.attrs["model_name"] == "lapse-rate-baseline, windy"
     assert {"wind_speed_baseline", "wind_speed_bilinear"} <= set(ds.data_vars)
+
+
+@pytest.mark.gpu
+def test_cuda_forecast_matches_cpu(region, predictor):
+    cuda = Predictor(ModelRegistry().resolve(None), "cuda")
+    assert cuda.session.status.provider == "cuda"
+    on_gpu = run_forecast(region, predictor=cuda)
+    on_cpu = run_forecast(region, predictor=predictor)
+    np.testing.assert_allclose(on_gpu["temperature"].values, on_cpu["temperature"].values,
+                               atol=1e-4)
