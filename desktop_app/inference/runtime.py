@@ -12,6 +12,9 @@ with ``microclimate models info`` (it prints the runtime status).
 Without a GPU the GPU wheel still runs on the CPU, but trying the CUDA provider makes
 onnxruntime print a red error and a warning to the process's stderr. We try CUDA once per
 process with stderr captured, keep the reason as one line, and never try again:
+(The capture redirects the process's stdout/stderr descriptors for the moment of the
+probe, so another thread's output in that instant is swallowed; call
+:func:`runtime_status` once at start-up to get it over with.)
 ``provider="auto"`` then runs on the CPU and says why; ``provider="cuda"`` raises
 :class:`ModelError` with that reason rather than silently running somewhere else.
 onnxruntime is imported lazily, inside functions.
