@@ -11,10 +11,20 @@ import sys
 from collections.abc import Sequence
 
 from desktop_app import __version__
-from desktop_app.cli import export_cmd, fetch_cmd, gui_cmd, stubs
+from desktop_app.cli import (
+    export_cmd,
+    fetch_cmd,
+    forecast_cmd,
+    gui_cmd,
+    models_cmd,
+    stubs,
+    verify_cmd,
+)
 from desktop_app.errors import MicroclimateError
 
-COMMAND_MODULES = (gui_cmd, fetch_cmd, export_cmd, stubs)
+COMMAND_MODULES = (
+    gui_cmd, fetch_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, stubs,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

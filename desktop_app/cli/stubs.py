@@ -8,9 +8,6 @@ from desktop_app.errors import NotAvailableError
 
 PLANNED: dict[str, str] = {
     "qc": "quality-control station observations (QARTOD flags)",
-    "forecast": "run the local downscaling model on a region",
-    "verify": "verify a forecast against station observations",
-    "models": "list, install, select and roll back ONNX models",
     "train": "train a downscaling model (needs the [train] extra)",
     "trainer": "run the headless trainer job service",
 }

@@ -1,0 +1,163 @@
+"""Inference benchmark: the bundled model on a 512x512 grid, on the CPU (and CUDA if any).
+
+    python benchmarks/bench_inference.py [--steps 24] [--provider cpu]
+
+Prints, in one run:
+- per-step latency and throughput of our pipeline (features -> normalise -> session ->
+  physical units) for a 512x512 grid, one step per session.run and batched;
+- the overhead of the pipeline over a bare ``session.run`` on the very same tensors;
+- the baseline-only path (``lapse_rate_baseline``, what the app shows without a model);
+- INT8 vs FP32: time and accuracy cost;
+- verification on REAL held-out data (ERA5 UK, 22-31 March 2019, 1 deg -> 0.25 deg):
+  RMSE of the model vs the lapse-rate baseline vs plain bilinear interpolation.
+
+The 512x512 grid is the sample region's real SRTM terrain resampled to 512x512 with its
+GENERATED coarse weather: fine for timing, meaningless for skill (skill numbers come
+only from the ERA5 section). Timings are the best of several wall-clock repeats (the
+machine may be shared); pipeline and bare session.run are measured interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline  # noqa: E402
+from desktop_app.inference.predictor import Predictor, run_forecast  # noqa: E402
+from desktop_app.inference.registry import ModelRegistry  # noqa: E402
+from desktop_app.sources.region import load_region  # noqa: E402
+from desktop_app.verify.metrics import compare  # noqa: E402
+
+HOLDOUT = ROOT / "tests" / "data" / "inference"
+SIZE = 512
+
+
+def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Best of ``repeats`` after a warm-up: on a shared machine the minimum is the
+    least noisy estimate of what the code itself costs."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def best_pair(a: Callable[[], object], b: Callable[[], object], repeats: int = 9
+              ) -> tuple[float, float]:
+    """Best times of two functions measured interleaved, so load changes hit both."""
+    a()
+    b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a()
+        t1 = time.perf_counter()
+        b()
+        t2 = time.perf_counter()
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return min(ta), min(tb)
+
+
+def grid_512(steps: int) -> tuple[xr.Dataset, xr.Dataset]:
+    region = load_region()
+    t = region.terrain
+    lat = np.linspace(float(t.latitude[0]), float(t.latitude[-1]), SIZE)
+    lon = np.linspace(float(t.longitude[0]), float(t.longitude[-1]), SIZE)
+    elev = bilinear(t["elevation"].values, t.latitude.values, t.longitude.values, lat, lon)
+    terrain = xr.Dataset({"elevation": (("latitude", "longitude"), elev.astype(np.float32),
+                                        t["elevation"].attrs)},
+                         coords={"latitude": lat, "longitude": lon})
+    return region.coarse.isel(time=slice(0, steps)), terrain
+
+
+def bench_grid(provider: str, steps: int) -> None:
+    coarse, terrain = grid_512(steps)
+    entry = ModelRegistry().resolve(None)
+    pred = Predictor(entry, provider)
+    cells = SIZE * SIZE
+    print(f"\n== {SIZE}x{SIZE} grid, {steps} hourly steps, model {entry.spec}, "
+          f"{pred.session.status.summary()}")
+
+    def pipeline(batch_steps: int) -> Callable[[], object]:
+        return lambda: pred.predict(coarse, terrain, batch_cells=batch_steps * cells)
+
+    one = best_time(pipeline(1), 5)
+    print(f"pipeline, 1 step/run : {1000 * one / steps:8.2f} ms/step  "
+          f"{steps * cells / one / 1e6:8.1f} Mcells/s   (goal < 100 ms/step)")
+    builder = pred.feature_builder(coarse, terrain)  # normalised, as the pipeline uses
+    tensors = [builder.build(t0, min(steps, t0 + 16)) for t0 in range(0, steps, 16)]
+    batched, bare = best_pair(pipeline(16), lambda: [pred.session.run(x) for x in tensors])
+    print(f"pipeline, 16 steps/run: {1000 * batched / steps:8.2f} ms/step  "
+          f"{steps * cells / batched / 1e6:8.1f} Mcells/s")
+    print(f"bare session.run      : {1000 * bare / steps:8.2f} ms/step  "
+          f"(same tensors, 16 steps/run)")
+    print(f"pipeline overhead over bare session.run: {100 * (batched / bare - 1):.0f}% "
+          f"(ratio {batched / bare:.2f}x; goal < 15%)")
+    feats = best_time(lambda: [builder.build(t0, min(steps, t0 + 16))
+                               for t0 in range(0, steps, 16)], 3)
+    print(f"  of which feature building: {1000 * feats / steps:.2f} ms/step")
+
+    base = best_time(lambda: lapse_rate_baseline(coarse, terrain), 3)
+    print(f"baseline-only path    : {1000 * base / steps:8.2f} ms/step  "
+          f"(lapse_rate_baseline, all 4 variables, float64 gathers; "
+          f"model pipeline / baseline = {batched / base:.2f}x)")
+    print(f"pipeline overhead, absolute: {1000 * (batched - bare) / steps:.2f} ms/step "
+          "(at this absolute overhead the 15% goal needs a session.run of "
+          f"> {1000 * (batched - bare) / steps / 0.15:.0f} ms/step; not measured with "
+          "such a model)")
+
+    if pred.session.status.provider == "cpu":
+        q = Predictor(entry, "cpu", int8=True)
+        t_q = best_time(lambda: q.predict(coarse, terrain, batch_cells=16 * cells), 3)
+        a = pred.predict(coarse, terrain)["temperature"]
+        b = q.predict(coarse, terrain)["temperature"]
+        diff = b.astype(float) - a
+        print(f"INT8 pipeline         : {1000 * t_q / steps:8.2f} ms/step  "
+              f"(INT8/FP32 time = {t_q / batched:.2f}x)")
+        print(f"INT8 accuracy cost    : RMS {np.sqrt((diff ** 2).mean()):.3f} K, "
+              f"max |diff| {np.abs(diff).max():.3f} K vs FP32")
+
+
+def bench_holdout() -> None:
+    fine = xr.open_dataset(HOLDOUT / "era5_uk_fine.nc").load()
+    coarse = xr.open_dataset(HOLDOUT / "era5_uk_coarse.nc").load()
+    ds = run_forecast((coarse, fine[["elevation"]]), provider="cpu")
+    rows = compare(fine["temperature"].values, {
+        "model": ds["temperature"].values, "baseline": ds["temperature_baseline"].values,
+        "bilinear": ds["temperature_bilinear"].values})
+    print("\n== verification on REAL held-out data: ERA5 2 m temperature, UK, "
+          "22-31 March 2019, 1 deg -> 0.25 deg (Copernicus: Generated using Copernicus "
+          "Climate Change Service information)")
+    for r in rows:
+        skills = "  ".join(f"{k}={v:+.3f}" for k, v in r.items() if k.startswith("skill"))
+        print(f"{r['forecast']:>9s}: RMSE {r['rmse']:.3f} K  MAE {r['mae']:.3f} K  "
+              f"bias {r['bias']:+.3f} K  n={r['n']}  {skills}")
+    by = {r["forecast"]: r for r in rows}
+    print(f"RMSE ratios: model/baseline = {by['model']['rmse'] / by['baseline']['rmse']:.3f}, "
+          f"model/bilinear = {by['model']['rmse'] / by['bilinear']['rmse']:.3f}  "
+          f"(the bundled model is the baseline as a graph, NOT trained)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--provider", default="cpu", choices=("cpu", "cuda", "auto"))
+    args = parser.parse_args()
+    bench_grid(args.provider, args.steps)
+    bench_holdout()
+
+
+if __name__ == "__main__":
+    main()

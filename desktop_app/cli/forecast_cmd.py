@@ -1,0 +1,72 @@
+"""``microclimate forecast``: run the local downscaling model and write a CF NetCDF."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from desktop_app.cli._common import open_netcdf
+from desktop_app.errors import ConfigError
+from desktop_app.inference.predictor import run_forecast, write_forecast
+from desktop_app.inference.runtime import PROVIDERS
+from desktop_app.settings import load_settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("forecast", help="run the local downscaling model on a region")
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--region", default=None, metavar="sample|FOLDER",
+                     help="region bundle to downscale (default: the bundled sample)")
+    src.add_argument("--input", type=Path, metavar="COARSE.nc",
+                     help="coarse background (time, latitude, longitude) with 'elevation'")
+    parser.add_argument("--dem", type=Path, metavar="DEM.nc",
+                        help="terrain NetCDF with 'elevation' (with --input)")
+    parser.add_argument("--model", default=None, metavar="NAME[@VERSION]",
+                        help="model to use (default: the active one)")
+    parser.add_argument("--provider", choices=PROVIDERS, default=None,
+                        help="where the model runs (default: the provider setting, auto)")
+    parser.add_argument("--int8", action="store_true",
+                        help="run an INT8-quantised copy on the CPU (faster, less accurate)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads for the model (default: all cores)")
+    parser.add_argument("--subhourly", type=int, default=0, metavar="HOURS",
+                        help="15-minute steps (linear in time) for the first HOURS")
+    parser.add_argument("--out", type=Path, required=True, help="output NetCDF path")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from desktop_app.sources.region import load_region
+
+    if args.input is not None:
+        if args.dem is None:
+            raise ConfigError("--input needs --dem (the fine terrain)")
+        inputs = (open_netcdf(args.input, "coarse input"), open_netcdf(args.dem, "DEM"))
+    else:
+        if args.dem is not None:
+            raise ConfigError("--dem goes with --input, not with --region")
+        folder = None if args.region in (None, "sample") else Path(args.region)
+        region = load_region(folder)
+        inputs = (region.coarse, region.terrain)
+    provider = args.provider or load_settings().provider
+    last = [-1]
+
+    def progress(fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        if not args.quiet and (percent >= last[0] + 10 or fraction >= 1.0):
+            last[0] = percent
+            print(f"  {percent:3d}% {message}", file=sys.stderr)
+
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError("--threads must be at least 1")
+    ds = run_forecast(inputs, args.model, provider, progress=progress, int8=args.int8,
+                      subhourly_hours=args.subhourly, threads=args.threads)
+    write_forecast(ds, args.out)
+    print(f"runtime: {ds.attrs['provider_status']}")
+    print(f"wrote {args.out}: {ds.sizes['time']} steps, {ds.sizes['latitude']}x"
+          f"{ds.sizes['longitude']} cells, model {ds.attrs['model_name']}@"
+          f"{ds.attrs['model_version']}" + (" (NOT trained: baseline as a graph)"
+                                             if ds.attrs["model_trained"] == "no" else ""))
+    return 0

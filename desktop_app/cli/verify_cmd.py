@@ -1,0 +1,30 @@
+"""``microclimate verify``: score a forecast against station observations."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from desktop_app.cli._common import open_netcdf
+from desktop_app.verify.stations import verify_at_stations
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("verify", help="verify a forecast against station observations")
+    parser.add_argument("forecast", type=Path, help="forecast NetCDF from 'forecast'")
+    parser.add_argument("--obs", type=Path, required=True, help="station observations NetCDF")
+    parser.add_argument("--variable", default="temperature")
+    parser.add_argument("--report", type=Path, default=None, metavar="STEM",
+                        help="write STEM.csv and STEM.json (default: beside the forecast)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    forecast = open_netcdf(args.forecast, "forecast")
+    obs = open_netcdf(args.obs, "observations")
+    report = verify_at_stations(forecast, obs, args.variable)
+    stem = args.report or args.forecast.with_name(args.forecast.stem + ".verify")
+    csv_path, json_path = report.write(stem)
+    print(report.table())
+    print(f"wrote {csv_path} and {json_path}")
+    return 0

@@ -1,0 +1,349 @@
+"""Coarse fields + terrain -> features -> normalised tensors -> session -> physical units.
+
+:class:`Predictor` runs one model over a grid, tiled (with a halo) when the grid is large
+and batched over time. :func:`run_forecast` is what the CLI and GUI call: it picks the
+model from the registry, runs it, fills the variables no model predicts from the
+lapse-rate baseline (labelled so), adds the baseline and plain bilinear fields for
+comparison, and returns a CF grid Dataset with provenance. Nothing is written here;
+:func:`write_forecast` writes atomically, so a failure or cancel leaves no half file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.core.variables import VARIABLES
+from desktop_app.downscale.baseline import lapse_rate_baseline
+from desktop_app.downscale.features import FeatureBuilder, interp_matrix, separable_bilinear
+from desktop_app.errors import CancelledError, DataFileError, MicroclimateError, ModelError
+from desktop_app.fsutil import atomic_path
+from desktop_app.inference.card import check_against_graph, check_sha256
+from desktop_app.inference.registry import ModelEntry, ModelRegistry
+from desktop_app.inference.runtime import ModelSession, create_session
+
+ProgressFn = Callable[[float, str], None]
+DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
+DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per session.run (steps x tile cells)
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+class HasCoarseTerrain(Protocol):
+    coarse: xr.Dataset
+    terrain: xr.Dataset
+
+
+def tiles(shape: tuple[int, int], max_cells: int, halo: int
+          ) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """(rows, cols) to compute, each with a halo, and the (rows, cols) inside the result
+    of that computation that belong to the tile proper."""
+    ny, nx = shape
+    if ny * nx <= max_cells:
+        yield slice(0, ny), slice(0, nx), slice(0, ny), slice(0, nx)
+        return
+    side = max(1, int(np.sqrt(max_cells)) - 2 * halo)
+    for i0 in range(0, ny, side):
+        for j0 in range(0, nx, side):
+            i1, j1 = min(ny, i0 + side), min(nx, j0 + side)
+            a0, b0 = max(0, i0 - halo), max(0, j0 - halo)
+            a1, b1 = min(ny, i1 + halo), min(nx, j1 + halo)
+            yield (slice(a0, a1), slice(b0, b1),
+                   slice(i0 - a0, i1 - a0), slice(j0 - b0, j1 - b0))
+
+
+class Predictor:
+    """One model on one provider: validated (sha256, card vs graph) and warmed up."""
+
+    def __init__(self, entry: ModelEntry, provider: str = "auto", *, threads: int | None = None,
+                 int8: bool = False, warm_up: bool = True) -> None:
+        self.entry = entry
+        self.card = entry.card
+        check_sha256(self.card, entry.onnx_path)
+        self.session: ModelSession = create_session(entry.onnx_path, provider,
+                                                    threads=threads, int8=int8)
+        check_against_graph(self.card, self.session.session)
+        self.mean = np.array([f.mean for f in self.card.features], np.float32)[:, None, None]
+        self.std = np.array([f.std for f in self.card.features], np.float32)[:, None, None]
+        if warm_up:
+            self.session.warm_up(len(self.card.features))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.card.features]
+
+    def feature_builder(self, coarse: xr.Dataset, terrain: xr.Dataset) -> FeatureBuilder:
+        """Features already normalised with the card's statistics."""
+        return FeatureBuilder(coarse, terrain, self.feature_names,
+                              normalisation=(self.mean.ravel(), self.std.ravel()))
+
+    def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
+                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
+                batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
+        """Model outputs in physical units, ``{variable: (time, lat, lon) float32}``."""
+        builder = self.feature_builder(coarse, terrain)
+        nt = builder.times.size
+        ny, nx = builder.shape
+        out = {o.variable: np.empty((nt, ny, nx), np.float32) for o in self.card.outputs}
+        plan = list(tiles((ny, nx), max_tile_cells, self.card.halo))
+        buffer: np.ndarray | None = None
+        done, total = 0, len(plan) * nt
+        for rows, cols, inner_r, inner_c in plan:
+            tile_cells = (rows.stop - rows.start) * (cols.stop - cols.start)
+            step = max(1, batch_cells // max(1, tile_cells))
+            if self.session.max_batch is not None:
+                step = min(step, self.session.max_batch)
+            for t0 in range(0, nt, step):
+                if cancel is not None and cancel.is_set():
+                    raise CancelledError("forecast cancelled")
+                t1 = min(nt, t0 + step)
+                x = builder.build(t0, t1, rows, cols, out=buffer)
+                if buffer is None or x.base is not buffer:
+                    buffer = x
+                target_r = slice(rows.start + inner_r.start, rows.start + inner_r.stop)
+                target_c = slice(cols.start + inner_c.start, cols.start + inner_c.stop)
+                whole = (inner_r == slice(0, ny)) and (inner_c == slice(0, nx))
+                if whole:  # untiled: the model writes straight into the result
+                    views = [out[o.variable][t0:t1].reshape(t1 - t0, 1, ny, nx)
+                             for o in self.card.outputs]
+                    results = self.session.run(x, views)
+                else:
+                    results = self.session.run(x)
+                for spec, y in zip(self.card.outputs, results, strict=True):
+                    if y.shape != (t1 - t0, 1, *x.shape[2:]):
+                        raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
+                                         f"expected {(t1 - t0, 1, *x.shape[2:])}")
+                    target = out[spec.variable][t0:t1, target_r, target_c]
+                    if whole:
+                        target *= spec.std
+                    else:
+                        np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
+                    target += spec.mean
+                    # one reduction instead of a boolean mask: any NaN/inf makes it non-finite
+                    if not np.isfinite(target.sum(dtype=np.float64)):
+                        raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
+                done += t1 - t0
+                if progress is not None:
+                    progress(done / total, f"model steps {done}/{total}")
+        return out
+
+
+def to_hourly(coarse: xr.Dataset) -> xr.Dataset:
+    """Linear interpolation of a coarser-than-hourly background to hourly steps."""
+    times = coarse["time"].values
+    if times.size < 2:
+        return coarse
+    hourly = np.arange(times[0], times[-1] + np.timedelta64(1, "h"), np.timedelta64(1, "h"))
+    if hourly.size == times.size and bool((hourly == times).all()):
+        return coarse
+    return interp_time(coarse, hourly.astype("datetime64[ns]"))
+
+
+def interp_time(ds: xr.Dataset, new_times: np.ndarray) -> xr.Dataset:
+    """Linear in time, per variable with a time dim (NumPy only, no SciPy)."""
+    old = ds["time"].values.astype("datetime64[ns]").astype(np.int64).astype(float)
+    new = np.asarray(new_times, "datetime64[ns]").astype(np.int64).astype(float)
+    pos = np.interp(new, old, np.arange(old.size, dtype=float))
+    lo = np.clip(np.floor(pos).astype(int), 0, max(0, old.size - 2))
+    hi = np.minimum(lo + 1, old.size - 1)
+    w = (pos - lo)[:, None, None]
+    data_vars: dict[str, Any] = {}
+    for name, da in ds.data_vars.items():
+        if "time" in da.dims and da.dims[0] == "time":
+            v = da.values
+            mixed = v[lo] * (1 - w.reshape((-1,) + (1,) * (v.ndim - 1))) + v[hi] * w.reshape(
+                (-1,) + (1,) * (v.ndim - 1))
+            data_vars[str(name)] = (da.dims, mixed.astype(v.dtype), da.attrs)
+        else:
+            data_vars[str(name)] = da
+    coords = {k: v for k, v in ds.coords.items() if k != "time"}
+    coords["time"] = np.asarray(new_times, "datetime64[ns]")
+    return xr.Dataset(data_vars, coords=coords, attrs=ds.attrs)
+
+
+def subhourly_times(times: np.ndarray, hours: int, minutes: int = 15) -> np.ndarray:
+    """15-minute steps for the first ``hours``, hourly after."""
+    t = np.asarray(times, "datetime64[ns]")
+    if hours <= 0 or t.size < 2:
+        return t
+    end = t[0] + np.timedelta64(hours, "h")
+    fine = np.arange(t[0], min(end, t[-1]), np.timedelta64(minutes, "m")).astype(t.dtype)
+    return np.concatenate([fine, t[t >= min(end, t[-1])]])
+
+
+def _inputs(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset]
+            ) -> tuple[xr.Dataset, xr.Dataset]:
+    if isinstance(region_or_inputs, tuple):
+        return region_or_inputs
+    return region_or_inputs.coarse, region_or_inputs.terrain
+
+
+def _predictors(registry: ModelRegistry, model: str | None, provider: str,
+                int8: bool, threads: int | None) -> list[Predictor]:
+    """The named model, or the active model of every variable that has one."""
+    if model:
+        entries = [registry.find(model)]
+    else:
+        entries = []
+        for var in VARIABLES:
+            entry = registry.active(var)
+            if entry is not None and entry.spec not in {e.spec for e in entries}:
+                entries.append(entry)
+    if not entries:
+        raise ModelError("no model installed; install one with "
+                         "'microclimate models install PATH'")
+    return [Predictor(entry, provider, int8=int8, threads=threads) for entry in entries]
+
+
+def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
+                 model: str | None = None, provider: str = "auto", *,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 int8: bool = False, subhourly_hours: int = 0, references: bool = True,
+                 registry: ModelRegistry | None = None,
+                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,
+                 predictor: Predictor | None = None) -> xr.Dataset:
+    """The whole local forecast. ``model`` is NAME[@VERSION]; by default the active
+    model of each variable runs, and variables without one come from the baseline."""
+    coarse, terrain = _inputs(region_or_inputs)
+    validate_grid_dataset(coarse)
+    validate_grid_dataset(terrain, require_time=False)
+    coarse = to_hourly(coarse)
+    check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
+    predictors = [predictor] if predictor is not None else _predictors(
+        registry or ModelRegistry(), model, provider, int8, threads)
+    predicted: dict[str, np.ndarray] = {}
+    source: dict[str, str] = {}
+    for k, pred in enumerate(predictors):
+        def part(fraction: float, message: str, k: int = k) -> None:
+            if progress is not None:
+                progress((k + fraction) / len(predictors), message)
+
+        part(0.0, f"running {pred.card.spec} on {pred.session.status.provider.upper()}")
+        for var, values in pred.predict(coarse, terrain, progress=part, cancel=cancel,
+                                        max_tile_cells=max_tile_cells).items():
+            if var not in predicted:  # the first model for a variable wins
+                predicted[var] = values
+                source[var] = (f"model {pred.card.spec} "
+                               f"({'trained' if pred.card.trained else 'NOT trained'})")
+    baseline = baseline_fields(coarse, terrain, cancel=cancel)
+    data_vars: dict[str, Any] = {}
+    for var, values in predicted.items():
+        data_vars[var] = (("time", "latitude", "longitude"), values,
+                          {**VARIABLES[var].cf_attrs(), "source": source[var]})
+    for var, values in baseline.items():
+        if var in predicted:
+            continue
+        data_vars[var] = (("time", "latitude", "longitude"), values,
+                          {**VARIABLES[var].cf_attrs(),
+                           "source": "lapse-rate baseline (no model for this variable)"})
+    if references:
+        lat, lon = terrain["latitude"].values, terrain["longitude"].values
+        wy = interp_matrix(coarse["latitude"].values, lat).astype(np.float32)
+        wx = interp_matrix(coarse["longitude"].values, lon).astype(np.float32)
+        for var in predicted:
+            if var not in baseline or var not in coarse:
+                continue
+            attrs = {"units": VARIABLES[var].units}
+            data_vars[f"{var}_baseline"] = (
+                ("time", "latitude", "longitude"), baseline[var],
+                {**attrs, "long_name": f"{var}: lapse-rate baseline (for comparison)"})
+            data_vars[f"{var}_bilinear"] = (
+                ("time", "latitude", "longitude"),
+                separable_bilinear(coarse[var].values, wy, wx).astype(np.float32),
+                {**attrs, "long_name": f"{var}: plain bilinear interpolation (for comparison)"})
+    status = predictors[0].session.status
+    cards = [p.card for p in predictors]
+    generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
+                                   terrain.attrs.get("generated_values")) else "no"
+    ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
+                                       "latitude": terrain["latitude"].values,
+                                       "longitude": terrain["longitude"].values})
+    ds["elevation"] = terrain["elevation"]
+    ds.attrs = {
+        "Conventions": "CF-1.8",
+        "title": f"micro-climate forecast ({', '.join(c.spec for c in cards)})",
+        "model_name": ", ".join(c.name for c in cards),
+        "model_version": ", ".join(c.version for c in cards),
+        "model_sha256": ", ".join(c.sha256 for c in cards),
+        "model_trained": "yes" if all(c.trained for c in cards) else "no",
+        "provider": status.provider, "provider_status": status.summary(),
+        "source": str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
+        "terrain_source": str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),
+        "generated_values": generated,
+        "history": f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} "
+                   "microclimate forecast",
+    }
+    if subhourly_hours > 0:
+        ds = interp_time(ds, subhourly_times(ds["time"].values, subhourly_hours))
+        ds.attrs["time_interpolation"] = (
+            f"15-minute steps in the first {subhourly_hours} h are linear in time between "
+            "hourly model steps, not model output")
+    if progress is not None:
+        progress(1.0, "done")
+    return ds
+
+
+def memory_limit_bytes() -> int | None:
+    """Half the physical memory, where the platform tells us (None: unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(coarse: xr.Dataset, terrain: xr.Dataset, n_fields: int) -> None:
+    """Refuse up front a forecast whose output fields cannot fit in memory (the model
+    itself runs in tiles, but the result is held whole before it is written)."""
+    limit = memory_limit_bytes()
+    cells = coarse.sizes["time"] * terrain.sizes["latitude"] * terrain.sizes["longitude"]
+    need = cells * 4 * n_fields
+    if limit is not None and need > limit:
+        raise MicroclimateError(
+            f"grid too large: {coarse.sizes['time']} steps x {terrain.sizes['latitude']}x"
+            f"{terrain.sizes['longitude']} cells need ~{need / 2**30:.1f} GiB for the output,"
+            f" over this machine's limit of {limit / 2**30:.1f} GiB; crop the region, "
+            "coarsen the terrain or shorten the forecast")
+
+
+def baseline_fields(coarse: xr.Dataset, terrain: xr.Dataset, *,
+                    cancel: CancelToken | None = None,
+                    batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
+    """The lapse-rate baseline in time chunks (its float64 temporaries stay small),
+    as float32 ``(time, lat, lon)`` per variable."""
+    nt = coarse.sizes["time"]
+    step = max(1, batch_cells // max(1, terrain.sizes["latitude"] * terrain.sizes["longitude"]))
+    out: dict[str, np.ndarray] = {}
+    for t0 in range(0, nt, step):
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("forecast cancelled")
+        part = lapse_rate_baseline(coarse.isel(time=slice(t0, t0 + step)), terrain)
+        for name in part.data_vars:
+            var = str(name)
+            if var == "elevation":
+                continue
+            if var not in out:
+                out[var] = np.empty((nt, *part[var].shape[1:]), np.float32)
+            out[var][t0:t0 + step] = part[var].values
+    return out
+
+
+def write_forecast(ds: xr.Dataset, path: Path) -> Path:
+    """Write a forecast as compressed NetCDF atomically (temp file + rename)."""
+    encoding = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
+    try:
+        with atomic_path(Path(path)) as tmp:
+            ds.to_netcdf(tmp, encoding=encoding)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataFileError(f"cannot write forecast {path}: {exc}") from exc
+    return Path(path)
+

@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from desktop_app.cli import main
+from desktop_app.inference import runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "inference"
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+
+
+def test_forecast_sample_region_then_verify(tmp_path, capsys):
+    out = tmp_path / "fc.nc"
+    assert main(["forecast", "--provider", "cpu", "--threads", "1", "--quiet",
+                 "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "CPU" in stdout and "NOT trained" in stdout
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["model_name"] == "lapse-rate-baseline"
+        assert ds.sizes["time"] == 72
+    obs = ROOT / "resources" / "sample_region" / "stations.nc"
+    assert main(["verify", str(out), "--obs", str(obs), "--report",
+                 str(tmp_path / "rep")]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("note: the observations are GENERATED")
+    assert json.loads((tmp_path / "rep.json").read_text())["n_stations"] == 6
+
+
+def test_forecast_from_files(tmp_path):
+    out = tmp_path / "uk.nc"
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
+                 str(DATA / "era5_uk_fine.nc"), "--quiet", "--out", str(out)]) == 0
+    with xr.open_dataset(out) as ds:
+        assert ds.sizes["latitude"] == 32 and ds.attrs["generated_values"] == "no"
+        fp32 = ds["temperature"].values
+    q = tmp_path / "uk8.nc"
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
+                 str(DATA / "era5_uk_fine.nc"), "--provider", "cpu", "--int8", "--quiet",
+                 "--out", str(q)]) == 0
+    with xr.open_dataset(q) as ds:
+        assert "INT8" in ds.attrs["provider_status"]
+        assert abs(ds["temperature"].values - fp32).max() < 1.0
+
+
+def test_missing_dem_and_bad_files_are_one_line_errors(tmp_path, capsys):
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"),
+                 "--out", str(tmp_path / "x.nc")]) == 1
+    assert "--dem" in capsys.readouterr().err
+    junk = tmp_path / "junk.nc"
+    junk.write_bytes(b"not netcdf")
+    assert main(["forecast", "--input", str(junk), "--dem", str(junk),
+                 "--out", str(tmp_path / "x.nc")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read coarse input" in err
+    assert not (tmp_path / "x.nc").exists()
+
+
+@pytest.mark.skipif(runtime.cuda_probe()[0], reason="CUDA works here")
+def test_cuda_without_cuda_exits_1_in_one_clean_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "desktop_app", "forecast", "--provider",
+                           "cuda", "--out", str(tmp_path / "x.nc")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "CUDA requested but unavailable" in proc.stderr
+    assert "Traceback" not in proc.stderr and "onnxruntime_src" not in proc.stderr
+    assert not (tmp_path / "x.nc").exists()
+
+
+def test_models_list_info_install_use_rollback(tmp_path, capsys):
+    from tests.inference.helpers import write_model
+
+    assert main(["models", "list"]) == 0
+    assert "lapse-rate-baseline@1.0.0" in capsys.readouterr().out
+    assert main(["models", "info"]) == 0
+    info = capsys.readouterr().out
+    assert "check:      ok" in info and "runtime:" in info and "NO -" in info
+    src = write_model(tmp_path / "src", version="2.0.0")
+    assert main(["models", "install", str(src), "--use"]) == 0
+    assert "active for temperature: toy@2.0.0" in capsys.readouterr().out
+    assert main(["models", "rollback"]) == 0
+    assert "lapse-rate-baseline@1.0.0" in capsys.readouterr().out
+    assert main(["models", "use", "nope"]) == 1
+    assert "no model 'nope'" in capsys.readouterr().err

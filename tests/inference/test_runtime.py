@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from desktop_app.errors import ConfigError, ModelError
+from desktop_app.inference import runtime
+from desktop_app.inference.runtime import (
+    create_session,
+    quantized_copy,
+    resolve_provider,
+    runtime_status,
+)
+from tests.inference.helpers import BUNDLED
+
+CUDA_USABLE = runtime.cuda_probe()[0]
+
+
+def test_auto_runs_somewhere_and_says_why_in_one_line():
+    status = runtime_status("auto")
+    assert status.provider in ("cpu", "cuda")
+    assert "\n" not in status.summary()
+    if status.provider == "cpu":
+        assert "CUDA not used" in status.reason
+        assert "onnxruntime-gpu[cuda,cudnn]" in status.reason  # how to get it from pip
+
+
+def test_cuda_probe_keeps_the_loud_native_log_off_the_terminal(capfd):
+    runtime.cuda_probe.cache_clear()
+    try:
+        resolve_provider("auto")
+        out, err = capfd.readouterr()
+        assert "onnxruntime" not in err and "onnxruntime" not in out
+        assert "Failed to load" not in err
+    finally:
+        runtime.cuda_probe.cache_clear()
+
+
+@pytest.mark.skipif(CUDA_USABLE, reason="CUDA works here")
+def test_cuda_requested_without_cuda_is_a_clear_error():
+    with pytest.raises(ModelError, match="CUDA requested but unavailable"):
+        resolve_provider("cuda")
+    status = runtime_status("cuda")  # the GUI's view: no exception, says why
+    assert status.provider == "none" and "unavailable" in status.reason
+
+
+def test_unknown_provider_is_a_config_error():
+    with pytest.raises(ConfigError, match="provider"):
+        resolve_provider("tpu")
+
+
+def test_cpu_session_runs_the_bundled_model():
+    session = create_session(BUNDLED, "cpu", threads=1)
+    assert session.status.provider == "cpu"
+    x = np.zeros((2, 2, 3, 4), np.float32)
+    x[:, 0] = 1.0  # temperature_interp normalised 1 -> 20 degC; dz 0
+    (y,) = session.run(x)
+    assert y.shape == (2, 1, 3, 4)
+    np.testing.assert_allclose(y, 1.0, atol=1e-6)
+
+
+def test_corrupt_onnx_is_a_model_error(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"this is not a protobuf at all" * 10)
+    with pytest.raises(ModelError, match="cannot load ONNX model"):
+        create_session(bad, "cpu")
+
+
+def test_truncated_onnx_is_a_model_error(tmp_path):
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(BUNDLED.read_bytes()[: BUNDLED.stat().st_size // 2])
+    with pytest.raises(ModelError):
+        create_session(cut, "cpu")
+
+
+def test_int8_copy_runs_and_its_error_is_measured(tmp_path):
+    dest = quantized_copy(BUNDLED, tmp_path / "q.int8.onnx")
+    fp32 = create_session(BUNDLED, "cpu")
+    int8 = create_session(dest, "cpu")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 2, 32, 32)).astype(np.float32)
+    (a,), (b,) = fp32.run(x), int8.run(x)
+    cost_k = float(np.abs(a - b).max()) * 10.0  # output std is 10 K
+    # quantisation costs something but must not wreck the field
+    assert 0.0 < cost_k < 1.0
+
+
+def test_int8_needs_the_cpu_provider(tmp_path):
+    if not CUDA_USABLE:
+        pytest.skip("needs a CUDA provider to be refused")
+    with pytest.raises(ConfigError, match="CPU option"):
+        create_session(BUNDLED, "cuda", int8=True)
+
+
+@pytest.mark.gpu
+def test_cuda_session_matches_cpu():
+    cuda = create_session(BUNDLED, "cuda")
+    assert cuda.status.provider == "cuda"
+    x = np.random.default_rng(1).normal(size=(4, 2, 64, 64)).astype(np.float32)
+    np.testing.assert_allclose(cuda.run(x)[0], create_session(BUNDLED, "cpu").run(x)[0],
+                               atol=1e-5)
