@@ -30,9 +30,10 @@ def shown_field_dataset(window: MainWindow) -> xr.Dataset:
         **view.field.attrs,
         "Conventions": "CF-1.8",
         "region": view.region.name,
-        "model_name": view.field_label,
+        "layer": view.field_label,
         "attribution": "Terrain: SRTM (NASA/USGS)",
     }
+    ds.attrs.setdefault("model_name", view.field_label)
     if view.region.generated:
         ds.attrs["generated_values"] = "yes"
         ds.attrs["attribution"] += "; weather: synthetic sample data"
@@ -72,12 +73,14 @@ def export_series_csv(window: MainWindow, path: Path) -> Path:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     var = window.variable
-    writer.writerow(["time_utc", f"observed_{var}", f"{window.view.field_label}_{var}",
+    writer.writerow(["time_utc", f"observed_{var}", f"forecast_{var}", f"baseline_{var}",
                      f"coarse_bilinear_{var}", "qc_flagged", "units"])
-    observed = s.observed if s.observed is not None else np.full(window.view.times.size, np.nan)
+    missing = np.full(window.view.times.size, np.nan)
+    observed = s.observed if s.observed is not None else missing
+    forecast = s.forecast if s.forecast is not None else missing
     for k, t in enumerate(window.view.times):
-        writer.writerow([np.datetime_as_string(t, unit="m") + "Z",
-                         _num(observed[k]), _num(s.field[k]), _num(s.coarse[k]),
+        writer.writerow([np.datetime_as_string(t, unit="m") + "Z", _num(observed[k]),
+                         _num(forecast[k]), _num(s.baseline[k]), _num(s.coarse[k]),
                          int(s.flagged[k]), s.units])
     atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))
     return Path(path)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
@@ -14,7 +15,9 @@ from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state
 from desktop_app.gui.exports import add_export_menu
-from desktop_app.gui.region_view import COLORMAPS, RegionView
+from desktop_app.gui.panels.forecast_panel import ForecastPanel
+from desktop_app.gui.panels.models_panel import ModelsPanel
+from desktop_app.gui.region_view import LAYERS, RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import load_region
 from desktop_app.viz.map_canvas import MapCanvas
@@ -56,6 +59,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cmap_box = QtWidgets.QComboBox()
         for name in CMAP_CHOICES:
             self.cmap_box.addItem(name)
+        self.layer_box = QtWidgets.QComboBox()
+        self.layer_box.setToolTip("Which field the map shows")
         self.shading_box = QtWidgets.QCheckBox("Terrain shading")
         self.shading_box.setChecked(True)
         self.shading_box.setToolTip("Show the hillshade through the field (80% opacity)")
@@ -68,6 +73,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.series = TimeSeriesPlot()
 
         top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel("Field"))
+        top.addWidget(self.layer_box)
+        top.addSpacing(12)
         top.addWidget(QtWidgets.QLabel("Variable"))
         top.addWidget(self.variable_box)
         top.addSpacing(12)
@@ -107,6 +115,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tasks = TaskRunner(self.statusBar())
         self.tasks.finished.connect(self._on_task_done)
         self._build_menus()
+        self.layer_box.currentIndexChanged.connect(self._on_layer)
+        self.forecast_panel = ForecastPanel(self)
+        self.models_panel = ModelsPanel(self)
+        self.panels = QtWidgets.QTabWidget()
+        self.panels.addTab(self.forecast_panel, "Forecast")
+        self.panels.addTab(self.models_panel, "Models")
+        dock = QtWidgets.QDockWidget("Workflow", self)
+        dock.setObjectName("workflowDock")
+        dock.setWidget(self.panels)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.menuBar().addMenu("&Panels").addAction(dock.toggleViewAction())
         self.variable_box.currentIndexChanged.connect(self._on_variable)
         self.cmap_box.currentTextChanged.connect(self._on_cmap)
         self.shading_box.toggled.connect(self._on_shading)
@@ -162,6 +181,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.time_slider.blockSignals(False)
         self.map.set_grid(view.lat, view.lon)
         self.map.set_terrain(view.elevation)
+        self._fill_layers()
         self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
@@ -190,6 +210,28 @@ class MainWindow(QtWidgets.QMainWindow):
             action.triggered.connect(lambda _c=False, p=path: self.open_region(p))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
+    def show_forecast(self, forecast: xr.Dataset) -> None:
+        """A forecast for the shown region: keep it and switch the map to it."""
+        self.view.set_forecast(forecast)
+        self._fill_layers()
+        self.provenance.setText(self._provenance_text())
+        self._on_variable()
+
+    def _fill_layers(self) -> None:
+        self.layer_box.blockSignals(True)
+        self.layer_box.clear()
+        for layer in self.view.available_layers():
+            self.layer_box.addItem(LAYERS[layer], layer)
+        self.layer_box.setCurrentIndex(self.layer_box.findData(self.view.layer))
+        self.layer_box.blockSignals(False)
+
+    def _on_layer(self) -> None:
+        layer = self.layer_box.currentData()
+        if layer and layer != self.view.layer:
+            self.view.set_layer(str(layer))
+            self.provenance.setText(self._provenance_text())
+            self._on_variable()
+
     def step_time(self, delta: int) -> None:
         n = self.view.times.size
         self.time_slider.setValue(max(0, min(n - 1, self.time_index + delta)))
@@ -215,8 +257,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _provenance_text(self) -> str:
         region = self.view.region
-        text = (f"<b>{region.name}</b> — field: {self.view.field_label} "
-                f"({self.view.field.attrs.get('method', '')})")
+        attrs = self.view.field.attrs
+        method = attrs.get("method") or (
+            f"ran on {str(attrs['provider']).upper()}" if "provider" in attrs else "")
+        text = f"<b>{region.name}</b> — field: {self.view.field_label}"
+        if method:
+            text += f" ({method})"
         if region.generated:
             text += (" — <span style='color:#ffb000'>sample data: the weather "
                      f"({', '.join(region.generated)}) is synthetic, not a forecast</span>")
@@ -225,9 +271,11 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- updates ----------------------------------------------------------------------
     def _on_variable(self) -> None:
         var = self.variable
-        cmap = COLORMAPS.get(var, "viridis")
-        if self.cmap_box.findText(window_state.colormap_for(var) or "") >= 0:
-            cmap = window_state.colormap_for(var) or cmap
+        cmap = self.view.cmap_for(var)
+        remembered = window_state.colormap_for(var)
+        if self.view.layer != "difference" and remembered and self.cmap_box.findText(
+                remembered) >= 0:
+            cmap = remembered
         self.cmap_box.blockSignals(True)
         self.cmap_box.setCurrentText(cmap)
         self.cmap_box.blockSignals(False)
@@ -237,7 +285,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_cmap(self, name: str) -> None:
         self.map.set_cmap(name)
-        window_state.remember_colormap(self.variable, name)
+        if self.view.layer != "difference":
+            window_state.remember_colormap(self.variable, name)
 
     def _on_time(self) -> None:
         t = self.time_index
@@ -283,7 +332,9 @@ class MainWindow(QtWidgets.QMainWindow):
         series = []
         if s.observed is not None:
             series.append(Series("observed", s.observed, "#f0f0f0", symbols=True))
-        series.append(Series(self.view.field_label, s.field, "#33b5ff"))
+        if s.forecast is not None:
+            series.append(Series("model forecast", s.forecast, "#ff8c1a"))
+        series.append(Series("lapse-rate baseline", s.baseline, "#33b5ff"))
         series.append(Series("coarse (bilinear)", s.coarse, "#a0a0a0", dashed=True))
         self.series.set_series(s.title, self.view.times, series, s.units,
                                s.flagged if s.observed is not None else None)

@@ -10,10 +10,18 @@ import xarray as xr
 from desktop_app.core.flags import QCFlag
 from desktop_app.core.variables import get_variable
 from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
+from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
 from desktop_app.viz.styles import DEFAULT_COLORMAPS
 
 COLORMAPS = DEFAULT_COLORMAPS
+
+
+LAYERS = {
+    "baseline": "Baseline (lapse rate)",
+    "forecast": "Model forecast",
+    "difference": "Forecast − baseline",
+}
 
 
 @dataclass
@@ -21,23 +29,71 @@ class StationSeries:
     title: str
     units: str
     observed: np.ndarray | None
-    field: np.ndarray
+    forecast: np.ndarray | None
+    baseline: np.ndarray
     coarse: np.ndarray
     flagged: np.ndarray
 
 
 class RegionView:
-    """The region bundle plus the derived field on the fine grid."""
+    """The region bundle, its baseline field, a model forecast once one has run, and
+    which of them (or their difference) the map shows: ``field`` is that layer."""
 
     def __init__(self, region: RegionBundle) -> None:
         self.region = region
-        self.field = lapse_rate_baseline(region.coarse, region.terrain)
+        self.baseline = lapse_rate_baseline(region.coarse, region.terrain)
+        self.forecast: xr.Dataset | None = None
+        self.layer = "baseline"
+        self.field = self.baseline
         self.field_label = "lapse-rate baseline"
         self.times: np.ndarray = self.field["time"].values
         self.lat: np.ndarray = self.field["latitude"].values
         self.lon: np.ndarray = self.field["longitude"].values
         self.elevation: np.ndarray = region.terrain["elevation"].values
         self._clim: dict[str, tuple[float, float]] = {}
+
+    # -- layers -----------------------------------------------------------------------
+    def available_layers(self) -> list[str]:
+        return ["baseline"] if self.forecast is None else list(LAYERS)
+
+    def set_forecast(self, forecast: xr.Dataset) -> None:
+        """Show a model forecast for this region (same grid and valid times)."""
+        for coord in ("latitude", "longitude", "time"):
+            if not np.array_equal(forecast[coord].values, self.baseline[coord].values):
+                raise SchemaError(f"forecast {coord} does not match the region's grid/times")
+        self.forecast = forecast
+        self.set_layer("forecast")
+
+    def set_layer(self, layer: str) -> None:
+        if layer not in self.available_layers():
+            raise ValueError(f"layer {layer!r} is not available")
+        self.layer = layer
+        self._clim.clear()
+        if layer == "baseline" or self.forecast is None:
+            self.field, self.field_label = self.baseline, "lapse-rate baseline"
+            return
+        fc = self.forecast
+        model = f"{fc.attrs.get('model_name', 'model')}@{fc.attrs.get('model_version', '?')}"
+        if fc.attrs.get("model_trained") == "no":
+            model += " (NOT trained)"
+        names = [str(v) for v in fc.data_vars
+                 if "time" in fc[v].dims and str(v) in self.baseline]
+        if layer == "forecast":
+            self.field = fc[[*names, "elevation"]] if "elevation" in fc else fc[names]
+            self.field_label = f"forecast {model}"
+        else:
+            diff = xr.Dataset({n: fc[n] - self.baseline[n] for n in names})
+            for n in names:
+                diff[n].attrs = {**fc[n].attrs, "long_name":
+                                 f"{fc[n].attrs.get('long_name', n)}, forecast minus baseline"}
+            diff["elevation"] = self.baseline["elevation"]
+            self.field = diff
+            self.field_label = f"difference {model} − baseline"
+        self.field.attrs = dict(fc.attrs)
+
+    def cmap_for(self, variable: str) -> str:
+        # diverging, blue below zero and red above: a warmer forecast shows red
+        return "coolwarm" if self.layer == "difference" else COLORMAPS.get(variable, "viridis")
 
     @property
     def variables(self) -> list[str]:
@@ -51,11 +107,16 @@ class RegionView:
         if variable not in self._clim:
             values = self.field[variable].values
             lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+            if self.layer == "difference":  # symmetric, so white means no difference
+                lim = max(abs(lo), abs(hi), 0.1)
+                lo, hi = -lim, lim
             self._clim[variable] = (lo, hi if hi > lo else lo + 1.0)
         return self._clim[variable]
 
     def label(self, variable: str) -> str:
         var = get_variable(variable)
+        if self.layer == "difference":
+            return f"{var.long_name}, forecast − baseline ({var.units})"
         return f"{var.long_name} ({var.units})"
 
     # -- stations ---------------------------------------------------------------------
@@ -102,7 +163,9 @@ class RegionView:
                   f" · {elev:.0f} m",
             units=get_variable(variable).units,
             observed=observed,
-            field=self.field[variable].values[:, i, j].astype(float),
+            forecast=(self.forecast[variable].values[:, i, j].astype(float)
+                      if self.forecast is not None and variable in self.forecast else None),
+            baseline=self.baseline[variable].values[:, i, j].astype(float),
             coarse=coarse_at[:, 0, 0],
             flagged=flagged,
         )

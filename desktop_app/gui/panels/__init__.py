@@ -1,0 +1,1 @@
+"""Workflow panels docked beside the map: data, QC, forecast, models."""

@@ -1,0 +1,95 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PySide6 import QtWidgets
+
+from desktop_app.paths import bundled_models_dir
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
+                        lambda parent, title, text: shown.append((title, text)))
+    return shown
+
+
+def _run_forecast(window, qtbot):
+    with qtbot.waitSignal(window.tasks.finished, timeout=60000):
+        window.forecast_panel.run_button.click()
+
+
+def test_forecast_panel_runs_the_model_and_the_map_shows_it(window, qtbot):
+    assert "CPU" in window.forecast_panel.status_label.text()
+    assert window.layer_box.count() == 1
+    _run_forecast(window, qtbot)
+    assert [window.layer_box.itemData(i) for i in range(window.layer_box.count())] == [
+        "baseline", "forecast", "difference"]
+    assert window.view.layer == "forecast"
+    window.time_slider.setValue(9)
+    fc = window.view.forecast
+    np.testing.assert_array_equal(window.current_field(), fc["temperature"].values[9])
+    assert "NOT trained" in window.provenance.text()
+    _, y = window.series.curve_data("model forecast")
+    assert y.size == window.view.times.size
+
+
+def test_difference_layer_is_forecast_minus_baseline_on_a_symmetric_scale(window, qtbot):
+    _run_forecast(window, qtbot)
+    window.layer_box.setCurrentIndex(window.layer_box.findData("difference"))
+    window.time_slider.setValue(20)
+    want = (window.view.forecast["temperature"].values[20]
+            - window.view.baseline["temperature"].values[20])
+    np.testing.assert_allclose(window.current_field(), want, atol=1e-6)
+    lo, hi = window.view.clim("temperature")
+    assert lo == -hi
+    assert "forecast − baseline" in window.map.colorbar.label.text
+    window.layer_box.setCurrentIndex(window.layer_box.findData("baseline"))
+    np.testing.assert_array_equal(window.current_field(),
+                                  window.view.baseline["temperature"].values[20])
+
+
+def test_cuda_requested_without_gpu_fails_cleanly(window, qtbot, messages):
+    window.forecast_panel.provider_box.setCurrentText("cuda")
+    with qtbot.waitSignal(window.tasks.failed, timeout=60000):
+        window.forecast_panel.run_button.click()
+    assert "CUDA" in messages[0][1]
+    assert window.view.forecast is None and window.view.layer == "baseline"
+
+
+def test_models_panel_lists_installs_uses_and_rolls_back(window, tmp_path, messages):
+    panel = window.models_panel
+    assert panel.table.rowCount() == 1
+    assert panel.table.item(0, 2).text() == "NO"  # the bundled model is not trained
+    assert "lapse-rate-baseline" in panel.info.toPlainText()
+    # a second version of the same graph, with its own card
+    src = bundled_models_dir()
+    for ext in ("onnx", "json"):
+        shutil.copy(src / f"lapse-rate-baseline-1.0.0.{ext}", tmp_path / f"m.{ext}")
+    card = json.loads((tmp_path / "m.json").read_text())
+    card.update(version="1.0.1", onnx_file="m.onnx")
+    (tmp_path / "m.json").write_text(json.dumps(card))
+    assert panel.install(tmp_path / "m.onnx")
+    assert panel.table.rowCount() == 2
+    row = [panel.table.item(r, 0).text() for r in range(2)].index("lapse-rate-baseline@1.0.1")
+    panel.table.selectRow(row)
+    assert panel.use_selected()
+    assert panel.table.item(row, 4).text() == "temperature"
+    assert panel.rollback()
+    other = 1 - row
+    assert panel.table.item(other, 4).text() == "temperature"
+    assert window.forecast_panel.model_box.count() == 3  # active + two versions
+
+
+def test_installing_a_corrupt_model_is_refused_with_a_message(window, tmp_path, messages):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    shutil.copy(bundled_models_dir() / "lapse-rate-baseline-1.0.0.json", tmp_path / "bad.json")
+    assert not window.models_panel.install(bad)
+    assert len(messages) == 1
+    assert "bad.onnx" in messages[0][1] and "sha256" in messages[0][1]
+    assert window.models_panel.table.rowCount() == 1
