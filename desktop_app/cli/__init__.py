@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from desktop_app import __version__
-from desktop_app.cli import gui_cmd, stubs
+from desktop_app.cli import gui_cmd, qc_cmd, stubs
 from desktop_app.errors import MicroclimateError
 
-COMMAND_MODULES = (gui_cmd, stubs)
+COMMAND_MODULES = (gui_cmd, qc_cmd, stubs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,6 @@ from desktop_app.errors import NotAvailableError
 
 PLANNED: dict[str, str] = {
     "fetch": "fetch Open-Meteo, ERA5 or station data into a CF NetCDF file",
-    "qc": "quality-control station observations (QARTOD flags)",
     "forecast": "run the local downscaling model on a region",
     "verify": "verify a forecast against station observations",
     "models": "list, install, select and roll back ONNX models",

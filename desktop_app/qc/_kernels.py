@@ -221,13 +221,13 @@ def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray
 
 @njit(cache=True, error_model="numpy")
 def buddy_check(
-    values: np.ndarray, xyz: np.ndarray, elevs: np.ndarray, indptr: np.ndarray,
-    indices: np.ndarray, radius: np.ndarray, num_min: np.ndarray, check: np.ndarray,
+    values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    num_min: np.ndarray, check: np.ndarray,
     threshold: float, max_elev_diff: float, elev_gradient: float, min_std: float,
     num_iterations: int,
 ) -> np.ndarray:
     """``values`` is (station, time); neighbours of i are ``indices[indptr[i]:indptr[i+1]]``
-    (candidates within the largest radius, co-located stations already removed).
+    (within station i's radius, co-located stations already removed).
 
     Per time step and iteration, like titanlib: a station not yet flagged is checked
     against the mean and adjusted spread of its unflagged buddies; flags from this
@@ -254,11 +254,6 @@ def buddy_check(
                     j = indices[k]
                     vj = values[j, t]
                     if flagged[j] or not math.isfinite(vj):
-                        continue
-                    dx = xyz[i, 0] - xyz[j, 0]
-                    dy = xyz[i, 1] - xyz[j, 1]
-                    dz = xyz[i, 2] - xyz[j, 2]
-                    if math.sqrt(dx * dx + dy * dy + dz * dz) >= radius[i]:
                         continue
                     if max_elev_diff > 0:
                         if abs(elevs[j] - elevs[i]) > max_elev_diff:
@@ -307,8 +302,11 @@ def warm_up() -> float:
     robust_outlier(x, 3.0, 5.0, 2)
     climatology(x, np.zeros(4, np.int64), np.zeros(12), np.ones(12))
     buddy_check(
-        x.reshape(4, 1), np.zeros((4, 3)), np.zeros(4), np.zeros(5, np.int64),
-        np.zeros(0, np.int64), np.ones(4), np.ones(4, np.int64), np.ones(4, np.bool_),
+        x.reshape(4, 1), np.zeros(4), np.zeros(5, np.int64), np.zeros(0, np.int32),
+        np.ones(4, np.int64), np.ones(4, np.bool_),
         2.0, 0.0, 0.0, 1.0, 1,
     )
+    from desktop_app.qc.neighbours import StationIndex
+
+    StationIndex([0.0, 0.0], [0.0, 0.1]).neighbours(20000.0)
     return time.perf_counter() - start

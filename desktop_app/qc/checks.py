@@ -89,9 +89,8 @@ def rate_of_change(
         raise ValueError(f"tinp has {t.size} times for {x.size} values")
     dt = np.diff(t).astype("timedelta64[s]").astype(np.float64)
     has_fail = fail_threshold is not None
-    result: Flags = _kernels.rate_of_change(
-        x, dt, float(threshold), float(fail_threshold) if has_fail else 0.0, has_fail
-    )
+    fail = 0.0 if fail_threshold is None else float(fail_threshold)
+    result: Flags = _kernels.rate_of_change(x, dt, float(threshold), fail, has_fail)
     return result
 
 
@@ -272,10 +271,10 @@ def buddy_check_prepared(
         oc = np.asarray(obs_to_check)
         if oc.shape == (n,):  # titanlib ignores an obs_to_check of another length
             check = oc == 1
-    indptr, indices = index.neighbours(float(radii.max()) if n else 1.0)
+    indptr, indices = index.neighbours(radii)
     result: Flags = _kernels.buddy_check(
-        np.ascontiguousarray(values, dtype=np.float64), index.xyz, el, indptr, indices,
-        radii, mins, check, float(threshold), float(max_elev_diff), float(elev_gradient),
-        float(min_std), int(num_iterations),
+        np.ascontiguousarray(values, dtype=np.float64), el, indptr, indices, mins, check,
+        float(threshold), float(max_elev_diff), float(elev_gradient), float(min_std),
+        int(num_iterations),
     )
     return result
