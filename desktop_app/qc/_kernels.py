@@ -109,7 +109,9 @@ def spike(
                 diff = 0.0
         else:
             ref = (a + c) / 2
-            if not math.isfinite(ref):
+            # numpy.ma's safe division also masks when |a + c| * tiny >= 2 (|a + c| of
+            # about 9e307 and more): ioos_qc then has no reference value
+            if not math.isfinite(ref) or abs(a + c) * _TINY >= 2.0:
                 out[i] = NOT_EVALUATED
                 continue
             diff = abs(b - ref)

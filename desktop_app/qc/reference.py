@@ -57,6 +57,7 @@ def spike(x: F, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
                 ref = (a + c) / 2
                 diff = np.abs(b - ref)
                 unknown = ~(np.isfinite(a) & np.isfinite(c) & np.isfinite(ref))
+                unknown |= np.abs(a + c) * _TINY >= 2.0  # numpy.ma safe-division domain
             unknown |= ~np.isfinite(diff)
             mid = out[1:-1]
             if use_suspect:
