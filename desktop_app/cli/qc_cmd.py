@@ -38,10 +38,11 @@ def _open(path: Path) -> xr.Dataset:
     if not path.is_file():
         raise DataFileError(f"input file not found: {path}")
     try:
-        with xr.open_dataset(path) as ds:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
             return ds.load()
     except (OSError, ValueError) as exc:
-        raise DataFileError(f"cannot read {path} as NetCDF: {exc}") from exc
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataFileError(f"cannot read {path} as NetCDF: {reason}") from exc
 
 
 def format_report(report: QCReport) -> str:

@@ -6,22 +6,40 @@ tests must not depend on another package's parsing.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from functools import cache
-
 import xarray as xr
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "qc"
 
-CRN_COLUMNS = (
-    "WBANNO UTC_DATE UTC_TIME LST_DATE LST_TIME CRX_VN LONGITUDE LATITUDE AIR_TEMPERATURE "
-    "PRECIPITATION SOLAR_RADIATION SR_FLAG SURFACE_TEMPERATURE ST_TYPE ST_FLAG "
-    "RELATIVE_HUMIDITY RH_FLAG SOIL_MOISTURE_5 SOIL_TEMPERATURE_5 WETNESS WET_FLAG "
-    "WIND_1_5 WIND_FLAG"
-).split()
+CRN_COLUMNS = [
+    "WBANNO",
+    "UTC_DATE",
+    "UTC_TIME",
+    "LST_DATE",
+    "LST_TIME",
+    "CRX_VN",
+    "LONGITUDE",
+    "LATITUDE",
+    "AIR_TEMPERATURE",
+    "PRECIPITATION",
+    "SOLAR_RADIATION",
+    "SR_FLAG",
+    "SURFACE_TEMPERATURE",
+    "ST_TYPE",
+    "ST_FLAG",
+    "RELATIVE_HUMIDITY",
+    "RH_FLAG",
+    "SOIL_MOISTURE_5",
+    "SOIL_TEMPERATURE_5",
+    "WETNESS",
+    "WET_FLAG",
+    "WIND_1_5",
+    "WIND_FLAG",
+]
 
 
 def read_ioos_series() -> tuple[np.ndarray, np.ndarray]:
@@ -47,8 +65,13 @@ def read_tmy3(name: str) -> tuple[dict[str, str], pd.DataFrame]:
     """
     path = DATA / name
     head = path.read_text(encoding="latin-1").splitlines()[0].split(",")
-    meta = {"id": head[0], "name": head[1].strip('"'), "latitude": head[4],
-            "longitude": head[5], "elevation": head[6]}
+    meta = {
+        "id": head[0],
+        "name": head[1].strip('"'),
+        "latitude": head[4],
+        "longitude": head[5],
+        "elevation": head[6],
+    }
     df = pd.read_csv(path, skiprows=1, encoding="latin-1")
     hours = df["Time (HH:MM)"].str.slice(0, 2).astype(int)
     day = pd.to_datetime(df["Date (MM/DD/YYYY)"], format="%m/%d/%Y")
@@ -74,8 +97,11 @@ def tmy3_station_dataset() -> xr.Dataset:
         "wind_speed": ("Wspd (m/s)", "wind_speed", "m s-1"),
     }
     data_vars = {
-        name: (("station", "time"), np.stack([df[col].to_numpy(np.float64) for _, df in files]),
-               {"standard_name": std, "units": units})
+        name: (
+            ("station", "time"),
+            np.stack([df[col].to_numpy(np.float64) for _, df in files]),
+            {"standard_name": std, "units": units},
+        )
         for name, (col, std, units) in columns.items()
     }
     metas = [m for m, _ in files]
