@@ -52,10 +52,23 @@ def gross_range(
 
 
 @njit(cache=True, error_model="numpy")
+def _floor_seconds(ns: np.int64) -> float:
+    """``ns // 10**9`` as a float, without a slow 64-bit integer division: a float
+    quotient, then an exact integer correction of its last step."""
+    q = np.int64(math.floor(ns / 1e9))
+    if q * 1_000_000_000 > ns:
+        q -= 1
+    elif (q + 1) * 1_000_000_000 <= ns:
+        q += 1
+    return float(q)
+
+
+@njit(cache=True, error_model="numpy")
 def rate_of_change(
-    x: np.ndarray, dt: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
+    x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
 ) -> np.ndarray:
-    """``dt[i-1]`` is the step before ``x[i]`` in whole seconds (as ioos_qc truncates it)."""
+    """``t_ns``: int64 nanoseconds; steps count in whole seconds, floored like NumPy's
+    ``timedelta64[ns] -> [s]`` cast that ioos_qc uses."""
     n = x.size
     out = np.empty(n, np.uint8)
     if n == 0:
@@ -64,7 +77,7 @@ def rate_of_change(
     for i in range(1, n):
         f = PASS
         dv = x[i] - x[i - 1]
-        step = dt[i - 1]
+        step = _floor_seconds(t_ns[i] - t_ns[i - 1])
         # ioos_qc divides with numpy.ma, which masks a zero step or a non-finite rate
         # but still compares the masked entry's underlying data, |dv|: so after a zero
         # step the raw difference meets the threshold, and a value next to +-inf
@@ -298,7 +311,7 @@ def warm_up() -> float:
     start = time.perf_counter()
     x = np.array([1.0, 2.0, np.nan, 4.0])
     gross_range(x, 0.0, 1.0, 0.0, 1.0, True)
-    rate_of_change(x, np.ones(3), 1.0, 2.0, True)
+    rate_of_change(x, np.arange(4, dtype=np.int64), 1.0, 2.0, True)
     spike(x, 1.0, 2.0, True, True, False)
     flat_line(x, 1, 2, 0.1, True)
     robust_outlier(x, 3.0, 5.0, 2)

@@ -87,10 +87,9 @@ def rate_of_change(
     t = _times_ns(tinp).ravel()
     if t.size != x.size:
         raise ValueError(f"tinp has {t.size} times for {x.size} values")
-    dt = np.diff(t).astype("timedelta64[s]").astype(np.float64)
     has_fail = fail_threshold is not None
     fail = 0.0 if fail_threshold is None else float(fail_threshold)
-    result: Flags = _kernels.rate_of_change(x, dt, float(threshold), fail, has_fail)
+    result: Flags = _kernels.rate_of_change(x, t.view(np.int64), float(threshold), fail, has_fail)
     return result
 
 
@@ -119,6 +118,19 @@ def spike(
     return result
 
 
+def _median_step_seconds(t: NDArray[np.datetime64]) -> float:
+    """``np.median(np.diff(t))`` in whole seconds as ioos_qc computes it, but fast: the
+    median of a timedelta array is slow in NumPy, so partition the int64 steps and let
+    NumPy take the median of just the middle one or two (the same arithmetic)."""
+    d = np.diff(t.view(np.int64))
+    n = d.size
+    k = n // 2
+    part = np.partition(d, [k - 1, k] if n % 2 == 0 else k)
+    middle = part[k - 1 : k + 1] if n % 2 == 0 else part[k : k + 1]
+    median = np.median(middle.view("timedelta64[ns]"))
+    return float(np.asarray(median).astype("timedelta64[s]").astype(np.float64))
+
+
 def flat_line_counts(
     tinp: ArrayLike, suspect_threshold: float, fail_threshold: float
 ) -> tuple[int, int] | None:
@@ -127,7 +139,7 @@ def flat_line_counts(
     t = _times_ns(tinp).ravel()
     if t.size < 2:
         return None
-    interval = float(np.median(np.diff(t)).astype("timedelta64[s]").astype(np.float64))
+    interval = _median_step_seconds(t)
     if not interval > 0:
         return None
     suspect = int(np.float64(int(suspect_threshold)) / interval)

@@ -28,7 +28,9 @@ def gross_range(x: F, flo: float, fhi: float, slo: float, shi: float, has_suspec
     return out
 
 
-def rate_of_change(x: F, dt: F, threshold: float, fail: float, has_fail: bool) -> U8:
+def rate_of_change(x: F, t_ns: NDArray[np.int64], threshold: float, fail: float,
+                   has_fail: bool) -> U8:
+    dt = np.diff(t_ns.view("timedelta64[ns]")).astype("timedelta64[s]").astype(np.float64)
     out = np.full(x.size, QCFlag.PASS, np.uint8)
     with np.errstate(all="ignore"):
         dv = np.diff(x)
