@@ -234,78 +234,6 @@ def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray
     return out
 
 
-@njit(cache=True, error_model="numpy")
-def buddy_check(
-    values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-    num_min: np.ndarray, check: np.ndarray,
-    threshold: float, max_elev_diff: float, elev_gradient: float, min_std: float,
-    num_iterations: int,
-) -> np.ndarray:
-    """``values`` is (station, time); neighbours of i are ``indices[indptr[i]:indptr[i+1]]``
-    (within station i's radius, co-located stations already removed).
-
-    Per time step and iteration, like titanlib: a station not yet flagged is checked
-    against the mean and adjusted spread of its unflagged buddies; flags from this
-    iteration only take effect in the next one.
-    """
-    ns, nt = values.shape
-    out = np.empty((ns, nt), np.uint8)
-    flagged = np.zeros(ns, np.bool_)
-    newly = np.zeros(ns, np.bool_)
-    evaluated = np.zeros(ns, np.bool_)
-    for t in range(nt):
-        flagged[:] = False
-        evaluated[:] = False
-        for _ in range(num_iterations):
-            newly[:] = False
-            for i in range(ns):
-                vi = values[i, t]
-                if flagged[i] or not check[i] or not math.isfinite(vi):
-                    continue
-                n = 0
-                total = 0.0
-                total2 = 0.0
-                for k in range(indptr[i], indptr[i + 1]):
-                    j = indices[k]
-                    vj = values[j, t]
-                    if flagged[j] or not math.isfinite(vj):
-                        continue
-                    if max_elev_diff > 0:
-                        if abs(elevs[j] - elevs[i]) > max_elev_diff:
-                            continue
-                        vj = vj + (elevs[i] - elevs[j]) * elev_gradient
-                    n += 1
-                    total += vj
-                    total2 += vj * vj
-                if n < num_min[i]:
-                    continue
-                evaluated[i] = True
-                mean = total / n
-                var = max(total2 / n - mean * mean, 0.0)
-                std = math.sqrt(var + var / n)
-                if std < min_std:
-                    std = min_std
-                if abs(vi - mean) / std > threshold:
-                    newly[i] = True
-            any_new = False
-            for i in range(ns):
-                if newly[i]:
-                    flagged[i] = True
-                    any_new = True
-            if not any_new:
-                break
-        for i in range(ns):
-            if not math.isfinite(values[i, t]):
-                out[i, t] = MISSING
-            elif flagged[i]:
-                out[i, t] = SUSPECT
-            elif evaluated[i]:
-                out[i, t] = PASS
-            else:
-                out[i, t] = NOT_EVALUATED
-    return out
-
-
 def warm_up() -> float:
     """Compile (or load from the on-disk cache) every kernel; return the seconds taken."""
     start = time.perf_counter()
@@ -316,12 +244,9 @@ def warm_up() -> float:
     flat_line(x, 1, 2, 0.1, True)
     robust_outlier(x, 3.0, 5.0, 2)
     climatology(x, np.zeros(4, np.int64), np.zeros(12), np.ones(12))
-    buddy_check(
-        x.reshape(4, 1), np.zeros(4), np.zeros(5, np.int64), np.zeros(0, np.int32),
-        np.ones(4, np.int64), np.ones(4, np.bool_),
-        2.0, 0.0, 0.0, 1.0, 1,
-    )
-    from desktop_app.qc.neighbours import StationIndex
+    from desktop_app.qc import checks  # the buddy kernels and the neighbour index
 
-    StationIndex([0.0, 0.0], [0.0, 0.1]).neighbours(20000.0)
+    for steps in (1, 2):  # one time step: parallel over stations; more: over time
+        checks.buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
+                           1, 2.0, 0.0, 0.0, 1.0, 1)
     return time.perf_counter() - start

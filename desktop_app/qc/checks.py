@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from desktop_app.qc import _kernels
+from desktop_app.qc import _buddy, _kernels
 from desktop_app.qc.neighbours import StationIndex
 
 Flags = NDArray[np.uint8]
@@ -223,7 +223,8 @@ def buddy_check(
     ``values`` is (station,) or (station, time). For each value, buddies are the other
     stations strictly within ``radius`` metres (3-D chord distance on a sphere of radius
     6,378,137 m, as titanlib) that are not flagged yet; stations at exactly the same
-    coordinates are never buddies (titanlib excludes them with the point itself). If
+    position (zero distance) are never buddies (titanlib excludes them with the point
+    itself). If
     ``max_elev_diff > 0`` buddies more than that many metres higher or lower are skipped
     and the rest adjusted by ``(elev_i - elev_j) * elev_gradient``; with at least
     ``num_min`` buddies, the value is flagged when ``|v - mean| / max(sqrt(var + var/n),
@@ -283,10 +284,17 @@ def buddy_check_prepared(
         oc = np.asarray(obs_to_check)
         if oc.shape == (n,):  # titanlib ignores an obs_to_check of another length
             check = oc == 1
-    indptr, indices = index.neighbours(radii)
-    result: Flags = _kernels.buddy_check(
-        np.ascontiguousarray(values, dtype=np.float64), el, indptr, indices, mins, check,
-        float(threshold), float(max_elev_diff), float(elev_gradient), float(min_std),
-        int(num_iterations),
-    )
+    nb = index.neighbours(radii)
+    # the kernel runs in the index's cell-sorted station order with time outermost, so
+    # buddies of a station sit close together in memory
+    v = np.asarray(values, dtype=np.float64)
+    args = (el[nb.order], nb.indptr, nb.indices, mins[nb.order], check[nb.order],
+            float(threshold), float(max_elev_diff), float(elev_gradient), float(min_std),
+            int(num_iterations))
+    result: Flags = np.empty(v.shape, np.uint8)
+    if v.shape[1] == 1:
+        result[nb.order, 0] = _buddy.buddy_one_step(np.ascontiguousarray(v[nb.order, 0]), *args)
+    else:
+        ordered = np.ascontiguousarray(v[nb.order].T)  # (time, station), buddies close by
+        result[nb.order] = _buddy.buddy_over_time(ordered, *args).T
     return result

@@ -12,6 +12,7 @@ time step and iteration.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -41,59 +42,88 @@ def _cell_keys(xyz: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     return ijk, keys
 
 
+@njit(cache=True)
+def _cell_range(keys: np.ndarray, ijk: np.ndarray, i: int, di: int, dj: int,
+                dk: int) -> tuple[int, int]:
+    key = ((ijk[i, 0] + di) * 2_097_152 + ijk[i, 1] + dj) * 2_097_152 + (ijk[i, 2] + dk)
+    return np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
+
+
 @njit(cache=True, parallel=True)
-def _scan(
-    xyz: np.ndarray, lats: np.ndarray, lons: np.ndarray, radius: np.ndarray,
-    ijk: np.ndarray, sorted_keys: np.ndarray, order: np.ndarray,
-    indptr: np.ndarray, indices: np.ndarray, fill: bool,
-) -> None:
-    """Count (``fill=False``, into ``indptr[i+1]``) or write the neighbours of each i."""
-    n = xyz.shape[0]
-    for i in prange(n):
-        k = indptr[i] if fill else 0
-        r = radius[i]
+def _count(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
+           keys: np.ndarray, counts: np.ndarray) -> None:
+    """Number of neighbours of each station (into ``counts[i + 1]``).
+
+    Everything is in cell-sorted order, so the candidates of a cell are one contiguous
+    run of rows: the scan reads memory sequentially instead of hopping around. A zero
+    distance (the station itself, or one at the same position) never counts: titanlib's
+    neighbour search drops such "matches" too.
+    """
+    for i in prange(x.size):
+        k = 0
+        r2 = radius[i] * radius[i]
         for di in range(-1, 2):
             for dj in range(-1, 2):
                 for dk in range(-1, 2):
-                    key = ((ijk[i, 0] + di) * 2_097_152 + ijk[i, 1] + dj) * 2_097_152 + (
-                        ijk[i, 2] + dk
-                    )
-                    lo = np.searchsorted(sorted_keys, key, side="left")
-                    hi = np.searchsorted(sorted_keys, key, side="right")
-                    for p in range(lo, hi):
-                        j = order[p]
-                        if j == i or (lats[j] == lats[i] and lons[j] == lons[i]):
-                            continue  # titanlib drops points equal to the query point
-                        dx = xyz[i, 0] - xyz[j, 0]
-                        dy = xyz[i, 1] - xyz[j, 1]
-                        dz = xyz[i, 2] - xyz[j, 2]
-                        if math.sqrt(dx * dx + dy * dy + dz * dz) < r:
-                            if fill:
-                                indices[k] = j
+                    lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
+                    for j in range(lo, hi):
+                        dx = x[i] - x[j]
+                        dy = y[i] - y[j]
+                        dz = z[i] - z[j]
+                        d2 = dx * dx + dy * dy + dz * dz
+                        # r2 only pre-screens; the exact test is sqrt(d2) < r below
+                        if d2 > 0.0 and d2 <= r2 * 1.000001 and math.sqrt(d2) < radius[i]:
                             k += 1
-        if not fill:
-            indptr[i + 1] = k
+        counts[i + 1] = k
+
+
+@njit(cache=True, parallel=True)
+def _fill(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
+          keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> None:
+    """Write the neighbours counted by :func:`_count` (same test, same order)."""
+    for i in prange(x.size):
+        k = indptr[i]
+        r2 = radius[i] * radius[i]
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                for dk in range(-1, 2):
+                    lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
+                    for j in range(lo, hi):
+                        dx = x[i] - x[j]
+                        dy = y[i] - y[j]
+                        dz = z[i] - z[j]
+                        d2 = dx * dx + dy * dy + dz * dz
+                        if d2 > 0.0 and d2 <= r2 * 1.000001 and math.sqrt(d2) < radius[i]:
+                            indices[k] = j
+                            k += 1
+
+
+class Neighbours(NamedTuple):
+    """CSR neighbour lists in cell-sorted order: station ``order[p]`` sits at position p;
+    the neighbours of position p are positions ``indices[indptr[p]:indptr[p + 1]]``."""
+
+    order: NDArray[np.int64]
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int32]
 
 
 class StationIndex:
-    """Fixed station positions; neighbour lists per radius in CSR form."""
+    """Fixed station positions; neighbour lists per radius set, cached."""
 
     def __init__(self, lats: ArrayLike, lons: ArrayLike) -> None:
-        lat = np.ascontiguousarray(np.asarray(lats, dtype=np.float64).ravel())
-        lon = np.ascontiguousarray(np.asarray(lons, dtype=np.float64).ravel())
+        lat = np.asarray(lats, dtype=np.float64).ravel()
+        lon = np.asarray(lons, dtype=np.float64).ravel()
         if lat.shape != lon.shape:
             raise ValueError("lats and lons must have the same length")
         if not (np.all(np.isfinite(lat)) and np.all(np.isfinite(lon))):
             raise ValueError("station coordinates must be finite")
-        self.lats = lat
-        self.lons = lon
         self.size = lat.size
         self.xyz = to_xyz(lat, lon)
-        self._cache: dict[bytes, tuple[NDArray[np.int64], NDArray[np.int32]]] = {}
+        self._cache: dict[bytes, Neighbours] = {}
 
-    def neighbours(self, radius: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    def neighbours(self, radius: ArrayLike) -> Neighbours:
         """For each station i, the stations closer than ``radius[i]`` m (chord distance),
-        excluding i itself and any station at exactly the same coordinates."""
+        excluding i itself and any station at exactly the same position."""
         radii = np.ascontiguousarray(
             np.broadcast_to(np.asarray(radius, dtype=np.float64), (self.size,))
         )
@@ -103,20 +133,19 @@ class StationIndex:
             self._cache[key] = self._build(radii)
         return self._cache[key]
 
-    def _build(self, radii: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    def _build(self, radii: NDArray[np.float64]) -> Neighbours:
         n = self.size
         indptr = np.zeros(n + 1, np.int64)
         if n == 0:
-            return indptr, np.zeros(0, np.int32)
-        cell = max(float(radii.max()), 10.0)
-        ijk, keys = _cell_keys(self.xyz, cell)
+            return Neighbours(np.zeros(0, np.int64), indptr, np.zeros(0, np.int32))
+        ijk, keys = _cell_keys(self.xyz, max(float(radii.max()), 10.0))
         order = np.argsort(keys, kind="stable")
-        sorted_keys = np.ascontiguousarray(keys[order])
-        dummy = np.zeros(0, np.int32)
-        _scan(self.xyz, self.lats, self.lons, radii, ijk, sorted_keys, order, indptr, dummy,
-              False)
+        x, y, z = (np.ascontiguousarray(self.xyz[order, a]) for a in range(3))
+        r = np.ascontiguousarray(radii[order])
+        ijk = np.ascontiguousarray(ijk[order])
+        keys = np.ascontiguousarray(keys[order])
+        _count(x, y, z, r, ijk, keys, indptr)
         np.cumsum(indptr, out=indptr)
         indices = np.empty(int(indptr[-1]), np.int32)
-        _scan(self.xyz, self.lats, self.lons, radii, ijk, sorted_keys, order, indptr, indices,
-              True)
-        return indptr, indices
+        _fill(x, y, z, r, ijk, keys, indptr, indices)
+        return Neighbours(order.astype(np.int64), indptr, indices)

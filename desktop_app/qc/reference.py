@@ -132,8 +132,7 @@ def buddy_check(lats: F, lons: F, elevs: F, values: F, radius: F, num_min: NDArr
     xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
     xyz *= 6378137.0
     dist = np.sqrt(((xyz[:, None, :] - xyz[None, :, :]) ** 2).sum(-1))
-    same = (lats[:, None] == lats[None, :]) & (lons[:, None] == lons[None, :])
-    near = (dist < radius[:, None]) & ~same
+    near = (dist < radius[:, None]) & (dist > 0)  # same position: never a buddy
     de = elevs[:, None] - elevs[None, :]  # elev_i - elev_j
     adjusted = np.broadcast_to(values[None, :], near.shape).copy()
     if max_elev_diff > 0:

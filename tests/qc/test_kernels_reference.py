@@ -129,8 +129,42 @@ def test_neighbour_index_matches_brute_force() -> None:
     lats, lons = rng.uniform(-89, 89, 500), rng.uniform(-180, 180, 500)
     lats[:100], lons[:100] = rng.uniform(45, 46, 100), rng.uniform(7, 8, 100)
     index = StationIndex(lats, lons)
-    indptr, indices = index.neighbours(40000.0)
+    order, indptr, indices = index.neighbours(40000.0)
     d = np.sqrt(((index.xyz[:, None] - index.xyz[None]) ** 2).sum(-1))
-    for i in range(500):
+    for p in range(500):
+        i = order[p]
         want = set(np.flatnonzero((d[i] < 40000.0) & (np.arange(500) != i)))
-        assert set(indices[indptr[i]:indptr[i + 1]]) == want
+        assert set(order[indices[indptr[p]:indptr[p + 1]]]) == want
+
+
+_SCRIPT = """
+import numpy as np
+from desktop_app.qc import checks
+rng = np.random.default_rng(0)
+x = np.round(rng.normal(0, 2, 300), 1); x[::17] = np.nan; x[100:130] = 1.0
+t = np.datetime64("2020-01-01", "ns") + np.cumsum(rng.choice([60, 600, 3600], 300)).astype(
+    "timedelta64[s]")
+lats, lons = rng.uniform(59, 60, 300), rng.uniform(10, 11, 300)
+flags = [checks.gross_range(x, (-4, 4), (-3, 3)), checks.rate_of_change(x, t, 0.001, 0.01),
+         checks.spike(x, 1, 3), checks.flat_line(x, t, 3600, 7200, 0.05),
+         checks.robust_outlier(x, 2, 3, 10), checks.climatology(x, t, [-2] * 12, [2] * 12),
+         checks.buddy_check(lats, lons, np.zeros(300), x, 20000.0, 3, 2.0, 0.0, 0.0, 0.5, 2)]
+print(np.concatenate(flags).tobytes().hex())
+"""
+
+
+def test_same_flags_with_jit_disabled() -> None:
+    """NUMBA_DISABLE_JIT=1 (for coverage and debuggers) runs the kernels as Python."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    runs = [
+        subprocess.run([sys.executable, "-c", _SCRIPT], cwd=root, capture_output=True,
+                       text=True, check=True,
+                       env={**os.environ, "NUMBA_DISABLE_JIT": flag}).stdout
+        for flag in ("0", "1")
+    ]
+    assert runs[0] == runs[1] and len(runs[0]) > 100
