@@ -1,1 +1,1 @@
-"""Quality control of station observations: QARTOD checks, buddy check, config, runner."""
+"""Quality control of station observations (QARTOD flags)."""
