@@ -8,8 +8,9 @@
 2. ``buddy_check`` at 1,000 / 10,000 / 50,000 stations vs ``titanlib.buddy_check``:
    flags asserted identical, ratio printed;
 3. the whole runner on 1,000 stations x 1 year hourly with all checks, in a fresh
-   process with an empty Numba cache that loads the data from a NetCDF file: kernel
-   compile seconds, run seconds, peak memory (RSS).
+   process that reads the data from a NetCDF file: run seconds and peak memory (RSS);
+   kernel compile seconds measured before that in another fresh process with an empty
+   Numba cache.
 
 ALL DATA HERE IS GENERATED (random series and station layouts with injected faults);
 it measures speed and agreement only, never skill.
@@ -85,7 +86,10 @@ def bench_series(n: int) -> None:
     for name, ref_fn, our_fn in cases:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # best of 3 for ioos_qc too where one run is short enough to repeat
             ref_s, ref = _once(ref_fn)
+            if ref_s < 0.5:
+                ref_s, ref = _best(ref_fn)
         our_fn()  # compile / load before timing
         our_s, ours = _best(our_fn)
         same = np.array_equal(np.ma.filled(ref, 255).astype(np.int64), ours)
@@ -163,14 +167,14 @@ def generated_station_dataset(n_station: int, hours: int) -> Any:
 
 
 def runner_child(path: str) -> None:
-    """Runs in a fresh process with an empty Numba cache: compile, load the station file
-    (as the CLI does), run the whole runner; peak RSS is this process's."""
+    """Fresh process, kernels loaded from the cache: read the station file (as the CLI
+    does), run the whole runner; peak RSS is this process's."""
     import xarray as xr
 
     from desktop_app.qc.config import parse_config
     from desktop_app.qc.runner import run_qc
 
-    compile_s = _kernels.warm_up()
+    load_s = _kernels.warm_up()
     with xr.open_dataset(path, engine="netcdf4") as f:
         ds = f.load()
     rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -184,11 +188,16 @@ def runner_child(path: str) -> None:
     tests = [k for k in report.counts["temperature"] if k != "aggregate"]
     print(f"stations x hours: {ds.sizes['station']:,} x {ds.sizes['time']:,} = "
           f"{ds.temperature.size:,} values; tests: {', '.join(tests)}")
-    print(f"kernel compile (empty Numba cache): {compile_s:.2f} s")
+    print(f"kernel first call in this process (load from the disk cache): {load_s:.2f} s")
     print(f"runner: {run_s:.2f} s; peak RSS {peak:.0f} MiB (input {ds.nbytes / 2**20:.0f} MiB; "
-          f"RSS after imports, compile and loading the input: {rss_loaded:.0f} MiB)")
+          f"RSS after imports, kernel load and reading the input: {rss_loaded:.0f} MiB)")
     flagged = {k: v[3] + v[4] for k, v in report.counts["temperature"].items()}
     print(f"suspect+fail per test: {flagged}")
+
+
+def compile_child() -> None:
+    """Fresh process, empty Numba cache: how long the first call of every kernel takes."""
+    print(f"kernel compile (empty Numba cache, fresh process): {_kernels.warm_up():.2f} s")
 
 
 def bench_runner(n_station: int, hours: int) -> None:
@@ -197,6 +206,9 @@ def bench_runner(n_station: int, hours: int) -> None:
         path = Path(tmp) / "generated_stations.nc"
         generated_station_dataset(n_station, hours).to_netcdf(path, engine="netcdf4")
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba_cache")}
+        # 1: compile into the empty cache; 2: the runner in a process that loads the cache,
+        # so its peak RSS is the runner's and not LLVM's
+        subprocess.run([sys.executable, __file__, "--compile-child"], check=True, env=env)
         subprocess.run([sys.executable, __file__, "--runner-child", str(path)], check=True,
                        env=env)
 
@@ -205,7 +217,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runner-child", help=argparse.SUPPRESS)
+    parser.add_argument("--compile-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compile_child:
+        compile_child()
+        return
     if args.runner_child:
         runner_child(args.runner_child)
         return

@@ -56,10 +56,9 @@ def _floor_seconds(ns: np.int64) -> float:
     """``ns // 10**9`` as a float, without a slow 64-bit integer division: a float
     quotient, then an exact integer correction of its last step."""
     q = np.int64(math.floor(ns / 1e9))
-    if q * 1_000_000_000 > ns:
-        q -= 1
-    elif (q + 1) * 1_000_000_000 <= ns:
-        q += 1
+    # branch-free correction (keeps the caller's loop free of unpredictable jumps)
+    q -= np.int64(q * 1_000_000_000 > ns)
+    q += np.int64((q + 1) * 1_000_000_000 <= ns)
     return float(q)
 
 

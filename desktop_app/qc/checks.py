@@ -46,7 +46,7 @@ def _times_ns(tinp: ArrayLike) -> NDArray[np.datetime64]:
     """Times as datetime64[ns], read the way ioos_qc's ``mapdates`` reads them."""
     t = np.asarray(tinp)
     if np.issubdtype(t.dtype, np.datetime64):
-        return t.astype("datetime64[ns]")
+        return t.astype("datetime64[ns]", copy=False)
     # anything numeric is seconds since the Unix epoch
     return np.asarray(pd.to_datetime(t, unit="s").to_numpy()).astype("datetime64[ns]")
 
