@@ -55,7 +55,7 @@ def gross_range(
 def _floor_seconds(ns: np.int64) -> float:
     """``ns // 10**9`` as a float, without a slow 64-bit integer division: a float
     quotient, then an exact integer correction of its last step."""
-    q = np.int64(math.floor(ns / 1e9))
+    q = np.int64(math.floor(ns * 1e-9))  # may be one off either way: corrected below
     # branch-free correction (keeps the caller's loop free of unpredictable jumps)
     q -= np.int64(q * 1_000_000_000 > ns)
     q += np.int64((q + 1) * 1_000_000_000 <= ns)

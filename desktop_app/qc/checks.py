@@ -7,13 +7,16 @@ the ``ioos_qc.qartod`` 3.x functions ``gross_range_test``, ``rate_of_change_test
 ``spike_test`` and ``flat_line_test`` and give the same flags (the tests compare them
 value by value), including ioos_qc's edge cases: NaN and +-inf are missing; +-inf outside
 a gross-range span is FAIL, as in ioos_qc; spike leaves the first and last value (and
-values next to a missing one) not evaluated; rate of change uses whole-second time steps;
-flat line turns its time thresholds into a window of ``int(threshold / median step)``
-values and passes series shorter than three values untouched. Deliberate differences:
+values next to a missing one) not evaluated; rate of change uses whole-second time steps
+(floored), compares the raw |Δvalue| after a zero step and flags a value next to +-inf,
+all as numpy.ma makes ioos_qc do; flat line turns its time thresholds into a window of
+``int(threshold / median step)`` values, ignores missing values inside the window and
+passes series shorter than three values untouched. Deliberate differences:
 
 - input is one 1-D series (ioos_qc also flattens N-D input; we refuse it);
 - ``flat_line`` with a median time step under one second: ioos_qc divides by zero and
-  its result is undefined; here nothing is flagged flat (only missing values are 9);
+  fails or returns garbage; here nothing is flagged flat (only missing values are 9);
+- ``spike`` on an empty series raises ``ValueError`` (ioos_qc: ``IndexError``);
 - ``spike`` with ``suspect_threshold=0`` skips the suspect test, as ioos_qc does (it
   tests the threshold's truthiness) -- kept for parity, noted because it surprises.
 
