@@ -89,6 +89,21 @@ def _step_serial(
     _finish(vals, flagged, evaluated, out)
 
 
+@njit(cache=True, error_model="numpy")
+def buddy_over_time_serial(
+    values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
+    elev_gradient: float, min_std: float, num_iterations: int,
+) -> np.ndarray:
+    """As :func:`buddy_over_time` in one thread, for small problems."""
+    nt, ns = values.shape
+    out = np.empty((nt, ns), np.uint8)
+    for t in range(nt):
+        _step_serial(values[t], elevs, indptr, indices, num_min, check, threshold,
+                     max_elev_diff, elev_gradient, min_std, num_iterations, out[t])
+    return out
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def buddy_over_time(
     values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,

@@ -243,9 +243,19 @@ def warm_up() -> float:
     flat_line(x, 1, 2, 0.1, True)
     robust_outlier(x, 3.0, 5.0, 2)
     climatology(x, np.zeros(4, np.int64), np.zeros(12), np.ones(12))
-    from desktop_app.qc import checks  # the buddy kernels and the neighbour index
+    # imported here: checks imports this module
+    from desktop_app.qc import _buddy, checks, neighbours
 
-    for steps in (1, 2):  # one time step: parallel over stations; more: over time
+    for steps in (1, 2):  # the serial drivers, through the public function
         checks.buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
                            1, 2.0, 0.0, 0.0, 1.0, 1)
+    # the parallel drivers, which only large inputs reach
+    xyz = np.zeros(2)
+    ijk = np.zeros((2, 3), np.int64)
+    neighbours._scan_parallel(xyz, xyz, xyz, np.ones(2), ijk, np.zeros(2, np.int64),
+                              np.zeros(3, np.int64), np.zeros(0, np.int32), False)
+    nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
+               np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
+    _buddy.buddy_one_step(np.ones(2), *nb_args)
+    _buddy.buddy_over_time(np.ones((2, 2)), *nb_args)
     return time.perf_counter() - start

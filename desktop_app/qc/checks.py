@@ -36,6 +36,7 @@ from desktop_app.qc import _buddy, _kernels
 from desktop_app.qc.neighbours import StationIndex
 
 Flags = NDArray[np.uint8]
+_PARALLEL_MIN_WORK = 500_000  # neighbour visits per iteration
 
 
 def _series(inp: ArrayLike) -> NDArray[np.float64]:
@@ -295,9 +296,16 @@ def buddy_check_prepared(
             float(threshold), float(max_elev_diff), float(elev_gradient), float(min_std),
             int(num_iterations))
     result: Flags = np.empty(v.shape, np.uint8)
+    # threads only pay off for enough work (see neighbours.PARALLEL_MIN_STATIONS)
+    big = (int(nb.indptr[-1]) + n) * v.shape[1] >= _PARALLEL_MIN_WORK
     if v.shape[1] == 1:
-        result[nb.order, 0] = _buddy.buddy_one_step(np.ascontiguousarray(v[nb.order, 0]), *args)
+        ordered_1 = np.ascontiguousarray(v[nb.order, 0])
+        if big:
+            result[nb.order, 0] = _buddy.buddy_one_step(ordered_1, *args)
+        else:
+            result[nb.order] = _buddy.buddy_over_time_serial(ordered_1.reshape(1, n), *args).T
     else:
         ordered = np.ascontiguousarray(v[nb.order].T)  # (time, station), buddies close by
-        result[nb.order] = _buddy.buddy_over_time(ordered, *args).T
+        over_time = _buddy.buddy_over_time if big else _buddy.buddy_over_time_serial
+        result[nb.order] = over_time(ordered, *args).T
     return result

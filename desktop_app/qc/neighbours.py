@@ -49,53 +49,58 @@ def _cell_range(keys: np.ndarray, ijk: np.ndarray, i: int, di: int, dj: int,
     return np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
 
 
-@njit(cache=True, parallel=True)
-def _count(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
-           keys: np.ndarray, counts: np.ndarray) -> None:
-    """Number of neighbours of each station (into ``counts[i + 1]``).
+@njit(cache=True)
+def _row(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
+         keys: np.ndarray, i: int, out: np.ndarray, start: int, fill: bool) -> int:
+    """Neighbours of station i: counted, and written from ``out[start]`` if ``fill``.
 
     Everything is in cell-sorted order, so the candidates of a cell are one contiguous
     run of rows: the scan reads memory sequentially instead of hopping around. A zero
     distance (the station itself, or one at the same position) never counts: titanlib's
     neighbour search drops such "matches" too.
     """
-    for i in prange(x.size):
-        k = 0
-        r2 = radius[i] * radius[i]
-        for di in range(-1, 2):
-            for dj in range(-1, 2):
-                for dk in range(-1, 2):
-                    lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
-                    for j in range(lo, hi):
-                        dx = x[i] - x[j]
-                        dy = y[i] - y[j]
-                        dz = z[i] - z[j]
-                        d2 = dx * dx + dy * dy + dz * dz
-                        # r2 only pre-screens; the exact test is sqrt(d2) < r below
-                        if d2 > 0.0 and d2 <= r2 * 1.000001 and math.sqrt(d2) < radius[i]:
-                            k += 1
-        counts[i + 1] = k
+    k = 0
+    r = radius[i]
+    r2 = r * r * 1.000001  # only a pre-screen; the exact test is sqrt(d2) < r
+    for di in range(-1, 2):
+        for dj in range(-1, 2):
+            for dk in range(-1, 2):
+                lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
+                for j in range(lo, hi):
+                    dx = x[i] - x[j]
+                    dy = y[i] - y[j]
+                    dz = z[i] - z[j]
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 > 0.0 and d2 <= r2 and math.sqrt(d2) < r:
+                        if fill:
+                            out[start + k] = j
+                        k += 1
+    return k
 
 
+# Parallel and serial drivers of the same rows: waking a thread pool costs milliseconds
+# on a busy machine, more than a small station set takes in one thread.
 @njit(cache=True, parallel=True)
-def _fill(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
-          keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> None:
-    """Write the neighbours counted by :func:`_count` (same test, same order)."""
+def _scan_parallel(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray,
+                   ijk: np.ndarray, keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                   fill: bool) -> None:
     for i in prange(x.size):
-        k = indptr[i]
-        r2 = radius[i] * radius[i]
-        for di in range(-1, 2):
-            for dj in range(-1, 2):
-                for dk in range(-1, 2):
-                    lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
-                    for j in range(lo, hi):
-                        dx = x[i] - x[j]
-                        dy = y[i] - y[j]
-                        dz = z[i] - z[j]
-                        d2 = dx * dx + dy * dy + dz * dz
-                        if d2 > 0.0 and d2 <= r2 * 1.000001 and math.sqrt(d2) < radius[i]:
-                            indices[k] = j
-                            k += 1
+        k = _row(x, y, z, radius, ijk, keys, i, indices, indptr[i], fill)
+        if not fill:
+            indptr[i + 1] = k
+
+
+@njit(cache=True)
+def _scan_serial(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray,
+                 ijk: np.ndarray, keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+                 fill: bool) -> None:
+    for i in range(x.size):
+        k = _row(x, y, z, radius, ijk, keys, i, indices, indptr[i], fill)
+        if not fill:
+            indptr[i + 1] = k
+
+
+PARALLEL_MIN_STATIONS = 5000
 
 
 class Neighbours(NamedTuple):
@@ -144,8 +149,9 @@ class StationIndex:
         r = np.ascontiguousarray(radii[order])
         ijk = np.ascontiguousarray(ijk[order])
         keys = np.ascontiguousarray(keys[order])
-        _count(x, y, z, r, ijk, keys, indptr)
+        scan = _scan_parallel if n >= PARALLEL_MIN_STATIONS else _scan_serial
+        scan(x, y, z, r, ijk, keys, indptr, np.zeros(0, np.int32), False)  # count
         np.cumsum(indptr, out=indptr)
         indices = np.empty(int(indptr[-1]), np.int32)
-        _fill(x, y, z, r, ijk, keys, indptr, indices)
+        scan(x, y, z, r, ijk, keys, indptr, indices, True)  # fill
         return Neighbours(order.astype(np.int64), indptr, indices)

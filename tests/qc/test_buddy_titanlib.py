@@ -11,7 +11,8 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
-from desktop_app.qc import checks
+from desktop_app.qc import _buddy, checks
+from desktop_app.qc.neighbours import PARALLEL_MIN_STATIONS, StationIndex
 
 titanlib = pytest.importorskip("titanlib")  # in the dev extra; installed in CI
 
@@ -116,3 +117,28 @@ def test_time_axis_is_many_independent_checks() -> None:
         want = _titan(lats, lons, elevs, series[:, t].copy(), 30000.0, 3, 2.0, 200.0, -0.0065,
                       1.0, 2)
         npt.assert_array_equal(got[:, t] == 3, want == 1)
+
+
+def test_large_network_takes_the_parallel_paths_and_matches_titanlib() -> None:
+    lats, lons, elevs, values = _generated_network(6000, seed=60)
+    index = StationIndex(lats, lons)
+    assert index.size >= PARALLEL_MIN_STATIONS
+    assert index.neighbours(30000.0).indptr[-1] >= 500_000  # parallel buddy kernel too
+    want = _titan(lats, lons, elevs, values, 30000.0, 3, 2.0, 200.0, -0.0065, 1.0, 2)
+    got = checks.buddy_check(lats, lons, elevs, values, 30000.0, 3, 2.0, 200.0, -0.0065, 1.0, 2)
+    npt.assert_array_equal(got == 3, want == 1)
+
+
+def test_parallel_and_serial_time_drivers_agree() -> None:
+    lats, lons, elevs, values = _generated_network(500, seed=8)
+    rng = np.random.default_rng(9)
+    series = values[:, None] + rng.normal(0, 1.0, (500, 40))  # generated
+    series[rng.random(series.shape) < 0.05] = np.nan
+    nb = StationIndex(lats, lons).neighbours(30000.0)
+    ordered = np.ascontiguousarray(series[nb.order].T)
+    args = (elevs[nb.order], nb.indptr, nb.indices, np.full(500, 3, np.int64),
+            np.ones(500, np.bool_), 2.0, 200.0, -0.0065, 1.0, 3)
+    npt.assert_array_equal(_buddy.buddy_over_time(ordered, *args),
+                           _buddy.buddy_over_time_serial(ordered, *args))
+    npt.assert_array_equal(_buddy.buddy_one_step(ordered[0].copy(), *args),
+                           _buddy.buddy_over_time_serial(ordered[:1].copy(), *args)[0])
