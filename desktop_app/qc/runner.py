@@ -152,10 +152,9 @@ def run_qc(
         return station_index[0]
 
     for var, vqc in config.variables.items():
-        if var not in ds.data_vars or not vqc.tests:
-            continue
-        da = ds[var].transpose("station", "time")
-        values = np.ascontiguousarray(da.values, dtype=np.float64)
+        if var not in ds.data_vars or not vqc.tests or ds[var].dims != ("station", "time"):
+            continue  # only (station, time) observations are checked
+        values = np.ascontiguousarray(ds[var].values, dtype=np.float64)
         names: list[str] = []
         per_test: list[Flags] = []
         report.counts[var] = {}

@@ -85,3 +85,13 @@ def test_bad_dataset_and_cancel() -> None:
         run_qc(xr.Dataset({"x": ("y", [1.0])}), default_config())
     with pytest.raises(CancelledError):
         run_qc(tmy3_station_dataset(), default_config(), cancelled=lambda: True)
+
+
+def test_time_only_variable_is_left_alone() -> None:
+    ds = tmy3_station_dataset().isel(time=slice(0, 48)).copy()
+    ds["precipitation"] = ("time", np.zeros(48),
+                           {"standard_name": "lwe_thickness_of_precipitation_amount",
+                            "units": "mm"})
+    out, report = run_qc(ds, default_config())
+    assert "precipitation_qc" not in out and "precipitation" not in report.counts
+    assert "temperature_qc" in out
