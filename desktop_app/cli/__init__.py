@@ -17,13 +17,14 @@ from desktop_app.cli import (
     forecast_cmd,
     gui_cmd,
     models_cmd,
+    qc_cmd,
     stubs,
     verify_cmd,
 )
 from desktop_app.errors import MicroclimateError
 
 COMMAND_MODULES = (
-    gui_cmd, fetch_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, stubs,
+    gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, stubs,
 )
 
 

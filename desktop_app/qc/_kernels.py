@@ -1,0 +1,261 @@
+"""Numba kernels behind :mod:`desktop_app.qc.checks`.
+
+Every kernel takes plain float64/int arrays that the public wrappers in ``checks`` have
+already normalised (times as seconds, thresholds as floats, booleans for "is this
+option set") and returns uint8 QARTOD flags. They are compiled with ``cache=True`` so the
+compile cost is paid once per machine, not once per run; :func:`warm_up` compiles (or
+loads) all of them and reports how long that took.
+
+Set ``NUMBA_DISABLE_JIT=1`` to run these as plain Python (slow, but coverage and
+debuggers see every line) -- Numba's own switch, the same one napari uses.
+
+The comments name the ioos_qc / titanlib behaviour each branch reproduces; the plain
+NumPy reference in ``reference.py`` is written independently and the tests compare both.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from numba import njit
+
+PASS = np.uint8(1)
+NOT_EVALUATED = np.uint8(2)
+SUSPECT = np.uint8(3)
+FAIL = np.uint8(4)
+MISSING = np.uint8(9)
+
+# numpy.ma's safe division masks a quotient when |a| * tiny >= |b|.
+_TINY = np.finfo(np.float64).tiny
+
+
+@njit(cache=True, error_model="numpy")
+def gross_range(
+    x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
+    has_suspect: bool,
+) -> np.ndarray:
+    n = x.size
+    out = np.empty(n, np.uint8)
+    for i in range(n):
+        v = x[i]
+        # ioos_qc marks NaN and +-inf missing first, then lets the span comparisons
+        # overwrite: so +-inf outside a span ends as FAIL/SUSPECT, NaN stays MISSING.
+        f = PASS if math.isfinite(v) else MISSING
+        if has_suspect and (v < sus_lo or v > sus_hi):
+            f = SUSPECT
+        if v < fail_lo or v > fail_hi:
+            f = FAIL
+        out[i] = f
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _floor_seconds(ns: np.int64) -> float:
+    """``ns // 10**9`` as a float, without a slow 64-bit integer division: a float
+    quotient, then an exact integer correction of its last step."""
+    q = np.int64(math.floor(ns * 1e-9))  # may be one off either way: corrected below
+    # branch-free correction (keeps the caller's loop free of unpredictable jumps)
+    q -= np.int64(q * 1_000_000_000 > ns)
+    q += np.int64((q + 1) * 1_000_000_000 <= ns)
+    return float(q)
+
+
+@njit(cache=True, error_model="numpy")
+def rate_of_change(
+    x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
+) -> np.ndarray:
+    """``t_ns``: int64 nanoseconds; steps count in whole seconds, floored like NumPy's
+    ``timedelta64[ns] -> [s]`` cast that ioos_qc uses."""
+    n = x.size
+    out = np.empty(n, np.uint8)
+    if n == 0:
+        return out
+    out[0] = PASS
+    for i in range(1, n):
+        f = PASS
+        dv = x[i] - x[i - 1]
+        step = _floor_seconds(t_ns[i] - t_ns[i - 1])
+        # ioos_qc divides with numpy.ma, which masks a zero step or a non-finite rate
+        # but still compares the masked entry's underlying data, |dv|: so after a zero
+        # step the raw difference meets the threshold, and a value next to +-inf
+        # (dv infinite) is flagged while one next to NaN is not. Reproduced on purpose.
+        if abs(dv) * _TINY >= abs(step):
+            roc = abs(dv)
+        else:
+            rate = dv / step
+            roc = abs(rate) if math.isfinite(rate) else abs(dv)
+        if roc > threshold:
+            f = SUSPECT
+        if has_fail and roc > fail_threshold:
+            f = FAIL
+        out[i] = f
+    for i in range(n):
+        if not math.isfinite(x[i]):
+            out[i] = MISSING
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def spike(
+    x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
+    differential: bool,
+) -> np.ndarray:
+    n = x.size
+    out = np.empty(n, np.uint8)
+    for i in range(n):
+        out[i] = PASS
+    for i in range(1, n - 1):
+        a = x[i - 1]
+        b = x[i]
+        c = x[i + 1]
+        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+            out[i] = NOT_EVALUATED  # a missing neighbour: the reference is masked
+            continue
+        if differential:
+            d1 = b - a
+            d2 = c - b
+            diff = min(abs(d1), abs(d2))
+            if d1 * d2 >= 0:  # both steps the same way: not a spike
+                diff = 0.0
+        else:
+            ref = (a + c) / 2
+            # numpy.ma's safe division also masks when |a + c| * tiny >= 2 (|a + c| of
+            # about 9e307 and more): ioos_qc then has no reference value
+            if not math.isfinite(ref) or abs(a + c) * _TINY >= 2.0:
+                out[i] = NOT_EVALUATED
+                continue
+            diff = abs(b - ref)
+        if not math.isfinite(diff):
+            out[i] = NOT_EVALUATED
+            continue
+        if use_suspect and diff > suspect:
+            out[i] = SUSPECT
+        if use_fail and diff > fail:
+            out[i] = FAIL
+    if n > 0:
+        out[0] = NOT_EVALUATED
+        out[n - 1] = NOT_EVALUATED
+    for i in range(n):
+        if not math.isfinite(x[i]):
+            out[i] = MISSING
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _flat_windows(x: np.ndarray, count: int, tolerance: float, value: np.uint8,
+                  out: np.ndarray) -> None:
+    """Flag x[i] when the finite values of x[i-count .. i] span less than ``tolerance``."""
+    n = x.size
+    for i in range(count, n):
+        lo = np.inf
+        hi = -np.inf
+        seen = False
+        flat = True
+        for j in range(i, i - count - 1, -1):
+            v = x[j]
+            if not math.isfinite(v):
+                continue
+            seen = True
+            lo = min(lo, v)
+            hi = max(hi, v)
+            # the range only grows as the window widens: stop as soon as it is too big
+            if not (abs(hi - lo) < tolerance):
+                flat = False
+                break
+        if seen and flat:
+            out[i] = value
+
+
+@njit(cache=True, error_model="numpy")
+def flat_line(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
+              evaluate: bool) -> np.ndarray:
+    n = x.size
+    out = np.full(n, PASS, np.uint8)
+    if n < 3:  # ioos_qc: too short to test, everything passes (even missing values)
+        return out
+    if evaluate:
+        _flat_windows(x, suspect_count, tolerance, SUSPECT, out)
+        _flat_windows(x, fail_count, tolerance, FAIL, out)
+    for i in range(n):
+        if not math.isfinite(x[i]):
+            out[i] = MISSING
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int) -> np.ndarray:
+    n = x.size
+    out = np.empty(n, np.uint8)
+    finite = x[np.isfinite(x)]
+    evaluate = finite.size >= min_count and finite.size > 0
+    med = 0.0
+    scale = 0.0
+    if evaluate:
+        med = np.median(finite)
+        # 1.4826 * MAD estimates the standard deviation of normal data
+        scale = 1.482602218505602 * np.median(np.abs(finite - med))
+        evaluate = scale > 0.0
+    for i in range(n):
+        v = x[i]
+        if not math.isfinite(v):
+            out[i] = MISSING
+        elif not evaluate:
+            out[i] = NOT_EVALUATED
+        else:
+            z = abs(v - med) / scale
+            f = PASS
+            if z > suspect_z:
+                f = SUSPECT
+            if z > fail_z:
+                f = FAIL
+            out[i] = f
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""
+    n = x.size
+    out = np.empty(n, np.uint8)
+    for i in range(n):
+        v = x[i]
+        m = month[i]
+        if not math.isfinite(v):
+            out[i] = MISSING
+        elif math.isnan(lo[m]) or math.isnan(hi[m]):
+            out[i] = NOT_EVALUATED
+        elif v < lo[m] or v > hi[m]:
+            out[i] = SUSPECT
+        else:
+            out[i] = PASS
+    return out
+
+
+def warm_up() -> float:
+    """Compile (or load from the on-disk cache) every kernel; return the seconds taken."""
+    start = time.perf_counter()
+    x = np.array([1.0, 2.0, np.nan, 4.0])
+    gross_range(x, 0.0, 1.0, 0.0, 1.0, True)
+    rate_of_change(x, np.arange(4, dtype=np.int64), 1.0, 2.0, True)
+    spike(x, 1.0, 2.0, True, True, False)
+    flat_line(x, 1, 2, 0.1, True)
+    robust_outlier(x, 3.0, 5.0, 2)
+    climatology(x, np.zeros(4, np.int64), np.zeros(12), np.ones(12))
+    # imported here: checks imports this module
+    from desktop_app.qc import _buddy, checks, neighbours
+
+    for steps in (1, 2):  # the serial drivers, through the public function
+        checks.buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
+                           1, 2.0, 0.0, 0.0, 1.0, 1)
+    # the parallel drivers, which only large inputs reach
+    xyz = np.zeros(2)
+    ijk = np.zeros((2, 3), np.int64)
+    neighbours._scan_parallel(xyz, xyz, xyz, np.ones(2), ijk, np.zeros(2, np.int64),
+                              np.zeros(3, np.int64), np.zeros(0, np.int32), False)
+    nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
+               np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
+    _buddy.buddy_one_step(np.ones(2), *nb_args)
+    _buddy.buddy_over_time(np.ones((2, 2)), *nb_args)
+    return time.perf_counter() - start

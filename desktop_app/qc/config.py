@@ -1,0 +1,256 @@
+"""QC configuration: variable-aware defaults, overridable by a strict TOML or JSON file.
+
+File layout (TOML shown; JSON is the same tree)::
+
+    use_defaults = true            # start from the defaults below (default: true)
+
+    [variables.temperature]
+    gross_range = { fail_span = [-80.0, 60.0], suspect_span = [-40.0, 50.0] }
+    rate_of_change = { threshold = 0.002778 }         # units per second, as ioos_qc
+    spike = { suspect_threshold = 4.0, fail_threshold = 8.0 }
+    flat_line = { suspect_threshold = 21600, fail_threshold = 43200, tolerance = 0.05 }
+    buddy_check = { radius = 50000.0, num_min = 5, threshold = 3.0 }
+    robust_outlier = false                            # false switches a test off
+    climatology = { monthly_min = [...12...], monthly_max = [...12...] }
+
+Test parameters have the names and units of ``ioos_qc.qartod`` (gross range, rate of
+change, spike, flat line) and ``titanlib.buddy_check``, so configs move over. A test given
+in the file replaces the default for that test as a whole (unset fields take the
+parameter defaults of the check). Unknown keys and wrong types raise
+:class:`ConfigError` naming the key, e.g. ``variables.temperature.spike.treshold``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop_app.core.variables import VARIABLES
+from desktop_app.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class GrossRange:
+    fail_span: tuple[float, float]
+    suspect_span: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class RateOfChange:
+    threshold: float
+    fail_threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Spike:
+    suspect_threshold: float | None = None
+    fail_threshold: float | None = None
+    method: str = "average"
+
+
+@dataclass(frozen=True)
+class FlatLine:
+    suspect_threshold: float
+    fail_threshold: float
+    tolerance: float = 0.0
+
+
+@dataclass(frozen=True)
+class BuddyCheck:
+    radius: float = 50000.0
+    num_min: int = 5
+    threshold: float = 3.0
+    max_elev_diff: float = 200.0
+    elev_gradient: float = -0.0065
+    min_std: float = 1.0
+    num_iterations: int = 2
+
+
+@dataclass(frozen=True)
+class RobustOutlier:
+    suspect_z: float = 4.0
+    fail_z: float = 6.0
+    min_count: int = 24
+
+
+@dataclass(frozen=True)
+class Climatology:
+    monthly_min: tuple[float, ...]
+    monthly_max: tuple[float, ...]
+
+
+TEST_TYPES: dict[str, type] = {
+    "gross_range": GrossRange,
+    "rate_of_change": RateOfChange,
+    "spike": Spike,
+    "flat_line": FlatLine,
+    "robust_outlier": RobustOutlier,
+    "climatology": Climatology,
+    "buddy_check": BuddyCheck,
+}
+TEST_ORDER = tuple(TEST_TYPES)
+
+
+@dataclass(frozen=True)
+class VariableQC:
+    tests: dict[str, Any] = field(default_factory=dict)  # test name -> parameters
+
+
+@dataclass(frozen=True)
+class QCConfig:
+    variables: dict[str, VariableQC]
+
+
+_PER_HOUR = 1.0 / 3600.0
+_HOURS = 3600
+
+# Defaults per variable, in the registry's internal units (degC, %, hPa, m s-1, mm).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "temperature": {
+        "gross_range": GrossRange((-80.0, 60.0), (-60.0, 50.0)),
+        "rate_of_change": RateOfChange(10.0 * _PER_HOUR),
+        "spike": Spike(4.0, 8.0),
+        "flat_line": FlatLine(6 * _HOURS, 12 * _HOURS, 0.05),
+        "robust_outlier": RobustOutlier(),
+        "buddy_check": BuddyCheck(),
+    },
+    "dewpoint_temperature": {
+        "gross_range": GrossRange((-80.0, 40.0)),
+        "rate_of_change": RateOfChange(10.0 * _PER_HOUR),
+        "spike": Spike(4.0, 8.0),
+        "flat_line": FlatLine(6 * _HOURS, 12 * _HOURS, 0.05),
+        "robust_outlier": RobustOutlier(),
+    },
+    "relative_humidity": {
+        "gross_range": GrossRange((0.0, 100.0)),
+        "rate_of_change": RateOfChange(40.0 * _PER_HOUR),
+        # saturated fog can hold 100 % for a day: only long plateaus are suspicious
+        "flat_line": FlatLine(24 * _HOURS, 48 * _HOURS, 0.05),
+    },
+    "surface_pressure": {
+        # high stations read ~700 hPa, so the span is the registry's wide valid range
+        "gross_range": GrossRange((300.0, 1100.0)),
+        "rate_of_change": RateOfChange(6.0 * _PER_HOUR),
+        "spike": Spike(2.0, 5.0),
+        "flat_line": FlatLine(12 * _HOURS, 24 * _HOURS, 0.01),
+    },
+    "mean_sea_level_pressure": {
+        "gross_range": GrossRange((800.0, 1100.0), (800.0, 1050.0)),
+        "rate_of_change": RateOfChange(6.0 * _PER_HOUR),
+        "spike": Spike(2.0, 5.0),
+        "flat_line": FlatLine(12 * _HOURS, 24 * _HOURS, 0.01),
+        "buddy_check": BuddyCheck(radius=150000.0, max_elev_diff=0.0, min_std=1.0),
+    },
+    "wind_speed": {
+        "gross_range": GrossRange((0.0, 75.0), (0.0, 50.0)),
+        "flat_line": FlatLine(12 * _HOURS, 24 * _HOURS, 0.05),
+    },
+    "wind_direction": {"gross_range": GrossRange((0.0, 360.0))},
+    "precipitation": {"gross_range": GrossRange((0.0, 500.0), (0.0, 150.0))},
+}
+
+
+def default_tests(variable: str) -> dict[str, Any]:
+    """Defaults for ``variable``; a registry variable without a table gets its valid range."""
+    if variable in DEFAULTS:
+        return dict(DEFAULTS[variable])
+    var = VARIABLES[variable]
+    return {"gross_range": GrossRange((var.valid_min, var.valid_max))}
+
+
+def default_config() -> QCConfig:
+    return QCConfig({name: VariableQC(default_tests(name)) for name in VARIABLES})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _coerce(key: str, annotation: str, value: object) -> object:
+    optional = annotation.endswith("| None")
+    base = annotation.removesuffix(" | None")
+    if value is None and optional:
+        return None
+    if base == "float":
+        if _is_number(value):
+            return float(value)  # type: ignore[arg-type]
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if base == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if base == "str":
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    want = 2 if base == "tuple[float, float]" else 12
+    if not isinstance(value, list) or len(value) != want or not all(map(_is_number, value)):
+        raise ConfigError(f"{key}: expected a list of {want} numbers, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def _parse_test(key: str, cls: type, table: object) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{key}: expected a table of parameters or false, got {table!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, object] = {}
+    for name, value in table.items():
+        if name not in fields:
+            raise ConfigError(f"unknown key {key}.{name} (known: {', '.join(fields)})")
+        kwargs[name] = _coerce(f"{key}.{name}", str(fields[name].type), value)
+    for f in fields.values():
+        if f.name not in kwargs and f.default is dataclasses.MISSING:
+            raise ConfigError(f"{key}.{f.name} is required")
+    return cls(**kwargs)
+
+
+def parse_config(data: object) -> QCConfig:
+    """Build a :class:`QCConfig` from a parsed TOML/JSON tree (strictly)."""
+    if not isinstance(data, dict):
+        raise ConfigError("QC config must be a table at the top level")
+    for key in data:
+        if key not in ("use_defaults", "variables"):
+            raise ConfigError(f"unknown key {key} (known: use_defaults, variables)")
+    use_defaults = data.get("use_defaults", True)
+    if not isinstance(use_defaults, bool):
+        raise ConfigError(f"use_defaults: expected true or false, got {use_defaults!r}")
+    variables = data.get("variables", {})
+    if not isinstance(variables, dict):
+        raise ConfigError("variables: expected a table")
+    base = default_config().variables if use_defaults else {}
+    out = {name: VariableQC(dict(v.tests)) for name, v in base.items()}
+    for name, tests in variables.items():
+        key = f"variables.{name}"
+        if name not in VARIABLES:
+            raise ConfigError(f"unknown variable {key} (known: {', '.join(sorted(VARIABLES))})")
+        if not isinstance(tests, dict):
+            raise ConfigError(f"{key}: expected a table of tests")
+        current = out.setdefault(name, VariableQC()).tests
+        for test, table in tests.items():
+            if test not in TEST_TYPES:
+                raise ConfigError(f"unknown test {key}.{test} (known: {', '.join(TEST_ORDER)})")
+            if table is False:
+                current.pop(test, None)
+            else:
+                current[test] = _parse_test(f"{key}.{test}", TEST_TYPES[test], table)
+    return QCConfig(out)
+
+
+def load_config(path: Path | None) -> QCConfig:
+    """Read a ``.toml`` or ``.json`` QC config; ``None`` gives the defaults."""
+    if path is None:
+        return default_config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read QC config {path}: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"QC config {path} is not valid {path.suffix[1:]}: {exc}") from exc
+    return parse_config(data)

@@ -1,0 +1,170 @@
+"""Numba kernels against the plain NumPy reference (``desktop_app.qc.reference``).
+
+Property tests with hypothesis: NaN and +-inf, constant series, irregular and zero time
+steps, one station, stations without neighbours. Both sides get identical inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.testing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from desktop_app.qc import _kernels, checks, reference
+from desktop_app.qc.neighbours import StationIndex
+
+SETTINGS = settings(max_examples=80, deadline=None)
+
+element = st.one_of(
+    st.integers(-5, 5).map(float),
+    st.floats(-20, 20, allow_nan=False),
+    st.sampled_from([np.nan, np.inf, -np.inf]),
+)
+series = st.one_of(
+    st.lists(element, min_size=0, max_size=60).map(np.array),
+    # constant series, with or without a gap
+    st.tuples(st.floats(-5, 5), st.integers(1, 60), st.booleans()).map(
+        lambda a: np.where(np.arange(a[1]) == a[1] // 2, np.nan if a[2] else a[0], a[0])
+    ),
+)
+series = series.map(lambda x: np.asarray(x, dtype=np.float64))
+
+
+@SETTINGS
+@given(x=series, lo=st.floats(-10, 0), width=st.floats(0, 20), has_suspect=st.booleans())
+def test_gross_range(x: np.ndarray, lo: float, width: float, has_suspect: bool) -> None:
+    args = (lo, lo + width, lo + width / 4, lo + width / 2, has_suspect)
+    npt.assert_array_equal(_kernels.gross_range(x, *args), reference.gross_range(x, *args))
+
+
+@SETTINGS
+@given(x=series, steps=st.lists(st.sampled_from([0.0, 1.0, 2.0, 60.0, 3600.0, -60.0, -1.0]),
+                                min_size=60, max_size=60),
+       thr=st.floats(0, 2), has_fail=st.booleans())
+def test_rate_of_change(x: np.ndarray, steps: list[float], thr: float, has_fail: bool) -> None:
+    dt = np.array(steps[: max(x.size - 1, 0)])
+    t_ns = (np.concatenate([[0.0], np.cumsum(dt)]) * 7.3e8).astype(np.int64)[: x.size]
+    args = (thr, thr * 3, has_fail)
+    npt.assert_array_equal(_kernels.rate_of_change(x, t_ns, *args),
+                           reference.rate_of_change(x, t_ns, *args))
+
+
+@SETTINGS
+@given(x=series.filter(lambda a: a.size > 0), s=st.floats(0, 5), f=st.floats(0, 10),
+       use_s=st.booleans(), use_f=st.booleans(), differential=st.booleans())
+def test_spike(x: np.ndarray, s: float, f: float, use_s: bool, use_f: bool,
+               differential: bool) -> None:
+    args = (s, f, use_s, use_f, differential)
+    npt.assert_array_equal(_kernels.spike(x, *args), reference.spike(x, *args))
+
+
+@SETTINGS
+@given(x=series, s=st.integers(0, 8), f=st.integers(0, 12), tol=st.sampled_from([0, 0.5, 3.0]),
+       evaluate=st.booleans())
+def test_flat_line(x: np.ndarray, s: int, f: int, tol: float, evaluate: bool) -> None:
+    npt.assert_array_equal(_kernels.flat_line(x, s, f, tol, evaluate),
+                           reference.flat_line(x, s, f, tol, evaluate))
+
+
+@SETTINGS
+@given(x=series, sz=st.floats(1, 5), fz=st.floats(1, 10), n=st.integers(0, 30))
+def test_robust_outlier(x: np.ndarray, sz: float, fz: float, n: int) -> None:
+    npt.assert_array_equal(_kernels.robust_outlier(x, sz, fz, n),
+                           reference.robust_outlier(x, sz, fz, n))
+
+
+@SETTINGS
+@given(x=series, lo=st.lists(st.sampled_from([np.nan, -3.0, 0.0, 1.0]), min_size=12,
+                             max_size=12))
+def test_climatology(x: np.ndarray, lo: list[float]) -> None:
+    month = np.arange(x.size, dtype=np.int64) % 12
+    lows = np.array(lo)
+    highs = lows + 4
+    npt.assert_array_equal(_kernels.climatology(x, month, lows, highs),
+                           reference.climatology(x, month, lows, highs))
+
+
+stations = st.integers(1, 40).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.floats(59.0, 59.6), min_size=n, max_size=n),
+        st.lists(st.floats(10.0, 10.8), min_size=n, max_size=n),
+        st.lists(st.sampled_from([0.0, 50.0, 300.0, 900.0]), min_size=n, max_size=n),
+        st.lists(st.one_of(st.integers(-4, 4).map(float), st.just(np.nan),
+                           st.floats(-30, 30)), min_size=n, max_size=n),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=stations, radius=st.sampled_from([5000.0, 20000.0, 60000.0]),
+       num_min=st.integers(1, 4), threshold=st.sampled_from([1.3, 2.1, 3.7]),
+       max_elev_diff=st.sampled_from([0.0, 100.0, 500.0]), iterations=st.integers(1, 3),
+       colocate=st.booleans())
+def test_buddy_check(data: tuple[list[float], ...], radius: float, num_min: int,
+                     threshold: float, max_elev_diff: float, iterations: int,
+                     colocate: bool) -> None:
+    lats, lons, elevs, values = (np.array(a) for a in data)
+    if colocate and lats.size > 2:  # stations sharing a position are never buddies
+        lats[1], lons[1] = lats[0], lons[0]
+    mins = np.full(lats.size, num_min, np.int64)
+    radii = np.full(lats.size, radius)
+    want = reference.buddy_check(lats, lons, elevs, values, radii, mins, threshold,
+                                 max_elev_diff, -0.0065, 0.7, iterations)
+    got = checks.buddy_check(lats, lons, elevs, values, radius, num_min, threshold,
+                             max_elev_diff, -0.0065, 0.7, iterations)
+    npt.assert_array_equal(got, want)
+
+
+def test_buddy_one_station_and_no_neighbours() -> None:
+    one = checks.buddy_check([60.0], [10.0], [0.0], [5.0], 50000.0, 1, 2.0, 0.0, 0.0, 1.0, 2)
+    npt.assert_array_equal(one, [2])
+    far = checks.buddy_check([60.0, 0.0], [10.0, 100.0], [0.0, 0.0], [5.0, np.nan], 50000.0,
+                             1, 2.0, 0.0, 0.0, 1.0, 2)
+    npt.assert_array_equal(far, [2, 9])
+
+
+def test_neighbour_index_matches_brute_force() -> None:
+    rng = np.random.default_rng(3)  # generated station layout
+    lats, lons = rng.uniform(-89, 89, 500), rng.uniform(-180, 180, 500)
+    lats[:100], lons[:100] = rng.uniform(45, 46, 100), rng.uniform(7, 8, 100)
+    index = StationIndex(lats, lons)
+    order, indptr, indices = index.neighbours(40000.0)
+    d = np.sqrt(((index.xyz[:, None] - index.xyz[None]) ** 2).sum(-1))
+    for p in range(500):
+        i = order[p]
+        want = set(np.flatnonzero((d[i] < 40000.0) & (np.arange(500) != i)))
+        assert set(order[indices[indptr[p]:indptr[p + 1]]]) == want
+
+
+_SCRIPT = """
+import numpy as np
+from desktop_app.qc import checks
+rng = np.random.default_rng(0)
+x = np.round(rng.normal(0, 2, 300), 1); x[::17] = np.nan; x[100:130] = 1.0
+t = np.datetime64("2020-01-01", "ns") + np.cumsum(rng.choice([60, 600, 3600], 300)).astype(
+    "timedelta64[s]")
+lats, lons = rng.uniform(59, 60, 300), rng.uniform(10, 11, 300)
+flags = [checks.gross_range(x, (-4, 4), (-3, 3)), checks.rate_of_change(x, t, 0.001, 0.01),
+         checks.spike(x, 1, 3), checks.flat_line(x, t, 3600, 7200, 0.05),
+         checks.robust_outlier(x, 2, 3, 10), checks.climatology(x, t, [-2] * 12, [2] * 12),
+         checks.buddy_check(lats, lons, np.zeros(300), x, 20000.0, 3, 2.0, 0.0, 0.0, 0.5, 2)]
+print(np.concatenate(flags).tobytes().hex())
+"""
+
+
+def test_same_flags_with_jit_disabled() -> None:
+    """NUMBA_DISABLE_JIT=1 (for coverage and debuggers) runs the kernels as Python."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    runs = [
+        subprocess.run([sys.executable, "-c", _SCRIPT], cwd=root, capture_output=True,
+                       text=True, check=True,
+                       env={**os.environ, "NUMBA_DISABLE_JIT": flag}).stdout
+        for flag in ("0", "1")
+    ]
+    assert runs[0] == runs[1] and len(runs[0]) > 100
