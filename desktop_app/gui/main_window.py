@@ -17,6 +17,7 @@ from desktop_app.gui import window_state
 from desktop_app.gui.exports import add_export_menu
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
 from desktop_app.gui.panels.models_panel import ModelsPanel
+from desktop_app.gui.panels.qc_panel import QCPanel
 from desktop_app.gui.region_view import LAYERS, RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import load_region
@@ -118,7 +119,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer_box.currentIndexChanged.connect(self._on_layer)
         self.forecast_panel = ForecastPanel(self)
         self.models_panel = ModelsPanel(self)
+        self.qc_panel = QCPanel(self)
         self.panels = QtWidgets.QTabWidget()
+        self.panels.addTab(self.qc_panel, "QC")
         self.panels.addTab(self.forecast_panel, "Forecast")
         self.panels.addTab(self.models_panel, "Models")
         dock = QtWidgets.QDockWidget("Workflow", self)
@@ -216,6 +219,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self._fill_layers()
         self.provenance.setText(self._provenance_text())
         self._on_variable()
+
+    def show_qc(self, stations: xr.Dataset) -> None:
+        """Stations with QC flags: markers and series now show the flags."""
+        self.view.set_stations(stations)
+        self._draw_stations()
+        self._draw_series()
+
+    def show_observation(self, variable: str, station: int, t: int) -> None:
+        index = self.variable_box.findData(variable)
+        if index >= 0:
+            self.variable_box.setCurrentIndex(index)
+        self.time_slider.setValue(t)
+        self.select_station(station)
 
     def _fill_layers(self) -> None:
         self.layer_box.blockSignals(True)

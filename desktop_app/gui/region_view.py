@@ -50,6 +50,7 @@ class RegionView:
         self.lat: np.ndarray = self.field["latitude"].values
         self.lon: np.ndarray = self.field["longitude"].values
         self.elevation: np.ndarray = region.terrain["elevation"].values
+        self.stations: xr.Dataset | None = region.stations
         self._clim: dict[str, tuple[float, float]] = {}
 
     # -- layers -----------------------------------------------------------------------
@@ -120,9 +121,9 @@ class RegionView:
         return f"{var.long_name} ({var.units})"
 
     # -- stations ---------------------------------------------------------------------
-    @property
-    def stations(self) -> xr.Dataset | None:
-        return self.region.stations
+    def set_stations(self, stations: xr.Dataset) -> None:
+        """Stations with QC flags added; the loaded region itself is never modified."""
+        self.stations = stations
 
     def station_flags(self, variable: str, t: int) -> np.ndarray:
         """QARTOD flag per station at step ``t``: the QC result if there is one, else
