@@ -15,6 +15,7 @@ from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state
 from desktop_app.gui.exports import add_export_menu
+from desktop_app.gui.panels.data_panel import DataPanel
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
 from desktop_app.gui.panels.models_panel import ModelsPanel
 from desktop_app.gui.panels.qc_panel import QCPanel
@@ -120,7 +121,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.forecast_panel = ForecastPanel(self)
         self.models_panel = ModelsPanel(self)
         self.qc_panel = QCPanel(self)
+        self.data_panel = DataPanel(self)
         self.panels = QtWidgets.QTabWidget()
+        self.panels.addTab(self.data_panel, "Data")
         self.panels.addTab(self.qc_panel, "QC")
         self.panels.addTab(self.forecast_panel, "Forecast")
         self.panels.addTab(self.models_panel, "Models")

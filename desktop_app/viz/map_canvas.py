@@ -12,6 +12,7 @@ import math
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 from vispy import scene
+from vispy.util import keys
 from vispy.visuals.transforms import STTransform
 
 from desktop_app.viz import use_qt_backend
@@ -31,6 +32,7 @@ class MapCanvas(QtCore.QObject):
     hovered = QtCore.Signal(int, int)  # (i_lat, i_lon) under the cursor, (-1, -1) outside
     station_clicked = QtCore.Signal(int)  # index of the station clicked
     drawn = QtCore.Signal()  # emitted after each frame is drawn
+    bbox_drawn = QtCore.Signal(float, float, float, float)  # south, west, north, east
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +64,11 @@ class MapCanvas(QtCore.QObject):
         self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
         self._station_xy = np.zeros((0, 2))
         self._press_pos: tuple[float, float] | None = None
+        self._bbox_start: tuple[float, float] | None = None  # (lat, lon) of a Shift+drag
+        self.bbox_line = scene.visuals.Line(pos=np.zeros((5, 2), np.float32), color="#00e5ff",
+                                            width=2, parent=self.view.scene)
+        self.bbox_line.order = 3
+        self.bbox_line.visible = False
         self.canvas.events.mouse_move.connect(self._on_mouse_move)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
@@ -170,18 +177,52 @@ class MapCanvas(QtCore.QObject):
         return k if dist[k] <= CLICK_RADIUS_PX else None
 
     # -- events -----------------------------------------------------------------------
+    def lat_lon_at(self, pos: tuple[float, float]) -> tuple[float, float]:
+        """Geographic coordinates of a canvas pixel (may lie outside the grid)."""
+        tr = self.canvas.scene.node_transform(self.view.scene)
+        x, y = tr.map([pos[0], pos[1]])[:2]
+        return float(y), float(x / self._kx)
+
+    def show_bbox(self, south: float, west: float, north: float, east: float) -> None:
+        k = self._kx
+        self.bbox_line.set_data(pos=np.array(
+            [[west * k, south], [east * k, south], [east * k, north], [west * k, north],
+             [west * k, south]], np.float32))
+        self.bbox_line.visible = True
+        self.canvas.update()
+
+    def _bbox_from(self, pos: tuple[float, float]) -> tuple[float, float, float, float]:
+        assert self._bbox_start is not None
+        lat0, lon0 = self._bbox_start
+        lat1, lon1 = self.lat_lon_at(pos)
+        return min(lat0, lat1), min(lon0, lon1), max(lat0, lat1), max(lon0, lon1)
+
     def _on_mouse_move(self, event: object) -> None:
         pos = event.pos  # type: ignore[attr-defined]
-        cell = self.cell_at((float(pos[0]), float(pos[1])))
+        xy = (float(pos[0]), float(pos[1]))
+        if self._bbox_start is not None:
+            self.show_bbox(*self._bbox_from(xy))
+        cell = self.cell_at(xy)
         self.hovered.emit(*(cell if cell else (-1, -1)))
 
     def _on_mouse_press(self, event: object) -> None:
         pos = event.pos  # type: ignore[attr-defined]
         self._press_pos = (float(pos[0]), float(pos[1]))
+        if keys.SHIFT in getattr(event, "modifiers", ()):
+            self._bbox_start = self.lat_lon_at(self._press_pos)  # Shift+drag draws a bbox
+            self.view.camera.interactive = False  # no panning until the box is done
 
     def _on_mouse_release(self, event: object) -> None:
         pos = event.pos  # type: ignore[attr-defined]
         start, self._press_pos = self._press_pos, None
+        if self._bbox_start is not None:
+            box = self._bbox_from((float(pos[0]), float(pos[1])))
+            self._bbox_start = None
+            self.view.camera.interactive = True
+            if box[0] < box[2] and box[1] < box[3]:
+                self.show_bbox(*box)
+                self.bbox_drawn.emit(*box)
+            return
         if start is None or math.hypot(pos[0] - start[0], pos[1] - start[1]) > 4:
             return  # a drag (pan), not a click
         k = self._station_near((float(pos[0]), float(pos[1])))

@@ -1,0 +1,210 @@
+"""Data ("Get data"): fetch Open-Meteo, ERA5 files or a station file into a CF NetCDF,
+in the background with progress and cancel; work offline from the cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import xarray as xr
+from PySide6 import QtCore, QtWidgets
+
+from desktop_app.core.grid import BBox
+from desktop_app.core.variables import get_variable
+from desktop_app.errors import CancelledError, MicroclimateError
+from desktop_app.settings import Settings, load_settings, save_settings
+from desktop_app.sources.cache import RequestCache
+from desktop_app.sources.jobs import (
+    Era5FileFetch,
+    FetchContext,
+    FetchRequest,
+    OpenMeteoFetch,
+    StationFileFetch,
+    run_fetch,
+)
+from desktop_app.sources.output import write_netcdf
+
+if TYPE_CHECKING:
+    from desktop_app.gui.main_window import MainWindow
+
+TASK = "Get data"
+SOURCES = {
+    "openmeteo": "Open-Meteo forecast",
+    "archive": "Open-Meteo archive (ERA5-based)",
+    "era5": "ERA5 from NetCDF/GRIB files",
+    "stations": "Station file (USCRN / TMY3)",
+}
+VARIABLES = ("temperature", "relative_humidity", "surface_pressure", "wind_speed",
+             "precipitation")
+
+
+class DataPanel(QtWidgets.QWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.window_ = window
+        # Tests (and a self-hosted setup) can supply the HTTP client and cache to use.
+        self.context_factory: Callable[[Settings], FetchContext] = (
+            lambda settings: FetchContext(settings=settings))
+        form = QtWidgets.QFormLayout(self)
+        self.source_box = QtWidgets.QComboBox()
+        for key, text in SOURCES.items():
+            self.source_box.addItem(text, key)
+        self.where_box = QtWidgets.QComboBox()
+        self.where_box.addItem("at the region's stations", "stations")
+        self.where_box.addItem("on a grid over the box", "grid")
+        self.bbox_edit = QtWidgets.QLineEdit()
+        self.bbox_edit.setToolTip("south,west,north,east in degrees; Shift+drag on the map")
+        self.resolution = QtWidgets.QDoubleSpinBox()
+        self.resolution.setRange(0.01, 1.0)
+        self.resolution.setSingleStep(0.05)
+        self.resolution.setValue(0.1)
+        self.resolution.setSuffix("°")
+        today = QtCore.QDate.currentDate()
+        self.start = QtWidgets.QDateEdit(today)
+        self.end = QtWidgets.QDateEdit(today.addDays(2))
+        for edit in (self.start, self.end):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+        self.var_boxes = {name: QtWidgets.QCheckBox(get_variable(name).long_name)
+                          for name in VARIABLES}
+        for name in ("temperature", "relative_humidity"):
+            self.var_boxes[name].setChecked(True)
+        variables = QtWidgets.QVBoxLayout()
+        for box in self.var_boxes.values():
+            variables.addWidget(box)
+        self.file_edit = QtWidgets.QLineEdit()
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        file_row = QtWidgets.QHBoxLayout()
+        file_row.addWidget(self.file_edit, 1)
+        file_row.addWidget(browse)
+        self.format_box = QtWidgets.QComboBox()
+        self.format_box.addItems(["uscrn", "tmy3"])
+        self.offline_box = QtWidgets.QCheckBox("Work offline (cache only)")
+        self.cache_label = QtWidgets.QLabel()
+        self.fetch_button = QtWidgets.QPushButton("Get data…")
+        self.result_label = QtWidgets.QLabel()
+        self.result_label.setWordWrap(True)
+        form.addRow("Source", self.source_box)
+        form.addRow("Where", self.where_box)
+        form.addRow("Box", self.bbox_edit)
+        form.addRow("Grid step", self.resolution)
+        form.addRow("From", self.start)
+        form.addRow("To", self.end)
+        form.addRow("Variables", variables)
+        form.addRow("File", file_row)
+        form.addRow("Format", self.format_box)
+        form.addRow(self.offline_box)
+        form.addRow("Cache", self.cache_label)
+        form.addRow(self.fetch_button)
+        form.addRow(self.result_label)
+        self.offline_box.setChecked(self._settings().offline)
+        self.offline_box.toggled.connect(self._set_offline)
+        self.fetch_button.clicked.connect(self._ask_fetch)
+        window.map.bbox_drawn.connect(self.set_bbox)
+        window.tasks.finished.connect(self._on_done)
+        self.set_bbox(*_bbox_tuple(window.view.region.bbox))
+        self.refresh_cache()
+
+    # -- state ------------------------------------------------------------------------
+    def _settings(self) -> Settings:
+        try:
+            return load_settings()
+        except MicroclimateError as exc:
+            self.result_label.setText(f"settings: {exc}")
+            return Settings()
+
+    def _set_offline(self, on: bool) -> None:
+        settings = self._settings()
+        settings.offline = on
+        save_settings(settings)
+        self.refresh_cache()
+
+    def refresh_cache(self) -> None:
+        settings = self._settings()
+        used = RequestCache(max_bytes=settings.cache_max_mb * 2**20).total_bytes() / 2**20
+        badge = " · OFFLINE" if settings.offline else ""
+        self.cache_label.setText(f"{used:.1f} MB of {settings.cache_max_mb} MB{badge}")
+
+    def set_bbox(self, south: float, west: float, north: float, east: float) -> None:
+        self.bbox_edit.setText(f"{south:.4f},{west:.4f},{north:.4f},{east:.4f}")
+
+    def _browse(self) -> None:
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Data file")
+        if name:
+            self.file_edit.setText(name)
+
+    # -- fetching ---------------------------------------------------------------------
+    def request(self) -> FetchRequest:
+        """The fetch the form describes; a MicroclimateError names what is wrong."""
+        source = self.source_box.currentData()
+        if source in ("era5", "stations"):
+            path = Path(self.file_edit.text().strip())
+            if not self.file_edit.text().strip():
+                raise MicroclimateError("choose a file to read first")
+            if source == "era5":
+                return Era5FileFetch(paths=(path,))
+            return StationFileFetch(path=path, format=self.format_box.currentText())
+        variables = tuple(n for n, b in self.var_boxes.items() if b.isChecked())
+        if not variables:
+            raise MicroclimateError("tick at least one variable")
+        start = dt.date.fromisoformat(self.start.date().toString("yyyy-MM-dd"))
+        end = dt.date.fromisoformat(self.end.date().toString("yyyy-MM-dd"))
+        if end < start:
+            raise MicroclimateError(f"the end date {end} is before the start date {start}")
+        common: dict[str, Any] = dict(variables=variables, start=start, end=end,
+                                      archive=source == "archive")
+        if self.where_box.currentData() == "grid":
+            return OpenMeteoFetch(bbox=BBox.parse(self.bbox_edit.text()),
+                                  grid_resolution=self.resolution.value(), **common)
+        st = self.window_.view.stations
+        if st is None:
+            raise MicroclimateError("this region has no stations: fetch on a grid instead")
+        return OpenMeteoFetch(latitudes=tuple(float(v) for v in st["latitude"].values),
+                              longitudes=tuple(float(v) for v in st["longitude"].values),
+                              **common)
+
+    def _ask_fetch(self) -> None:
+        name, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save fetched data", "",
+                                                        "NetCDF (*.nc)")
+        if name:
+            self.fetch(Path(name))
+
+    def fetch(self, out: Path) -> bool:
+        try:
+            request = self.request()
+        except MicroclimateError as exc:
+            self.result_label.setText(f"Cannot fetch: {exc}")
+            return False
+        context = self.context_factory(self._settings())
+
+        def job(progress: Any, cancel: threading.Event) -> tuple[Path, str]:
+            ds = run_fetch(request, context=context, progress=progress, cancel=cancel)
+            if cancel.is_set():  # cancelled while the last answer was on its way
+                raise CancelledError("fetch cancelled: nothing written")
+            write_netcdf(ds, out)
+            return out, describe(ds)
+
+        self.result_label.setText("Fetching…")
+        return self.window_.tasks.start(TASK, job)
+
+    def _on_done(self, name: str, result: object) -> None:
+        if name != TASK:
+            return
+        assert isinstance(result, tuple)
+        out, summary = str(result[0]), str(result[1])
+        self.result_label.setText(f"Wrote {out}: {summary}")
+        self.refresh_cache()
+
+
+def describe(ds: xr.Dataset) -> str:
+    dims = ", ".join(f"{k} {v}" for k, v in ds.sizes.items())
+    names = ", ".join(str(v) for v in ds.data_vars)
+    return f"{names} ({dims})"
+
+
+def _bbox_tuple(box: BBox) -> tuple[float, float, float, float]:
+    return box.south, box.west, box.north, box.east

@@ -1,0 +1,125 @@
+"""The Data panel against recorded real Open-Meteo bodies (replayed by MockTransport)."""
+
+import json
+import threading
+
+import httpx
+import pytest
+import xarray as xr
+from PySide6 import QtCore
+
+from desktop_app.sources.cache import RequestCache
+from desktop_app.sources.http import HttpClient
+from desktop_app.sources.jobs import FetchContext
+from tests.sources.helpers import as_batch, recorded
+
+pytestmark = pytest.mark.gui
+
+BODY = "homeassistant_forecast_berlin.json"
+
+
+def _context(handler, tmp_path):
+    def factory(settings):
+        http = HttpClient(transport=httpx.MockTransport(handler), sleep=lambda s: None)
+        return FetchContext(settings=settings, http=http,
+                            cache=RequestCache(tmp_path / "cache"))
+    return factory
+
+
+def _berlin_days(panel):
+    days = json.loads(recorded(BODY))["hourly"]["time"]
+    panel.start.setDate(QtCore.QDate.fromString(days[0][:10], "yyyy-MM-dd"))
+    panel.end.setDate(QtCore.QDate.fromString(days[-1][:10], "yyyy-MM-dd"))
+
+
+def test_fetch_at_the_region_stations_writes_a_cf_file(window, qtbot, tmp_path):
+    panel = window.data_panel
+    seen = []
+
+    def handler(request):
+        seen.append(request.url)
+        n = len(request.url.params["latitude"].split(","))
+        return httpx.Response(200, content=as_batch(recorded(BODY), n))
+
+    panel.context_factory = _context(handler, tmp_path)
+    _berlin_days(panel)
+    out = tmp_path / "fetched.nc"
+    with qtbot.waitSignal(window.tasks.finished, timeout=60000):
+        assert panel.fetch(out)
+    assert "Wrote" in panel.result_label.text()
+    assert len(seen) == 1
+    assert len(seen[0].params["latitude"].split(",")) == window.view.stations.sizes["station"]
+    with xr.open_dataset(out) as ds:
+        assert ds.sizes["station"] == 6
+        assert ds["temperature"].attrs["units"] == "degC"
+
+
+def test_cancel_a_fetch_leaves_no_file(window, qtbot, tmp_path):
+    panel = window.data_panel
+    release = threading.Event()
+
+    def slow(request):  # a provider that does not answer until told to
+        release.wait(20)
+        n = len(request.url.params["latitude"].split(","))
+        return httpx.Response(200, content=as_batch(recorded(BODY), n))
+
+    panel.context_factory = _context(slow, tmp_path)
+    _berlin_days(panel)
+    out = tmp_path / "never.nc"
+    with qtbot.waitSignal(window.tasks.cancelled, timeout=30000):
+        assert panel.fetch(out)
+        qtbot.wait(200)
+        window.tasks.cancel_button.click()
+        release.set()
+    assert not out.exists()
+    assert not window.tasks.busy
+
+
+def test_provider_error_is_a_message_and_the_window_stays_usable(window, qtbot, tmp_path,
+                                                                monkeypatch):
+    from PySide6 import QtWidgets
+
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda p, t, text: shown.append(text))
+    panel = window.data_panel
+    body = json.dumps({"error": True, "reason": "Cannot initialize WeatherVariable from "
+                       "invalid String value tempeture_2m"}).encode()
+    panel.context_factory = _context(lambda r: httpx.Response(400, content=body), tmp_path)
+    _berlin_days(panel)
+    with qtbot.waitSignal(window.tasks.failed, timeout=30000):
+        panel.fetch(tmp_path / "x.nc")
+    assert shown and "400" in shown[0] and "tempeture_2m" in shown[0]
+    assert not (tmp_path / "x.nc").exists()
+    window.time_slider.setValue(3)
+    assert window.time_index == 3
+
+
+def test_form_errors_are_explained(window, tmp_path):
+    panel = window.data_panel
+    for box in panel.var_boxes.values():
+        box.setChecked(False)
+    assert not panel.fetch(tmp_path / "x.nc")
+    assert "tick at least one variable" in panel.result_label.text()
+
+
+def test_shift_drag_on_the_map_sets_the_box(window, qtbot):
+    m = window.map
+    a = m.canvas_pos_of(34.30, -118.25)
+    b = m.canvas_pos_of(34.36, -118.10)
+    shift = QtCore.Qt.KeyboardModifier.ShiftModifier
+    left = QtCore.Qt.MouseButton.LeftButton
+    qtbot.mousePress(m.widget, left, shift, QtCore.QPoint(round(a[0]), round(a[1])))
+    qtbot.mouseMove(m.widget, QtCore.QPoint(round(b[0]), round(b[1])))
+    qtbot.mouseRelease(m.widget, left, shift, QtCore.QPoint(round(b[0]), round(b[1])))
+    south, west, north, east = (float(v) for v in window.data_panel.bbox_edit.text().split(","))
+    assert south == pytest.approx(34.30, abs=0.005) and north == pytest.approx(34.36, abs=0.005)
+    assert west == pytest.approx(-118.25, abs=0.005) and east == pytest.approx(-118.10, abs=0.005)
+    assert m.bbox_line.visible
+
+
+def test_offline_toggle_is_saved(window):
+    from desktop_app.settings import load_settings
+
+    window.data_panel.offline_box.setChecked(True)
+    assert load_settings().offline is True
+    assert "OFFLINE" in window.data_panel.cache_label.text()
