@@ -109,6 +109,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.hover_label = QtWidgets.QLabel("Move the cursor over the map")
         self.hover_label.setObjectName("hoverLabel")
+        # long readouts must not resize the layout (the map would shift under the cursor)
+        self.hover_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                       QtWidgets.QSizePolicy.Policy.Preferred)
+        self.hover_label.setMinimumWidth(200)
         self.statusBar().addWidget(self.hover_label, 1)
         self.data_badge = QtWidgets.QLabel()
         self.data_badge.setStyleSheet("color: #ffb000; font-weight: bold;")

@@ -59,7 +59,11 @@ def test_colorbar_shows_gradient_limits_and_units(window):
 
 def test_hover_value_matches_the_data_at_that_cell(window, qtbot):
     field = window.current_field()
+    size = window.map.widget.size()
     for i, j in CELLS:
+        # Qt sends no move event to where the cursor already is: step off first
+        qtbot.mouseMove(window.map.widget, QtCore.QPoint(2, 2))
+        qtbot.waitUntil(lambda: "outside" in window.hover_label.text(), timeout=3000)
         qtbot.mouseMove(window.map.widget, qpoint(window.map.canvas_pos_of(
             float(window.view.lat[i]), float(window.view.lon[j]))))
         qtbot.waitUntil(lambda i=i, j=j: f"{window.view.elevation[i, j]:.0f} m"
@@ -68,6 +72,7 @@ def test_hover_value_matches_the_data_at_that_cell(window, qtbot):
         shown = float(re.search(r"temperature (-?\d+\.\d) degC", text).group(1))
         assert shown == pytest.approx(float(field[i, j]), abs=0.05)
         assert f"{window.view.lat[i]:.4f}°N" in text
+        assert window.map.widget.size() == size  # the readout did not move the map
 
 
 def test_terrain_shading_blends_the_hillshade_under_the_field(window):
