@@ -45,7 +45,7 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.view = view
         self.selected_station: int | None = None
-        self.resize(1400, 820)
+        self.resize(1600, 900)
 
         self.variable_box = QtWidgets.QComboBox()
         self.time_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -63,6 +63,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.cmap_box.addItem(name)
         self.layer_box = QtWidgets.QComboBox()
         self.layer_box.setToolTip("Which field the map shows")
+        for box in (self.layer_box, self.variable_box, self.cmap_box):
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.shading_box = QtWidgets.QCheckBox("Terrain shading")
         self.shading_box.setChecked(True)
         self.shading_box.setToolTip("Show the hillshade through the field (80% opacity)")

@@ -18,10 +18,10 @@ def test_gui_screenshot_command_writes_the_sample_map(tmp_path, qapp):
     assert "screenshot saved" in proc.stdout
     image = QtGui.QImage(str(out))
     assert not image.isNull()
-    assert (image.width(), image.height()) == (1400, 820)
+    assert (image.width(), image.height()) == (1600, 900)
     image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
     arr = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).reshape(
-        image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(820, 1400, 3)
+        image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(900, 1600, 3)
     left = arr[100:700, 50:750].reshape(-1, 3)
     assert len(np.unique(left, axis=0)) > 200  # the map, not a blank canvas
     # the coolwarm field is red-dominant at 00 UTC (afternoon, local time)
