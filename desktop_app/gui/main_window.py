@@ -307,6 +307,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.map.set_frames(self.view.field[var].values, self.view.clim(var), cmap,
                             self.view.label(var), self.time_index)
         self._on_time()
+        self._draw_series()
 
     def _on_cmap(self, name: str) -> None:
         self.map.set_cmap(name)
@@ -318,9 +319,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.map.set_time(t)
         self.time_label.setText(format_time(self.view.times[t]))
         self._draw_stations()
-        self.series.set_cursor(self.view.times[t])
-        if self.selected_station is not None and not self.play_timer.isActive():
-            self._draw_series()
+        self.series.set_cursor(self.view.times[t])  # the series themselves do not change
 
     def _on_shading(self, on: bool) -> None:
         self.map.hillshade.visible = on
@@ -363,6 +362,19 @@ class MainWindow(QtWidgets.QMainWindow):
         series.append(Series("coarse (bilinear)", s.coarse, "#a0a0a0", dashed=True))
         self.series.set_series(s.title, self.view.times, series, s.units,
                                s.flagged if s.observed is not None else None)
+        context = []
+        for other in self.view.variables:
+            if other == self.variable:
+                continue
+            o = self.view.station_series(self.selected_station, other)
+            lines = [Series("lapse-rate baseline", o.baseline, "#33b5ff")]
+            if o.forecast is not None:
+                lines.append(Series("model forecast", o.forecast, "#ff8c1a"))
+            if o.observed is not None:
+                lines.insert(0, Series("observed", o.observed, "#f0f0f0"))
+            context.append((f"{get_variable(other).name.replace('_', ' ')} ({o.units})",
+                            lines))
+        self.series.set_context(self.view.times, context)
         self.series.set_cursor(self.view.times[self.time_index])
 
     def hover_text(self, i: int, j: int) -> str:

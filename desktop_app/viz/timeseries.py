@@ -11,6 +11,9 @@ from PySide6 import QtCore, QtWidgets
 pg.setConfigOptions(antialias=True, background="#20242a", foreground="#d0d4da")
 
 
+AXIS_WIDTH = 64
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
@@ -39,11 +42,14 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(8, 8))
         self.plot.setLabel("bottom", "time (UTC)")
+        self.plot.getAxis("left").setWidth(AXIS_WIDTH)
         layout.addWidget(self.plot)
         self.time_cursor = pg.InfiniteLine(angle=90, movable=False,
                                            pen=pg.mkPen("#ffcc33", width=1))
         self.plot.addItem(self.time_cursor, ignoreBounds=True)
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self._layout = layout
+        self.context: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
         self.flagged = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ff3030", width=2),
                                           brush=None, symbol="o", name="QC flagged")
 
@@ -74,10 +80,49 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         self.plot.setLabel("left", units)
         self.plot.enableAutoRange()
 
+    def set_context(self, times: np.ndarray,
+                    panels: list[tuple[str, list[Series]]]) -> None:
+        """Smaller plots of other variables below the main one, on the same time axis
+        (panning or zooming time in one moves all of them). Plots are reused, never
+        deleted: destroying pyqtgraph widgets while Python still holds them is unsafe."""
+        while len(self.context) < len(panels):
+            plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+            plot.setMaximumHeight(150)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.getAxis("left").setWidth(AXIS_WIDTH)  # same width: times line up
+            plot.setXLink(self.plot)
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ffcc33", width=1))
+            self._layout.addWidget(plot)
+            self.context.append((plot, cursor))
+        x = to_epoch_seconds(times)
+        for k, (plot, cursor) in enumerate(self.context):
+            plot.clear()
+            if k >= len(panels):
+                plot.hide()
+                continue
+            label, series = panels[k]
+            name, _, units = label.rpartition(" (")
+            plot.setTitle(name or label, size="8pt")
+            plot.setLabel("left", units.rstrip(")") if name else "")
+            for s in series:
+                style = QtCore.Qt.PenStyle.DashLine if s.dashed else QtCore.Qt.PenStyle.SolidLine
+                plot.plot(x, np.asarray(s.values, float), connect="finite",
+                          pen=pg.mkPen(s.color, width=1.5, style=style))
+            cursor.setValue(self.time_cursor.value())
+            plot.addItem(cursor, ignoreBounds=True)
+            plot.show()
+
+    @property
+    def visible_context(self) -> list[tuple[pg.PlotWidget, pg.InfiniteLine]]:
+        return [(p, c) for p, c in self.context if not p.isHidden()]
+
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """The (x, y) arrays a named curve currently draws."""
         x, y = self._curves[name].getData()
         return np.asarray(x), np.asarray(y)
 
     def set_cursor(self, time: np.datetime64) -> None:
-        self.time_cursor.setValue(float(to_epoch_seconds(np.array([time]))[0]))
+        value = float(to_epoch_seconds(np.array([time]))[0])
+        self.time_cursor.setValue(value)
+        for _, cursor in self.context:
+            cursor.setValue(value)

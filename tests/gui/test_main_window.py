@@ -163,3 +163,23 @@ def test_switching_variable_updates_colorbar_units(window, qtbot):
         window.variable_box.setCurrentIndex(idx)
     assert window.map.colorbar.label.text == "2 m relative humidity (%)"
     assert "degC" not in window.series.plot.getAxis("left").labelText
+
+
+def test_other_variables_share_the_time_axis_below(window, qtbot):
+    window.select_station(2)
+    labels = [plot.plotItem.titleLabel.text for plot, _ in window.series.visible_context]
+    assert len(labels) == len(window.view.variables) - 1
+    assert any("relative humidity" in label for label in labels)
+    plot, cursor = window.series.visible_context[0]
+    window.time_slider.setValue(40)
+    assert cursor.value() == window.series.time_cursor.value()
+    t = window.series.time_cursor.value()
+    window.series.plot.setXRange(t - 6 * 3600, t + 6 * 3600, padding=0)
+    qtbot.wait(100)
+
+    def screen_x(widget, value):
+        scene = widget.plotItem.vb.mapViewToScene(QtCore.QPointF(value, 0.0))
+        return widget.mapToGlobal(widget.mapFromScene(scene)).x()
+
+    for value in (t - 3 * 3600, t, t + 3 * 3600):  # a time is at the same x in every plot
+        assert abs(screen_x(plot, value) - screen_x(window.series.plot, value)) <= 1
