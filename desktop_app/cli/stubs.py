@@ -8,8 +8,6 @@ from desktop_app.errors import NotAvailableError
 
 PLANNED: dict[str, str] = {
     "qc": "quality-control station observations (QARTOD flags)",
-    "train": "train a downscaling model (needs the [train] extra)",
-    "trainer": "run the headless trainer job service",
 }
 
 

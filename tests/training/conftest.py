@@ -32,7 +32,8 @@ def make_dataset(folder: Path, days: int = 4, steps_per_day: int = 6,
             - 0.002 * (elev[None] - elev.mean()) * (diurnal[:, None, None] < 0)
             + 0.1 * rng.standard_normal((times.size, ny, nx))).astype(np.float32)
     attrs = {"generated_values": "yes", "title": "GENERATED test data (not real)"}
-    t_attrs, z_attrs = {"units": "degC"}, {"units": "m"}
+    t_attrs = {"units": "degC", "standard_name": "air_temperature"}
+    z_attrs = {"units": "m", "standard_name": "surface_altitude"}
     fine = xr.Dataset({"temperature": (("time", "latitude", "longitude"), temp, t_attrs),
                        "elevation": (("latitude", "longitude"), elev, z_attrs)},
                       coords={"time": times, "latitude": lat, "longitude": lon}, attrs=attrs)
