@@ -45,8 +45,9 @@ class TrainerClient:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
+            headers = {**self._headers, **kwargs.pop("headers", {})}
             response = self._client.request(method, self.base_url + path,
-                                            headers=self._headers, **kwargs)
+                                            headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise TrainerServiceError(f"trainer service at {self.base_url} not reachable: "
                                       f"{exc}") from exc
@@ -69,8 +70,7 @@ class TrainerClient:
         for role, path in (("coarse", coarse), ("fine", fine)):
             with open(path, "rb") as handle:
                 self._request("PUT", f"/datasets/{dataset_id}/{role}", content=handle,
-                              headers={**self._headers,
-                                       "Content-Length": str(Path(path).stat().st_size)})
+                              headers={"Content-Length": str(Path(path).stat().st_size)})
         return dataset_id
 
     def submit(self, config: dict[str, Any], *, dataset_id: str | None = None,

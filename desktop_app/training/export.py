@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import io
 import json
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,17 +47,17 @@ class ExportResult:
 def to_onnx(model: ResidualDownscaler, n_features: int, target: str, opset: int,
             names: list[str], units: str) -> onnx.ModelProto:
     model = model.cpu().eval()
-    buffer = io.BytesIO()
     dims = {0: "batch", 2: "rows", 3: "cols"}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         # the TorchScript exporter: deprecated upstream, but it needs no extra package
         # (the newer one needs onnxscript) and gives the same graph for plain convolutions
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.zeros(1, n_features, 8, 8),), buffer, dynamo=False,
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(model, (torch.zeros(1, n_features, 8, 8),), path, dynamo=False,
                           opset_version=opset, input_names=["features"],
                           output_names=[target],
                           dynamic_axes={"features": dims, target: dims})
-    proto = onnx.load_from_string(buffer.getvalue())
+        proto = onnx.load(str(path))
     proto.doc_string = "microclimate residual downscaler (lapse-rate baseline + CNN)"
     onnx.helper.set_model_props(proto, {META_FEATURES: ",".join(names),
                                         META_UNITS: json.dumps({target: units})})

@@ -17,6 +17,9 @@ from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE
 
 
 class ResidualDownscaler(nn.Module):
+    feat_mean: torch.Tensor
+    feat_std: torch.Tensor
+
     def __init__(self, names: list[str], mean: list[float], std: list[float],
                  out_mean: float, out_std: float, target: str = "temperature",
                  channels: int = 24, layers: int = 4) -> None:
@@ -37,7 +40,8 @@ class ResidualDownscaler(nn.Module):
             width = channels
         last = nn.Conv2d(width, 1, 3, padding=1)
         nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
         self.net = nn.Sequential(*blocks, last)
         self.layers = layers
 
