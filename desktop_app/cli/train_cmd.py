@@ -10,6 +10,7 @@ A run can be stopped (Ctrl-C) and resumed from its last checkpoint; it ends with
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from desktop_app.cli._common import import_training
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
                               "(or: microclimate train resume DIR)")
         runner = import_training("run")
         result, exported = runner.train_and_export(args.config, args.out)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports (and exports)
     print(f"{result.stopped} at step {result.step}; best validation RMSE "
           f"{result.best_val_rmse:.4f} at step {result.best_step}")
     if exported is None:

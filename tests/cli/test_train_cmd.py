@@ -62,3 +62,23 @@ def test_train_then_resume_cli(tmp_path: Path, capsys) -> None:
     assert (out / "model" / "tiny-test-0.0.1.onnx").exists()
     assert main(["train", "resume", str(out)]) == 0  # already finished: exports again
     assert "finished at step 4" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
+    """DistributedDataParallel with the gloo backend: 2 processes on the CPU."""
+    pytest.importorskip("torch", reason="the trainer needs torch (the [train] extra)")
+    import subprocess
+
+    from tests.training.conftest import write_config
+
+    cfg = write_config(tmp_path / "data", steps=2, checkpoint_every=2)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "-m", "desktop_app", "train", "--config", str(cfg), "--out", str(out)],
+        capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "x2 processes" in proc.stdout
+    assert proc.stdout.count("exported ") == 1  # rank 0 only
+    assert (out / "model" / "tiny-test-0.0.1.onnx").exists()
