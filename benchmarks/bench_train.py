@@ -10,7 +10,7 @@ here only for timing. Printed side by side in one run:
 - a bare PyTorch step (same network, plain MSE, tensors already in place): what a
   hand-written loop would cost, so the ratio is our overhead;
 - on CUDA (when present): the same with and without AMP.
-Timings are the best of 3 repeats (the machine may be shared) and never pass/fail.
+Timings are the best of 5 interleaved repeats (the machine may be shared) and never pass/fail.
 """
 
 from __future__ import annotations
@@ -35,19 +35,23 @@ FEATURES = ["temperature_interp", "elevation", "coarse_elevation", "elevation_di
             "solar_elevation", "hour_sin", "hour_cos"]
 
 
-def best_rate(fn: Callable[[], None], steps: int, samples_per_step: int,
-              sync: Callable[[], None]) -> float:
-    for _ in range(3):
-        fn()
-    sync()
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(steps):
+def best_rates(fns: list[Callable[[], None]], steps: int, samples_per_step: int,
+               sync: Callable[[], None], repeats: int = 5) -> list[float]:
+    """Best-of-``repeats`` samples/s of each function, measured interleaved (so a busy
+    neighbour on a shared machine slows all of them alike)."""
+    for fn in fns:
+        for _ in range(3):
             fn()
-        sync()
-        best = min(best, time.perf_counter() - t0)
-    return steps * samples_per_step / best
+    sync()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                fn()
+            sync()
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return [steps * samples_per_step / b for b in best]
 
 
 def bench(device: str, amp: bool, steps: int, out: Path) -> tuple[float, float]:
@@ -60,7 +64,6 @@ def bench(device: str, amp: bool, steps: int, out: Path) -> tuple[float, float]:
         "train": {"batch_size": 8, "device": device, "amp": amp}})
     trainer = Trainer(cfg, out)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    ours = best_rate(trainer.train_step, steps, 16, sync)
     x, y, _ = trainer.batch(0)
     model = trainer.model
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -72,7 +75,8 @@ def bench(device: str, amp: bool, steps: int, out: Path) -> tuple[float, float]:
         loss.backward()
         opt.step()
 
-    return ours, best_rate(bare, steps, 16, sync)
+    ours, plain = best_rates([trainer.train_step, bare], steps, 16, sync)
+    return ours, plain
 
 
 def main() -> None:
