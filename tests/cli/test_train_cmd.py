@@ -82,3 +82,45 @@ def test_torchrun_two_cpu_processes(tmp_path: Path) -> None:
     assert "x2 processes" in proc.stdout
     assert proc.stdout.count("exported ") == 1  # rank 0 only
     assert (out / "model" / "tiny-test-0.0.1.onnx").exists()
+
+
+def test_trainer_serve_cli_on_loopback(tmp_path: Path) -> None:
+    """The real command: binds 127.0.0.1, creates a private token, guards /jobs."""
+    pytest.importorskip("torch", reason="the trainer needs torch (the [train] extra)")
+    pytest.importorskip("uvicorn", reason="the service needs the [train] extra")
+    import socket
+    import stat
+    import subprocess
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = tmp_path / "state"
+    proc = subprocess.Popen([sys.executable, "-m", "desktop_app", "trainer", "serve",
+                             "--port", str(port), "--state-dir", str(state)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "server did not start"
+            time.sleep(0.2)
+        token_file = state / "token"
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert httpx.get(url + "/jobs").status_code == 401
+        ok = httpx.get(url + "/jobs", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and ok.json() == []
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert token not in out  # the token's path is printed, never the token
+    assert f"http://127.0.0.1:{port}" in out
