@@ -65,3 +65,15 @@ class NotAvailableError(MicroclimateError):
     """A command or feature that is not built yet. Exits 2, never pretends."""
 
     exit_code = 2
+
+
+class TrainingError(MicroclimateError):
+    """Training cannot go on: empty dataset, NaN loss, a checkpoint that cannot be saved."""
+
+
+class TrainerServiceError(MicroclimateError):
+    """The trainer job service refused a request or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

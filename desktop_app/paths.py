@@ -61,3 +61,9 @@ def sample_region_path() -> Path:
 def ensure_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def trainer_dir() -> Path:
+    """The trainer service's state: job database, uploaded datasets, job folders."""
+    home = _home()
+    return home / "trainer" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "trainer"

@@ -58,12 +58,14 @@ if [ ! -x .venv/bin/python ]; then
   say "creating virtual environment .venv"
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+# launch needs the app only; test also needs the dev tools and the trainer ([train]).
+if [ "$MODE" = "test" ]; then TARGET=".[dev,train]"; else TARGET="."; fi
+stamp=".venv/.installed-$MODE-$(cat pyproject.toml scripts/test-constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  say "installing microclimate-desk with its dev extra into .venv (first time takes a few minutes)"
+  say "installing microclimate-desk ($TARGET) into .venv (first time takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
-  rm -f .venv/.installed-*
+  .venv/bin/python -m pip install -q -e "$TARGET" -c scripts/test-constraints.txt
+  rm -f .venv/.installed-"$MODE"-*
   touch "$stamp"
 else
   say "Python packages: up to date"

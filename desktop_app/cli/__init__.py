@@ -18,13 +18,15 @@ from desktop_app.cli import (
     gui_cmd,
     models_cmd,
     qc_cmd,
-    stubs,
+    train_cmd,
+    trainer_cmd,
     verify_cmd,
 )
 from desktop_app.errors import MicroclimateError
 
 COMMAND_MODULES = (
-    gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, stubs,
+    gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, train_cmd,
+    trainer_cmd,
 )
 
 

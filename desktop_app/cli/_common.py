@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 
 import xarray as xr
 
-from desktop_app.errors import DataFileError
+from desktop_app.errors import DataFileError, MicroclimateError
 
 
 def open_netcdf(path: Path, what: str) -> xr.Dataset:
@@ -23,3 +25,21 @@ def open_netcdf(path: Path, what: str) -> xr.Dataset:
     except (OSError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc
+
+
+TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript")
+
+
+def import_training(module: str) -> ModuleType:
+    """``desktop_app.training.<module>``, imported only when a command needs it (nothing
+    in the app imports the trainer statically). Without the ``[train]`` extra this is
+    one clear error naming it."""
+    try:
+        return importlib.import_module(f"desktop_app.training.{module}")
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in TRAIN_EXTRA_PACKAGES:
+            raise
+        raise MicroclimateError(
+            f"training needs the [train] extra ({missing} is not installed): "
+            "pip install 'microclimate-desk[train]'") from exc

@@ -13,7 +13,6 @@ import pytest
 import xarray as xr
 
 from desktop_app.cli import main
-from desktop_app.cli.stubs import PLANNED
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
 from tests.sources.cds_fake import TOKEN, FakeCds
 from tests.sources.helpers import DATA, LoopbackServer, Reply, as_batch, recorded
@@ -35,10 +34,6 @@ def _serve_berlin(method: str, path: str, query: dict[str, list[str]]) -> Reply:
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = main(args)
     return code, capsys.readouterr().err
-
-
-def test_fetch_is_no_longer_a_stub() -> None:
-    assert "fetch" not in PLANNED
 
 
 def test_openmeteo_points(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,6 @@ import pytest
 import xarray as xr
 
 from desktop_app.cli import main
-from desktop_app.cli.stubs import PLANNED
 from tests.qc.qc_data import tmy3_station_dataset
 
 
@@ -30,7 +29,6 @@ def test_qc_writes_flags_and_prints_table(station_nc: Path, tmp_path: Path,
         assert ds["temperature_qc"].dtype == "uint8"
         assert "temperature_qc" in ds["temperature"].attrs["ancillary_variables"]
         assert int((ds["surface_pressure_qc"] == 4).sum()) > 8000
-    assert "qc" not in PLANNED
 
 
 def test_qc_with_config(station_nc: Path, tmp_path: Path) -> None:

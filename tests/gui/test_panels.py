@@ -8,6 +8,7 @@ from PySide6 import QtWidgets
 from desktop_app.paths import bundled_models_dir
 
 pytestmark = pytest.mark.gui
+BUNDLED = "era5-uk-downscaler@1.0.0"
 
 
 @pytest.fixture
@@ -33,7 +34,10 @@ def test_forecast_panel_runs_the_model_and_the_map_shows_it(window, qtbot):
     window.time_slider.setValue(9)
     fc = window.view.forecast
     np.testing.assert_array_equal(window.current_field(), fc["temperature"].values[9])
-    assert "NOT trained" in window.provenance.text()
+    spec = f"{fc.attrs['model_name']}@{fc.attrs['model_version']}"
+    assert spec in window.provenance.text()
+    # the card's limits are in front of the forecaster, not only in a file
+    assert "NOT verified" in window.forecast_panel.card_label.text()
     _, y = window.series.curve_data("model forecast")
     assert y.size == window.view.times.size
 
@@ -64,18 +68,20 @@ def test_cuda_requested_without_gpu_fails_cleanly(window, qtbot, messages):
 def test_models_panel_lists_installs_uses_and_rolls_back(window, tmp_path, messages):
     panel = window.models_panel
     assert panel.table.rowCount() == 1
-    assert panel.table.item(0, 2).text() == "NO"  # the bundled model is not trained
-    assert "lapse-rate-baseline" in panel.info.toPlainText()
+    assert panel.table.item(0, 0).text() == BUNDLED
+    assert panel.table.item(0, 2).text() == "yes"
+    assert "NOT verified" in panel.info.toPlainText()  # the card, shown as written
     # a second version of the same graph, with its own card
     src = bundled_models_dir()
     for ext in ("onnx", "json"):
-        shutil.copy(src / f"lapse-rate-baseline-1.0.0.{ext}", tmp_path / f"m.{ext}")
+        shutil.copy(src / f"{BUNDLED.replace('@', '-')}.{ext}", tmp_path / f"m.{ext}")
     card = json.loads((tmp_path / "m.json").read_text())
     card.update(version="1.0.1", onnx_file="m.onnx")
     (tmp_path / "m.json").write_text(json.dumps(card))
     assert panel.install(tmp_path / "m.onnx")
     assert panel.table.rowCount() == 2
-    row = [panel.table.item(r, 0).text() for r in range(2)].index("lapse-rate-baseline@1.0.1")
+    row = [panel.table.item(r, 0).text() for r in range(2)].index(
+        BUNDLED.replace("1.0.0", "1.0.1"))
     panel.table.selectRow(row)
     assert panel.use_selected()
     assert panel.table.item(row, 4).text() == "temperature"
@@ -88,7 +94,8 @@ def test_models_panel_lists_installs_uses_and_rolls_back(window, tmp_path, messa
 def test_installing_a_corrupt_model_is_refused_with_a_message(window, tmp_path, messages):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model")
-    shutil.copy(bundled_models_dir() / "lapse-rate-baseline-1.0.0.json", tmp_path / "bad.json")
+    shutil.copy(bundled_models_dir() / f"{BUNDLED.replace('@', '-')}.json",
+                tmp_path / "bad.json")
     assert not window.models_panel.install(bad)
     assert len(messages) == 1
     assert "bad.onnx" in messages[0][1] and "sha256" in messages[0][1]

@@ -13,8 +13,12 @@ from onnx import TensorProto, helper, numpy_helper
 from desktop_app.inference.card import META_FEATURES, META_UNITS, sha256_file
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "models" / "lapse-rate-baseline-1.0.0.onnx"
 DATA = ROOT / "tests" / "data" / "inference"
+# the lapse-rate baseline as a graph (the former bundled placeholder): a pointwise model
+# whose output must equal the baseline
+LAPSE_MODEL = DATA / "lapse-rate-baseline-1.0.0.onnx"
+BUNDLED = ROOT / "models" / "era5-uk-downscaler-1.0.0.onnx"  # trained, the default
+BUNDLED_SPEC = "era5-uk-downscaler@1.0.0"
 
 FEATURES = [("temperature_interp", "degC", 10.0, 10.0), ("elevation_difference", "m", 0.0, 250.0)]
 

@@ -10,7 +10,14 @@ from desktop_app.inference.card import (
     parse_card,
 )
 from desktop_app.inference.runtime import create_session
-from tests.inference.helpers import BUNDLED, FEATURES, card_dict, graph, write_model
+from tests.inference.helpers import (
+    BUNDLED,
+    FEATURES,
+    LAPSE_MODEL,
+    card_dict,
+    graph,
+    write_model,
+)
 
 
 def _check(onnx_path):
@@ -19,9 +26,24 @@ def _check(onnx_path):
     check_against_graph(card, create_session(onnx_path, "cpu").session)
 
 
-def test_bundled_card_matches_its_graph_and_says_it_is_not_trained():
+def test_bundled_card_matches_its_graph_and_is_honest():
     card = load_card(BUNDLED.with_suffix(".json"))
     _check(BUNDLED)
+    assert card.trained is True
+    assert BUNDLED.stat().st_size < 2 * 1024 * 1024
+    assert "REAL ERA5" in card.training_data and "March 2019" in card.training_data
+    assert "NOT verified at 100 m-1 km" in card.limitations
+    assert "California sample region" in card.limitations
+    rows = {r["forecast"]: r for r in card.metrics["rows"]}
+    assert set(rows) == {"model", "baseline", "bilinear"}
+    assert "held-out test days: 2019-03-22" in card.metrics["holdout"]
+    assert rows["model"]["rmse"] < rows["baseline"]["rmse"] < rows["bilinear"]["rmse"]
+    assert card.metrics["parity_max_abs_error"] < 1e-3
+
+
+def test_lapse_rate_card_matches_its_graph_and_says_it_is_not_trained():
+    card = load_card(LAPSE_MODEL.with_suffix(".json"))
+    _check(LAPSE_MODEL)
     assert card.trained is False
     assert "NOT A TRAINED MODEL" in card.description
     assert card.variables == ["temperature"]

@@ -17,7 +17,15 @@ from desktop_app.inference.predictor import (
 )
 from desktop_app.inference.registry import ModelRegistry
 from desktop_app.sources.region import load_region
-from tests.inference.helpers import DATA
+from tests.inference.helpers import BUNDLED, BUNDLED_SPEC, DATA, LAPSE_MODEL
+
+
+def _entry(onnx_path):
+    from desktop_app.inference.card import load_card
+    from desktop_app.inference.registry import ModelEntry
+
+    card = onnx_path.with_suffix(".json")
+    return ModelEntry(load_card(card), onnx_path, card, "bundled")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +35,16 @@ def region():
 
 @pytest.fixture(scope="module")
 def predictor():
-    return Predictor(ModelRegistry().resolve(None), "cpu")
+    """The lapse-rate baseline as a graph: its output must equal the baseline."""
+    return Predictor(_entry(LAPSE_MODEL), "cpu")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The bundled trained model (a CNN with a halo), the default for temperature."""
+    entry = ModelRegistry().resolve(None)
+    assert entry.spec == BUNDLED_SPEC and entry.onnx_path == BUNDLED
+    return Predictor(entry, "cpu")
 
 
 def test_sample_forecast_is_the_baseline_with_provenance(region, predictor):
@@ -52,6 +69,30 @@ def test_tiling_gives_the_same_map(region, predictor):
     tiled = predictor.predict(region.coarse, region.terrain, max_tile_cells=900,
                               batch_cells=5000)["temperature"]
     np.testing.assert_allclose(whole, tiled, rtol=0, atol=1e-4)
+
+
+def test_tiling_with_a_halo_gives_the_same_map(region, trained):
+    """The trained CNN sees 5 cells around each cell: tiles need (and get) that halo."""
+    assert trained.card.halo == 5
+    whole = trained.predict(region.coarse, region.terrain)["temperature"]
+    tiled = trained.predict(region.coarse, region.terrain, max_tile_cells=900,
+                            batch_cells=5000)["temperature"]
+    np.testing.assert_allclose(whole, tiled, rtol=0, atol=1e-4)
+
+
+def test_bundled_card_metrics_reproduce_on_the_real_holdout(trained):
+    """The trained model's card numbers come from these held-out real ERA5 days, which
+    it was not trained on (it was trained on 1-21 March)."""
+    fine = xr.open_dataset(DATA / "era5_uk_fine.nc").load()
+    coarse = xr.open_dataset(DATA / "era5_uk_coarse.nc").load()
+    ds = run_forecast((coarse, fine[["elevation"]]), predictor=trained)
+    rmse = {k: float(np.sqrt(((ds[v].values - fine["temperature"].values) ** 2).mean()))
+            for k, v in (("model", "temperature"), ("baseline", "temperature_baseline"),
+                         ("bilinear", "temperature_bilinear"))}
+    card_rows = {r["forecast"]: r for r in trained.card.metrics["rows"]}
+    for key, value in rmse.items():
+        assert value == pytest.approx(card_rows[key]["rmse"], abs=1e-3)
+    assert rmse["model"] < rmse["baseline"]
 
 
 @pytest.mark.parametrize("halo", [0, 3])
@@ -222,19 +263,19 @@ def test_the_active_model_of_each_variable_runs(region, tmp_path):
     reg.use(reg.install(path).spec)
     ds = run_forecast(region, provider="cpu", registry=reg)
     assert "windy@1.0.0" in ds["wind_speed"].attrs["source"]
-    assert "lapse-rate-baseline@1.0.0" in ds["temperature"].attrs["source"]
+    assert f"{BUNDLED_SPEC} (trained)" in ds["temperature"].attrs["source"]
     assert "baseline" in ds["surface_pressure"].attrs["source"]
     c = region.coarse
     want = bilinear(c["wind_speed"].values, c.latitude.values, c.longitude.values,
                     region.terrain.latitude.values, region.terrain.longitude.values)
     np.testing.assert_allclose(ds["wind_speed"].values, want, atol=1e-4)
-    assert ds.attrs["model_name"] == "lapse-rate-baseline, windy"
+    assert ds.attrs["model_name"] == "era5-uk-downscaler, windy"
     assert {"wind_speed_baseline", "wind_speed_bilinear"} <= set(ds.data_vars)
 
 
 @pytest.mark.gpu
 def test_cuda_forecast_matches_cpu(region, predictor):
-    cuda = Predictor(ModelRegistry().resolve(None), "cuda")
+    cuda = Predictor(_entry(LAPSE_MODEL), "cuda")
     assert cuda.session.status.provider == "cuda"
     on_gpu = run_forecast(region, predictor=cuda)
     on_cpu = run_forecast(region, predictor=predictor)

@@ -4,13 +4,14 @@ import pytest
 
 from desktop_app.errors import ModelError
 from desktop_app.inference.registry import ModelRegistry, version_key
-from tests.inference.helpers import write_model
+from tests.inference.helpers import BUNDLED_SPEC, write_model
 
 
 def test_bundled_model_is_the_default_for_temperature():
     reg = ModelRegistry()
     entry = reg.active("temperature")
-    assert entry is not None and entry.spec == "lapse-rate-baseline@1.0.0"
+    assert entry is not None and entry.spec == BUNDLED_SPEC
+    assert entry.card.trained
     assert entry.origin == "bundled"
     assert reg.active("wind_speed") is None
 
@@ -24,13 +25,13 @@ def test_install_use_rollback(tmp_path, private_home):
     reg.use("toy@1.0.0")
     reg.use("toy")
     assert reg.active("temperature").spec == "toy@1.10.0"
-    assert reg.history("temperature") == ["lapse-rate-baseline@1.0.0", "toy@1.0.0"]
+    assert reg.history("temperature") == [BUNDLED_SPEC, "toy@1.0.0"]
     assert reg.rollback("temperature").spec == "toy@1.0.0"
-    assert reg.rollback("temperature").spec == "lapse-rate-baseline@1.0.0"
+    assert reg.rollback("temperature").spec == BUNDLED_SPEC
     with pytest.raises(ModelError, match="nothing to roll back"):
         reg.rollback("temperature")
     state = json.loads(reg.state_path.read_text())
-    assert state["active"]["temperature"] == "lapse-rate-baseline@1.0.0"
+    assert state["active"]["temperature"] == BUNDLED_SPEC
     assert v2.card.sha256 == v1.card.sha256  # same graph, kept as two versions
 
 
@@ -67,7 +68,7 @@ def test_a_broken_card_is_listed_as_a_problem_not_a_crash(private_home):
 
 
 def test_unknown_model_lists_what_exists():
-    with pytest.raises(ModelError, match="lapse-rate-baseline@1.0.0"):
+    with pytest.raises(ModelError, match=BUNDLED_SPEC):
         ModelRegistry().find("nope@9")
 
 
@@ -81,7 +82,7 @@ def test_a_removed_active_model_falls_back_to_the_default_and_says_so(tmp_path):
     reg.use(entry.spec)
     for f in entry.onnx_path.parent.iterdir():
         f.unlink()
-    assert reg.active("temperature").spec == "lapse-rate-baseline@1.0.0"
+    assert reg.active("temperature").spec == BUNDLED_SPEC
     assert any("missing" in p for p in reg.problems)
 
 

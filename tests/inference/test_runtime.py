@@ -9,7 +9,7 @@ from desktop_app.inference.runtime import (
     resolve_provider,
     runtime_status,
 )
-from tests.inference.helpers import BUNDLED
+from tests.inference.helpers import LAPSE_MODEL
 
 CUDA_USABLE = runtime.cuda_probe()[0]
 
@@ -48,7 +48,7 @@ def test_unknown_provider_is_a_config_error():
 
 
 def test_cpu_session_runs_the_bundled_model():
-    session = create_session(BUNDLED, "cpu", threads=1)
+    session = create_session(LAPSE_MODEL, "cpu", threads=1)
     assert session.status.provider == "cpu"
     x = np.zeros((2, 2, 3, 4), np.float32)
     x[:, 0] = 1.0  # temperature_interp normalised 1 -> 20 degC; dz 0
@@ -66,14 +66,14 @@ def test_corrupt_onnx_is_a_model_error(tmp_path):
 
 def test_truncated_onnx_is_a_model_error(tmp_path):
     cut = tmp_path / "cut.onnx"
-    cut.write_bytes(BUNDLED.read_bytes()[: BUNDLED.stat().st_size // 2])
+    cut.write_bytes(LAPSE_MODEL.read_bytes()[: LAPSE_MODEL.stat().st_size // 2])
     with pytest.raises(ModelError):
         create_session(cut, "cpu")
 
 
 def test_int8_copy_runs_and_its_error_is_measured(tmp_path):
-    dest = quantized_copy(BUNDLED, tmp_path / "q.int8.onnx")
-    fp32 = create_session(BUNDLED, "cpu")
+    dest = quantized_copy(LAPSE_MODEL, tmp_path / "q.int8.onnx")
+    fp32 = create_session(LAPSE_MODEL, "cpu")
     int8 = create_session(dest, "cpu")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 32, 32)).astype(np.float32)
@@ -87,13 +87,13 @@ def test_int8_needs_the_cpu_provider(tmp_path):
     if not CUDA_USABLE:
         pytest.skip("needs a CUDA provider to be refused")
     with pytest.raises(ConfigError, match="CPU option"):
-        create_session(BUNDLED, "cuda", int8=True)
+        create_session(LAPSE_MODEL, "cuda", int8=True)
 
 
 @pytest.mark.gpu
 def test_cuda_session_matches_cpu():
-    cuda = create_session(BUNDLED, "cuda")
+    cuda = create_session(LAPSE_MODEL, "cuda")
     assert cuda.status.provider == "cuda"
     x = np.random.default_rng(1).normal(size=(4, 2, 64, 64)).astype(np.float32)
-    np.testing.assert_allclose(cuda.run(x)[0], create_session(BUNDLED, "cpu").run(x)[0],
+    np.testing.assert_allclose(cuda.run(x)[0], create_session(LAPSE_MODEL, "cpu").run(x)[0],
                                atol=1e-5)

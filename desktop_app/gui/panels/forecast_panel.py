@@ -34,12 +34,17 @@ class ForecastPanel(QtWidgets.QWidget):
         self.run_button = QtWidgets.QPushButton("Run forecast")
         self.result_label = QtWidgets.QLabel("No forecast yet: the map shows the baseline.")
         self.result_label.setWordWrap(True)
+        self.card_label = QtWidgets.QLabel()
+        self.card_label.setWordWrap(True)
+        self.card_label.setObjectName("modelLimits")
         form.addRow("Model", self.model_box)
+        form.addRow("Card", self.card_label)
         form.addRow("Provider", self.provider_box)
         form.addRow("Runs on", self.status_label)
         form.addRow(self.run_button)
         form.addRow(self.result_label)
         self.provider_box.currentTextChanged.connect(self.refresh_status)
+        self.model_box.currentIndexChanged.connect(self.show_card)
         self.run_button.clicked.connect(self.run)
         window.tasks.finished.connect(self._on_done)
         self.refresh_models()
@@ -59,6 +64,25 @@ class ForecastPanel(QtWidgets.QWidget):
             self.model_box.addItem(f"{entry.spec}{trained}", entry.spec)
         index = self.model_box.findData(current)
         self.model_box.setCurrentIndex(max(0, index))
+        self.show_card()
+
+    def show_card(self) -> None:
+        """What the model was trained on and where it is not verified, from its card."""
+        try:
+            registry = ModelRegistry()
+            spec = self.model_box.currentData()
+            entry = registry.find(spec) if spec else registry.active("temperature")
+        except MicroclimateError as exc:
+            self.card_label.setText(str(exc))
+            return
+        if entry is None:
+            self.card_label.setText("No model: every variable comes from the baseline.")
+            return
+        card = entry.card
+        trained = "trained" if card.trained else "NOT trained"
+        self.card_label.setText(
+            f"<b>{card.spec}</b> ({trained}). Trained on: {card.training_data}<br>"
+            f"<span style='color:#c05000'>Limits: {card.limitations or 'none stated'}</span>")
 
     def refresh_status(self) -> None:
         status = runtime_status(self.provider_box.currentText())

@@ -1,10 +1,11 @@
-"""Build the bundled first model: the lapse-rate baseline expressed as an ONNX graph.
+"""Build the lapse-rate baseline expressed as an ONNX graph (a test fixture).
 
-    python models/build_baseline_model.py
+    python tests/data/inference/build_baseline_model.py
 
-It is NOT a trained model. It exists so the embedded default works end to end (registry,
-card, runtime, predictor, verification) until the trainer delivers a trained one. The
-graph is one 1x1 convolution over two normalised features::
+It is NOT a trained model. It was the bundled placeholder until the trainer delivered a
+trained one (``models/era5-uk-downscaler-*``); it stays as a test fixture: a pointwise
+model whose output must equal the baseline, for registry, card, runtime and predictor
+tests. The graph is one 1x1 convolution over two normalised features::
 
     T = temperature_interp + LAPSE_RATE * elevation_difference / 1000
 
@@ -28,7 +29,7 @@ import onnx
 import xarray as xr
 from onnx import TensorProto, helper, numpy_helper
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE  # noqa: E402
@@ -120,7 +121,7 @@ def holdout_metrics(onnx_path: Path, card_path: Path) -> dict[str, object]:
 
 
 def main() -> None:
-    out_dir = ROOT / "models"
+    out_dir = Path(__file__).resolve().parent
     onnx_path = out_dir / f"{NAME}-{VERSION}.onnx"
     card_path = onnx_path.with_suffix(".json")
     with atomic_path(onnx_path) as tmp:

@@ -1,0 +1,172 @@
+"""The training config: a TOML (or JSON) file checked strictly.
+
+An unknown section or key, or a value of the wrong type, is a :class:`ConfigError` that
+names it. Relative data paths are resolved against the config file's folder. The
+resolved config is saved as ``config.json`` in the run folder, which is what
+``microclimate train resume DIR`` reads back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop_app.errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    coarse: str = ""  # NetCDF: coarse fields (time, lat, lon) + 'elevation' orography
+    fine: str = ""  # NetCDF: fine 'elevation' and the fine-resolution target field
+    target: str = "temperature"
+    features: list[str] = field(default_factory=lambda: [
+        "temperature_interp", "elevation", "elevation_difference", "slope", "aspect_sin",
+        "aspect_cos", "topographic_position", "solar_elevation", "hour_sin", "hour_cos"])
+    val_days: list[str] = field(default_factory=list)  # "YYYY-MM-DD"; default: last 15%
+    test_days: list[str] = field(default_factory=list)  # held out; scored in the card
+
+
+@dataclass
+class ModelConfig:
+    channels: int = 24
+    layers: int = 4  # 3x3 convolutions; the halo (receptive radius) is this many cells
+
+
+@dataclass
+class LossConfig:
+    data: float = 1.0  # MSE against the fine target
+    smoothness: float = 0.0  # change of the correction between consecutive steps
+    conservation: float = 0.0  # fine field averaged back to coarse cells vs coarse field
+    range: float = 1.0  # outside the variable's physically valid range
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    steps: int = 1000
+    batch_size: int = 8  # pairs of consecutive steps (so 2x fields per batch)
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    checkpoint_every: int = 100
+    eval_every: int = 50
+    patience: int = 10  # evaluations without a better validation RMSE before stopping
+    amp: bool = True  # used on CUDA only
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # CPU threads for torch; 0 leaves torch's default
+
+
+@dataclass
+class ExportConfig:
+    name: str = "downscaler"
+    version: str = "0.1.0"
+    opset: int = 17
+    description: str = ""
+    training_data: str = ""
+    limitations: str = ""
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
+                              "train": TrainConfig, "export": ExportConfig}
+
+
+def _check_value(where: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"config key {where!r} has the wrong type "
+                          f"({type(value).__name__}, expected {type(default).__name__})")
+    return value
+
+
+def parse_config(data: Any, base_dir: Path | None = None) -> Config:
+    """Strictly build a :class:`Config` from a dict; paths resolved against ``base_dir``."""
+    if not isinstance(data, dict):
+        raise ConfigError("a training config must be a table of sections")
+    cfg = Config()
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown config section {section!r}; known: "
+                              f"{', '.join(_SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"config section {section!r} must be a table")
+        target = getattr(cfg, section)
+        known = {f.name for f in dataclasses.fields(target)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"unknown config key '{section}.{key}'; known in "
+                                  f"[{section}]: {', '.join(sorted(known))}")
+            setattr(target, key, _check_value(f"{section}.{key}", value,
+                                              getattr(target, key)))
+    validate(cfg)
+    if base_dir is not None:
+        for key in ("coarse", "fine"):
+            value = getattr(cfg.data, key)
+            if value and not Path(value).is_absolute():
+                setattr(cfg.data, key, str((base_dir / value).resolve()))
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    for key in ("coarse", "fine"):
+        if not getattr(cfg.data, key):
+            raise ConfigError(f"config key 'data.{key}' is required (a NetCDF file)")
+    positive = {"model.channels": cfg.model.channels, "model.layers": cfg.model.layers,
+                "train.steps": cfg.train.steps, "train.batch_size": cfg.train.batch_size,
+                "train.checkpoint_every": cfg.train.checkpoint_every,
+                "train.eval_every": cfg.train.eval_every, "train.patience": cfg.train.patience,
+                "train.lr": cfg.train.lr, "train.grad_clip": cfg.train.grad_clip}
+    for key, value in positive.items():
+        if not value > 0:
+            raise ConfigError(f"config key {key!r} must be > 0, got {value}")
+    for key in ("data", "smoothness", "conservation", "range"):
+        if getattr(cfg.loss, key) < 0:
+            raise ConfigError(f"config key 'loss.{key}' must be >= 0")
+    if cfg.train.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError("config key 'train.device' must be auto, cpu or cuda")
+    if f"{cfg.data.target}_interp" not in cfg.data.features:
+        raise ConfigError(f"config key 'data.features' must include "
+                          f"'{cfg.data.target}_interp' (the model corrects the baseline)")
+    if not 7 <= cfg.export.opset <= 21:
+        raise ConfigError("config key 'export.opset' must be between 7 and 21")
+
+
+def load_config(path: Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"training config not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read training config {path}: {exc}") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"training config {path} is not valid "
+                          f"{'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from exc
+    return parse_config(data, path.resolve().parent)

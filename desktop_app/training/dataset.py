@@ -1,0 +1,156 @@
+"""Training samples from coarse fields + terrain + fine-resolution targets.
+
+Features come from :class:`desktop_app.downscale.features.FeatureBuilder`, the same code
+the predictor runs at forecast time. Normalisation statistics are computed on the
+training days only and go into the model card. Whole days are split into train /
+validation / test, so no hour of a held-out day (nor its neighbour hour) is trained on.
+A sample is a pair of consecutive steps of one day (for the temporal-smoothness term).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.core.variables import VARIABLES
+from desktop_app.downscale.features import FeatureBuilder
+from desktop_app.errors import DataFileError, SchemaError, TrainingError
+from desktop_app.training.config import DataConfig
+
+
+@dataclass
+class Split:
+    x: np.ndarray  # (steps, features, rows, cols) float32, normalised
+    y: np.ndarray  # (steps, 1, rows, cols) float32, physical units
+    coarse: np.ndarray  # (steps, coarse cells) the coarse target field, physical units
+    pairs: np.ndarray  # (n, 2) indices of consecutive steps within one day
+    times: np.ndarray
+    days: list[str]
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.pairs.shape[0])
+
+
+@dataclass
+class TrainingData:
+    names: list[str]
+    units: list[str]
+    mean: np.ndarray
+    std: np.ndarray
+    out_mean: float
+    out_std: float
+    target: str
+    block_ids: np.ndarray  # (rows*cols,) the coarse cell each fine cell falls in
+    n_blocks: int
+    train: Split
+    val: Split
+    test: Split | None
+    coarse: xr.Dataset  # kept for evaluation through the app's predictor
+    fine: xr.Dataset
+
+
+def open_dataset(path: str | Path, what: str) -> xr.Dataset:
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{what} file not found: {path}")
+    try:
+        with xr.open_dataset(path) as ds:
+            return ds.load()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataFileError(f"cannot read {what} {path}: {exc}") from exc
+
+
+def nearest_block_ids(coarse: xr.Dataset, fine: xr.Dataset) -> tuple[np.ndarray, int]:
+    clat, clon = coarse["latitude"].values, coarse["longitude"].values
+    i = np.abs(fine["latitude"].values[:, None] - clat[None, :]).argmin(1)
+    j = np.abs(fine["longitude"].values[:, None] - clon[None, :]).argmin(1)
+    return (i[:, None] * clon.size + j[None, :]).ravel().astype(np.int64), clat.size * clon.size
+
+
+def day_split(days: list[str], cfg: DataConfig) -> tuple[list[str], list[str], list[str]]:
+    """(train, val, test) days; unknown requested days are an error, overlap too."""
+    for key in ("val_days", "test_days"):
+        missing = [d for d in getattr(cfg, key) if d not in days]
+        if missing:
+            raise TrainingError(f"data.{key}: {missing[0]} is not in the dataset "
+                                f"(days {days[0]}..{days[-1]})")
+    if set(cfg.val_days) & set(cfg.test_days):
+        raise TrainingError("data.val_days and data.test_days overlap")
+    test = [d for d in days if d in cfg.test_days]
+    rest = [d for d in days if d not in test]
+    if cfg.val_days:
+        val = [d for d in rest if d in cfg.val_days]
+    else:
+        val = rest[len(rest) - max(1, round(0.15 * len(rest))):]
+    train = [d for d in rest if d not in val]
+    if not train or not val:
+        raise TrainingError(f"need at least one training and one validation day; the "
+                            f"dataset has {len(days)} day(s) of which {len(test)} are test")
+    return train, val, test
+
+
+def _pairs(times: np.ndarray) -> np.ndarray:
+    day = times.astype("datetime64[D]")
+    idx = np.flatnonzero(day[1:] == day[:-1])
+    return np.stack([idx, idx + 1], 1).astype(np.int64)
+
+
+def build_dataset(cfg: DataConfig) -> TrainingData:
+    coarse = open_dataset(cfg.coarse, "coarse")
+    fine = open_dataset(cfg.fine, "fine")
+    if cfg.target not in VARIABLES:
+        raise TrainingError(f"data.target {cfg.target!r} is not a known variable")
+    for what, ds, var in (("fine", fine, cfg.target), ("fine", fine, "elevation"),
+                          ("coarse", coarse, cfg.target), ("coarse", coarse, "elevation")):
+        if var not in ds:
+            raise SchemaError(f"{what} dataset has no {var!r} variable")
+    times = np.intersect1d(coarse["time"].values, fine["time"].values)
+    target = fine[cfg.target].sel(time=times)
+    ok = np.isfinite(target.values).all(axis=(1, 2))
+    times = times[ok]  # steps with a missing target cell are left out
+    if times.size < 2:
+        raise TrainingError(f"empty dataset: {times.size} time step(s) with a complete "
+                            f"{cfg.target!r} target in both {cfg.coarse} and {cfg.fine}")
+    coarse = coarse.sel(time=times)
+    fine = fine.sel(time=times)
+    terrain = fine[["elevation"]]
+    builder = FeatureBuilder(coarse, terrain, cfg.features)
+    x = builder.build(0, times.size)
+    y = fine[cfg.target].values.astype(np.float32)[:, None]
+    coarse_y = coarse[cfg.target].values.astype(np.float32).reshape(times.size, -1)
+    day_names = [str(d) for d in times.astype("datetime64[D]")]
+    days = sorted(set(day_names))
+    train_days, val_days, test_days = day_split(days, cfg)
+    day_arr = np.array(day_names)
+    train_idx = np.flatnonzero(np.isin(day_arr, train_days))
+    mean = x[train_idx].mean(axis=(0, 2, 3), dtype=np.float64)
+    std = x[train_idx].std(axis=(0, 2, 3), dtype=np.float64)
+    std = np.where(std < 1e-6, 1.0, std)  # constant over the training days
+    x = (x - mean[None, :, None, None].astype(np.float32)) / std[None, :, None, None].astype(
+        np.float32)
+    ids, n_blocks = nearest_block_ids(coarse, fine)
+
+    def split(chosen: list[str]) -> Split:
+        idx = np.flatnonzero(np.isin(day_arr, chosen))
+        return Split(np.ascontiguousarray(x[idx]), y[idx], coarse_y[idx],
+                     _pairs(times[idx]), times[idx], chosen)
+
+    train = split(train_days)
+    if train.n_samples == 0:
+        raise TrainingError("empty dataset: no pair of consecutive steps in the training days")
+    return TrainingData(
+        names=list(cfg.features), units=[str(u) for u in _units(cfg.features)],
+        mean=mean, std=std, out_mean=float(y[train_idx].mean()),
+        out_std=float(max(y[train_idx].std(), 1e-6)), target=cfg.target,
+        block_ids=ids, n_blocks=n_blocks, train=train, val=split(val_days),
+        test=split(test_days) if test_days else None, coarse=coarse, fine=fine)
+
+
+def _units(names: list[str]) -> list[str]:
+    from desktop_app.downscale.features import FEATURES
+
+    return [FEATURES[n].units for n in names]

@@ -1,0 +1,174 @@
+"""ONNX export with a parity check and a model card the app's registry accepts.
+
+The graph is exported with a fixed opset (config ``export.opset``, 17 by default, which
+the app's onnxruntime supports), with free batch, rows and cols. PyTorch and
+onnxruntime are run on the same validation fields and the largest absolute difference
+(in the target's physical units) is reported and must be tiny. The card's metrics come
+from the held-out test days (or, with none configured, the validation days, and the card
+says so), scored through the app's own predictor against the lapse-rate baseline and
+plain bilinear interpolation.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+
+from desktop_app.core.variables import VARIABLES
+from desktop_app.errors import ModelError
+from desktop_app.fsutil import atomic_path, atomic_write_bytes
+from desktop_app.inference.card import META_FEATURES, META_UNITS, load_card, sha256_file
+from desktop_app.training.dataset import Split, TrainingData
+from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.trainer import BEST, Trainer
+
+PARITY_TOLERANCE = 1e-3  # physical units (degC for temperature)
+EARTH_M_PER_DEG = 111_320.0
+
+
+@dataclass
+class ExportResult:
+    onnx_path: Path
+    card_path: Path
+    parity_max_abs: float
+    metrics: dict[str, Any]
+
+
+def to_onnx(model: ResidualDownscaler, n_features: int, target: str, opset: int,
+            names: list[str], units: str) -> onnx.ModelProto:
+    model = model.cpu().eval()
+    dims = {0: "batch", 2: "rows", 3: "cols"}
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        # the TorchScript exporter: deprecated upstream, but it needs no extra package
+        # (the newer one needs onnxscript) and gives the same graph for plain convolutions
+        warnings.simplefilter("ignore")
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(model, (torch.zeros(1, n_features, 8, 8),), path, dynamo=False,
+                          opset_version=opset, input_names=["features"],
+                          output_names=[target],
+                          dynamic_axes={"features": dims, target: dims})
+        proto = onnx.load(str(path))
+    proto.doc_string = "microclimate residual downscaler (lapse-rate baseline + CNN)"
+    onnx.helper.set_model_props(proto, {META_FEATURES: ",".join(names),
+                                        META_UNITS: json.dumps({target: units})})
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def parity(model: ResidualDownscaler, onnx_path: Path, x: np.ndarray) -> float:
+    """Largest |PyTorch - onnxruntime| over ``x``, in physical units."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = model.cpu().eval()(torch.from_numpy(x)).numpy()
+    got = session.run(None, {"features": x})[0]
+    return float(np.abs(got - expected).max()) * model.out_std
+
+
+def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: str,
+          metrics: dict[str, Any]) -> dict[str, Any]:
+    lat, lon = data.fine["latitude"].values, data.fine["longitude"].values
+    res = float(abs(lat[1] - lat[0])) if lat.size > 1 else 0.0
+    days = data.train.days
+    var = VARIABLES[data.target]
+    return {
+        "format_version": 1, "name": cfg_export.name, "version": cfg_export.version,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "description": cfg_export.description or (
+            f"Residual CNN downscaler for {data.target}: the lapse-rate baseline plus a "
+            "learned correction, trained with microclimate's trainer."),
+        "trained": True, "onnx_file": onnx_file, "sha256": sha,
+        "input": {"name": "features", "shape": ["batch", len(data.names), "rows", "cols"],
+                  "features": [{"name": n, "units": u, "mean": float(m), "std": float(s)}
+                               for n, u, m, s in zip(data.names, data.units, data.mean,
+                                                     data.std, strict=True)]},
+        "outputs": [{"name": data.target, "variable": data.target, "units": var.units,
+                     "mean": data.out_mean, "std": data.out_std,
+                     "shape": ["batch", 1, "rows", "cols"]}],
+        "grid": {"resolution_m": [round(res * EARTH_M_PER_DEG)] * 2, "halo_cells": halo,
+                 "trained_on": f"{lat.min():.3f}..{lat.max():.3f}N, "
+                               f"{lon.min():.3f}..{lon.max():.3f}E at {res:g} deg"},
+        "training_data": cfg_export.training_data or (
+            f"{data.fine.attrs.get('title', 'fine targets')}; coarse input "
+            f"{data.coarse.attrs.get('title', '')}; training days {days[0]}..{days[-1]} "
+            f"({len(days)} days), validation days {', '.join(data.val.days)}"),
+        "metrics": metrics,
+        "limitations": cfg_export.limitations or (
+            f"Verified only on the held-out days listed in the metrics, at {res:g} deg; "
+            "not verified at other resolutions, regions or seasons."),
+    }
+
+
+def holdout_metrics(data: TrainingData, split: Split, which: str, onnx_path: Path,
+                    card_path: Path) -> dict[str, Any]:
+    """Model vs baseline vs bilinear on ``split``, through the app's predictor."""
+    from desktop_app.downscale.features import interp_matrix, separable_bilinear
+    from desktop_app.inference.predictor import Predictor, baseline_fields
+    from desktop_app.inference.registry import ModelEntry
+    from desktop_app.verify.metrics import compare
+
+    coarse = data.coarse.sel(time=split.times)
+    fine = data.fine.sel(time=split.times)
+    terrain = fine[["elevation"]]
+    entry = ModelEntry(load_card(card_path), onnx_path, card_path, "bundled")
+    t = data.target
+    # the predictor itself (not run_forecast, which would resample to hourly steps)
+    model = Predictor(entry, "cpu", warm_up=False).predict(coarse, terrain)[t]
+    wy = interp_matrix(coarse["latitude"].values, fine["latitude"].values)
+    wx = interp_matrix(coarse["longitude"].values, fine["longitude"].values)
+    rows = compare(fine[t].values, {
+        "model": model, "baseline": baseline_fields(coarse, terrain)[t],
+        "bilinear": separable_bilinear(coarse[t].values, wy, wx)})
+    return {
+        "holdout": f"{which}: {', '.join(split.days)} ({split.times.size} steps), "
+                   f"{data.fine.attrs.get('title', 'fine targets')}",
+        "units": VARIABLES[t].units,
+        "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
+                 for r in rows],
+    }
+
+
+def export_run(trainer: Trainer, dest: Path | None = None) -> ExportResult:
+    """Export the best weights of ``trainer`` (else its current ones) with a card."""
+    cfg, data = trainer.cfg, trainer.data
+    model = copy.deepcopy(trainer.model).cpu()
+    best = trainer.out_dir / BEST
+    if best.exists():
+        model.load_state_dict(torch.load(best, map_location="cpu", weights_only=True))
+    dest = Path(dest) if dest is not None else trainer.out_dir / "model"
+    onnx_path = dest / f"{cfg.export.name}-{cfg.export.version}.onnx"
+    card_path = onnx_path.with_suffix(".json")
+    proto = to_onnx(model, len(data.names), data.target, cfg.export.opset, data.names,
+                    VARIABLES[data.target].units)
+    with atomic_path(onnx_path) as tmp:
+        onnx.save(proto, str(tmp))
+    max_abs = parity(model, onnx_path, data.val.x[:4])
+    if not max_abs <= PARITY_TOLERANCE:
+        raise ModelError(f"ONNX parity check failed: PyTorch and onnxruntime differ by "
+                         f"{max_abs:.3g} (tolerance {PARITY_TOLERANCE})")
+    sha = sha256_file(onnx_path)
+
+    def write(metrics: dict[str, Any]) -> None:
+        card = _card(data, cfg.export, model.halo, sha, onnx_path.name, metrics)
+        atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
+
+    write({})
+    split, which = ((data.test, "held-out test days") if data.test is not None else
+                    (data.val, "validation days (used for early stopping, not independent)"))
+    metrics = holdout_metrics(data, split, which, onnx_path, card_path)
+    metrics["parity_max_abs_error"] = max_abs
+    metrics["best_step"] = trainer.best_step
+    metrics["best_val_rmse"] = round(trainer.best_val, 4)
+    write(metrics)
+    return ExportResult(onnx_path, card_path, max_abs, metrics)

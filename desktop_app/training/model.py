@@ -1,0 +1,67 @@
+"""The residual downscaler: a small CNN that predicts the correction to the baseline.
+
+Input: the normalised features (as the predictor feeds them). The physical baseline is
+rebuilt inside the network from two of its own inputs (the interpolated coarse field
+and, for temperature, the lapse-rate term on the elevation difference), the CNN adds a
+correction, and the result is normalised with the card's output statistics. So the
+exported graph is the whole model: the app needs no special code for "residual" models.
+The last convolution starts at zero, so an untrained network IS the baseline.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE
+
+
+class ResidualDownscaler(nn.Module):
+    feat_mean: torch.Tensor
+    feat_std: torch.Tensor
+
+    def __init__(self, names: list[str], mean: list[float], std: list[float],
+                 out_mean: float, out_std: float, target: str = "temperature",
+                 channels: int = 24, layers: int = 4) -> None:
+        super().__init__()
+        n = len(names)
+        self.base_index = names.index(f"{target}_interp")
+        use_lapse = target == "temperature" and "elevation_difference" in names
+        self.dz_index = names.index("elevation_difference") if use_lapse else -1
+        self.lapse_per_m = STANDARD_LAPSE_RATE / 1000.0 if use_lapse else 0.0
+        self.register_buffer("feat_mean", torch.tensor(mean, dtype=torch.float32))
+        self.register_buffer("feat_std", torch.tensor(std, dtype=torch.float32))
+        self.out_mean = float(out_mean)
+        self.out_std = float(out_std)
+        blocks: list[nn.Module] = []
+        width = n
+        for _ in range(max(0, layers - 1)):
+            blocks += [nn.Conv2d(width, channels, 3, padding=1), nn.GELU()]
+            width = channels
+        last = nn.Conv2d(width, 1, 3, padding=1)
+        nn.init.zeros_(last.weight)
+        if last.bias is not None:
+            nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(*blocks, last)
+        self.layers = layers
+
+    @property
+    def halo(self) -> int:
+        return self.layers  # each 3x3 convolution reaches one cell further
+
+    def baseline(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.base_index
+        base = x[:, b:b + 1] * self.feat_std[b] + self.feat_mean[b]
+        if self.dz_index >= 0:
+            d = self.dz_index
+            base = base + self.lapse_per_m * (x[:, d:d + 1] * self.feat_std[d]
+                                              + self.feat_mean[d])
+        return base
+
+    def physical(self, x: torch.Tensor) -> torch.Tensor:
+        """Prediction in physical units: baseline + learned correction."""
+        return self.baseline(x) + self.net(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised output, exactly what the exported graph returns."""
+        return (self.physical(x) - self.out_mean) / self.out_std

@@ -1,0 +1,56 @@
+"""The training config is strict (no torch needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop_app.errors import ConfigError
+from desktop_app.training.config import load_config, parse_config
+
+BASE = {"data": {"coarse": "c.nc", "fine": "f.nc"}}
+
+
+def test_defaults_and_relative_paths(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[data]\ncoarse = "c.nc"\nfine = "/abs/f.nc"\n[train]\nsteps = 5\n')
+    cfg = load_config(path)
+    assert cfg.data.coarse == str(tmp_path / "c.nc")
+    assert cfg.data.fine == "/abs/f.nc"
+    assert cfg.train.steps == 5 and cfg.train.lr == 2e-3
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"unknown config key 'train\.stepz'"):
+        parse_config({**BASE, "train": {"stepz": 3}})
+
+
+def test_unknown_section_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown config section 'optimiser'"):
+        parse_config({**BASE, "optimiser": {}})
+
+
+def test_wrong_type_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"'train\.steps' has the wrong type"):
+        parse_config({**BASE, "train": {"steps": "10"}})
+    with pytest.raises(ConfigError, match=r"'train\.amp' has the wrong type"):
+        parse_config({**BASE, "train": {"amp": 1}})
+
+
+def test_bad_values() -> None:
+    with pytest.raises(ConfigError, match="data.coarse"):
+        parse_config({"data": {"fine": "f.nc"}})
+    with pytest.raises(ConfigError, match="train.lr"):
+        parse_config({**BASE, "train": {"lr": 0.0}})
+    with pytest.raises(ConfigError, match="temperature_interp"):
+        parse_config({"data": {**BASE["data"], "features": ["elevation"]}})
+
+
+def test_missing_and_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[data\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
