@@ -27,6 +27,9 @@ class Settings:
     offline: bool = False
     cache_max_mb: int = 2048
     provider: str = "auto"
+    trainer_url: str = "http://127.0.0.1:8765"
+    # Stored only when the user ticks "remember"; plain text, and the GUI says so.
+    trainer_token: str = ""
     colormap: str = "viridis"
     recent_regions: list[str] = field(default_factory=list)
 

@@ -19,6 +19,7 @@ from desktop_app.gui.panels.data_panel import DataPanel
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
 from desktop_app.gui.panels.models_panel import ModelsPanel
 from desktop_app.gui.panels.qc_panel import QCPanel
+from desktop_app.gui.panels.training_panel import TrainingPanel
 from desktop_app.gui.region_view import LAYERS, RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import load_region
@@ -128,11 +129,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.models_panel = ModelsPanel(self)
         self.qc_panel = QCPanel(self)
         self.data_panel = DataPanel(self)
+        self.training_panel = TrainingPanel(self)
         self.panels = QtWidgets.QTabWidget()
         self.panels.addTab(self.data_panel, "Data")
         self.panels.addTab(self.qc_panel, "QC")
         self.panels.addTab(self.forecast_panel, "Forecast")
         self.panels.addTab(self.models_panel, "Models")
+        self.panels.addTab(self.training_panel, "Training")
         dock = QtWidgets.QDockWidget("Workflow", self)
         dock.setObjectName("workflowDock")
         dock.setWidget(self.panels)

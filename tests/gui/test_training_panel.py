@@ -1,0 +1,73 @@
+"""The Training panel against the real trainer service on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtWidgets
+
+pytest.importorskip("torch", reason="the trainer needs torch (the [train] extra)")
+
+from desktop_app.inference.registry import ModelRegistry  # noqa: E402
+from desktop_app.settings import load_settings  # noqa: E402
+from tests.training.conftest import TINY_CONFIG, make_dataset  # noqa: E402
+from tests.training.test_service import TOKEN, LoopbackServer  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def service(tmp_path):
+    srv = LoopbackServer(tmp_path / "state")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda p, t, text: shown.append(text))
+    return shown
+
+
+def test_wrong_token_is_refused_with_a_message(window, qtbot, service, messages):
+    panel = window.training_panel
+    panel.url_edit.setText(service.url)
+    panel.token_edit.setText("not-the-token")
+    with qtbot.waitSignal(window.tasks.failed, timeout=30000):
+        assert panel.connect_service()
+    assert messages and "401" in messages[0]
+
+
+def test_connect_train_and_install_the_model(window, qtbot, service, tmp_path):
+    panel = window.training_panel
+    panel.url_edit.setText(service.url)
+    panel.token_edit.setText(TOKEN)
+    with qtbot.waitSignal(window.tasks.finished, timeout=30000):
+        panel.connect_service()
+    assert panel.status_label.text().startswith("Connected")
+    assert load_settings().trainer_url == service.url
+    assert load_settings().trainer_token == ""  # not remembered unless asked
+
+    coarse, fine = make_dataset(tmp_path / "data")
+    config = tmp_path / "train.toml"
+    config.write_text(TINY_CONFIG.format(steps=4, checkpoint_every=2))
+    panel.coarse_edit.setText(str(coarse))
+    panel.fine_edit.setText(str(fine))
+    panel.config_edit.setText(str(config))
+    before = {e.spec for e in ModelRegistry().entries()}
+    with qtbot.waitSignal(window.tasks.finished, timeout=240000):
+        assert panel.submit()
+    installed = {e.spec for e in ModelRegistry().entries()} - before
+    assert len(installed) == 1
+    assert "Installed" in panel.status_label.text()
+    assert "step 4/4" in panel.log_view.toPlainText()
+    assert window.models_panel.table.rowCount() == len(before) + 1
+
+
+def test_remembered_token_goes_to_settings(window, service):
+    panel = window.training_panel
+    panel.url_edit.setText(service.url)
+    panel.token_edit.setText(TOKEN)
+    panel.remember_box.setChecked(True)
+    panel._client().close()
+    assert load_settings().trainer_token == TOKEN
