@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cache, settings and models in a temp folder for every test; no environment
+    override or user key leaks in, and no test touches the real user's folders."""
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+    for var in ("MICROCLIMATE_OPENMETEO_URL", "MICROCLIMATE_OPENMETEO_ARCHIVE_URL",
+                "CDSAPI_URL", "CDSAPI_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CDSAPI_RC", str(tmp_path / "no-cdsapirc"))  # never the user's key
 
 _status = {"code": 0}
 

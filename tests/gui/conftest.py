@@ -1,4 +1,5 @@
 import pytest
+from PySide6 import QtWidgets
 
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.region_view import RegionView
@@ -32,3 +33,12 @@ def close_window(win, qapp):
     win.map.canvas.close()
     win.deleteLater()
     qapp.processEvents()
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Warnings the GUI would show in a message box, recorded instead of blocking."""
+    shown: list[str] = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
+                        lambda parent, title, text: shown.append(text))
+    return shown

@@ -76,11 +76,8 @@ def test_cancel_a_fetch_leaves_no_file(window, qtbot, tmp_path):
 
 
 def test_provider_error_is_a_message_and_the_window_stays_usable(window, qtbot, tmp_path,
-                                                                monkeypatch):
-    from PySide6 import QtWidgets
-
-    shown = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda p, t, text: shown.append(text))
+                                                                messages):
+    shown = messages
     panel = window.data_panel
     body = json.dumps({"error": True, "reason": "Cannot initialize WeatherVariable from "
                        "invalid String value tempeture_2m"}).encode()

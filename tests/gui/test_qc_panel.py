@@ -46,12 +46,8 @@ def test_clicking_a_flagged_value_jumps_map_and_series_to_it(window, qtbot):
     assert len(flagged_x) >= 1  # the series marks flagged points
 
 
-def test_a_bad_config_is_a_message_and_nothing_changes(window, qtbot, tmp_path, monkeypatch):
-    from PySide6 import QtWidgets
-
-    shown = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
-                        lambda parent, title, text: shown.append(text))
+def test_a_bad_config_is_a_message_and_nothing_changes(window, qtbot, tmp_path, messages):
+    shown = messages
     cfg = tmp_path / "qc.toml"
     cfg.write_text("[variables.temperature.spike]\ntreshold = 3\n")
     window.qc_panel.config_edit.setText(str(cfg))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from PySide6 import QtWidgets
 
 pytest.importorskip("torch", reason="the trainer needs torch (the [train] extra)")
 
@@ -20,13 +19,6 @@ def service(tmp_path):
     srv = LoopbackServer(tmp_path / "state")
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    shown = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda p, t, text: shown.append(text))
-    return shown
 
 
 def test_wrong_token_is_refused_with_a_message(window, qtbot, service, messages):
