@@ -42,6 +42,7 @@ class LossConfig:
     smoothness: float = 0.0  # change of the correction between consecutive steps
     conservation: float = 0.0  # fine field averaged back to coarse cells vs coarse field
     range: float = 1.0  # outside the variable's physically valid range
+    boundary: float = 0.0  # correction on the grid's outer ring (edges meet the baseline)
 
 
 @dataclass
@@ -144,7 +145,7 @@ def validate(cfg: Config) -> None:
     for key, value in positive.items():
         if not value > 0:
             raise ConfigError(f"config key {key!r} must be > 0, got {value}")
-    for key in ("data", "smoothness", "conservation", "range"):
+    for key in ("data", "smoothness", "conservation", "range", "boundary"):
         if getattr(cfg.loss, key) < 0:
             raise ConfigError(f"config key 'loss.{key}' must be >= 0")
     if cfg.train.device not in ("auto", "cpu", "cuda"):

@@ -5,9 +5,10 @@
   baseline already carries the real weather change);
 - conservation: the fine field averaged back over each coarse cell should give the coarse
   value (exact for block-mean coarse fields, approximate for model fields);
-- range: squared distance outside the variable's physically valid range.
-Boundary consistency is not a separate term: the network is convolutional with
-zero-initialised output, so edges start exactly at the baseline.
+- range: squared distance outside the variable's physically valid range;
+- boundary: the learned correction on the grid's outer ring of cells, so a region's edge
+  meets the baseline (and a neighbouring region or tile) instead of a seam. The network
+  starts at zero correction everywhere; this term keeps the edges there while training.
 """
 
 from __future__ import annotations
@@ -44,8 +45,18 @@ def compute_loss(pred: torch.Tensor, base: torch.Tensor, target: torch.Tensor,
     var = VARIABLES[variable]
     range_pen = torch.mean(torch.relu(var.valid_min - pred) ** 2
                            + torch.relu(pred - var.valid_max) ** 2)
+    boundary = boundary_term(pred - base)
     total = (weights.data * data + weights.smoothness * smooth
-             + weights.conservation * conservation + weights.range * range_pen)
+             + weights.conservation * conservation + weights.range * range_pen
+             + weights.boundary * boundary)
     terms = {"data": float(data.detach()), "smoothness": float(smooth.detach()),
-             "conservation": float(conservation.detach()), "range": float(range_pen.detach())}
+             "conservation": float(conservation.detach()), "range": float(range_pen.detach()),
+             "boundary": float(boundary.detach())}
     return LossParts(total, terms)
+
+
+def boundary_term(correction: torch.Tensor) -> torch.Tensor:
+    """Mean squared correction over the outer ring of cells of (..., H, W)."""
+    ring = torch.cat([correction[..., 0, :], correction[..., -1, :],
+                      correction[..., 1:-1, 0], correction[..., 1:-1, -1]], dim=-1)
+    return torch.mean(ring.float() ** 2)

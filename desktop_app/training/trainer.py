@@ -34,8 +34,8 @@ from desktop_app.training.model import ResidualDownscaler
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
 METRICS_CSV, METRICS_JSONL = "metrics.csv", "metrics.jsonl"
-COLUMNS = ["step", "loss", "data", "smoothness", "conservation", "range", "val_rmse",
-           "val_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
+COLUMNS = ["step", "loss", "data", "smoothness", "conservation", "range", "boundary",
+           "val_rmse", "val_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
 ProgressFn = Callable[[float, str], None]
 
 
