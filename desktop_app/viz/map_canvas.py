@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import scene
 from vispy.util import keys
 from vispy.visuals.transforms import STTransform
@@ -70,6 +70,10 @@ class MapCanvas(QtCore.QObject):
         self.bbox_line.order = 3
         self.bbox_line.visible = False
         self.canvas.events.mouse_move.connect(self._on_mouse_move)
+        # vispy drops a move that comes within 10 ms of the previous one, so the last
+        # position before the cursor stops could go unreported and the readout would
+        # show a neighbouring cell: read every move from Qt instead.
+        self.canvas.native.installEventFilter(self)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
@@ -197,13 +201,18 @@ class MapCanvas(QtCore.QObject):
         lat1, lon1 = self.lat_lon_at(pos)
         return min(lat0, lat1), min(lon0, lon1), max(lat0, lat1), max(lon0, lon1)
 
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if event.type() == QtCore.QEvent.Type.MouseMove and isinstance(
+                event, QtGui.QMouseEvent):
+            pos = event.position()
+            cell = self.cell_at((pos.x(), pos.y()))
+            self.hovered.emit(*(cell if cell else (-1, -1)))
+        return False  # vispy still gets the event (pan, box drawing)
+
     def _on_mouse_move(self, event: object) -> None:
-        pos = event.pos  # type: ignore[attr-defined]
-        xy = (float(pos[0]), float(pos[1]))
         if self._bbox_start is not None:
-            self.show_bbox(*self._bbox_from(xy))
-        cell = self.cell_at(xy)
-        self.hovered.emit(*(cell if cell else (-1, -1)))
+            pos = event.pos  # type: ignore[attr-defined]
+            self.show_bbox(*self._bbox_from((float(pos[0]), float(pos[1]))))
 
     def _on_mouse_press(self, event: object) -> None:
         pos = event.pos  # type: ignore[attr-defined]

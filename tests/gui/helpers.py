@@ -26,3 +26,18 @@ def expected_rgb(cmap: str, value: float, clim: tuple[float, float]) -> np.ndarr
 
 def qpoint(xy: tuple[float, float]) -> QtCore.QPoint:
     return QtCore.QPoint(round(xy[0]), round(xy[1]))
+
+
+def hover(widget, pos: QtCore.QPoint) -> None:
+    """Deliver a mouse move to ``widget`` at ``pos`` now. On the xcb platform
+    QTest.mouseMove warps the X pointer and the motion arrives asynchronously (or is
+    coalesced away); a QMouseEvent sent to the widget goes through the same Qt -> vispy
+    -> handler path deterministically."""
+    from PySide6 import QtWidgets
+
+    local = QtCore.QPointF(pos)
+    event = QtGui.QMouseEvent(QtCore.QEvent.Type.MouseMove, local,
+                              QtCore.QPointF(widget.mapToGlobal(pos)),
+                              QtCore.Qt.MouseButton.NoButton, QtCore.Qt.MouseButton.NoButton,
+                              QtCore.Qt.KeyboardModifier.NoModifier)
+    QtWidgets.QApplication.sendEvent(widget, event)
