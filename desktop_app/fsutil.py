@@ -1,4 +1,5 @@
-"""Atomic file writes: nothing a user made is ever left half-written or clobbered."""
+"""Atomic file writes (nothing a user made is ever left half-written or clobbered) and
+the one way to read a whole NetCDF file with a clear error."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+import xarray as xr
+
+from desktop_app.errors import DataFileError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -42,3 +47,17 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None) -> xr.Dataset:
+    """Open and fully load a NetCDF file; a missing, truncated or unreadable file is one
+    :class:`DataFileError` line naming ``what`` and the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{what} file not found: {path}")
+    try:
+        with xr.open_dataset(path, engine=engine) as ds:
+            return ds.load()
+    except (OSError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFileError(f"cannot read {what} {path}: {first}") from exc

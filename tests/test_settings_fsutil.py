@@ -78,3 +78,22 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == 0o644
+
+
+def test_load_netcdf_names_what_and_where(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from desktop_app.errors import DataFileError
+    from desktop_app.fsutil import load_netcdf
+
+    with pytest.raises(DataFileError, match="^DEM file not found: .*dem.nc$"):
+        load_netcdf(tmp_path / "dem.nc", "DEM")
+    good = tmp_path / "good.nc"
+    xr.Dataset({"a": ("x", np.arange(3.0))}).to_netcdf(good)
+    assert load_netcdf(good)["a"].values.tolist() == [0.0, 1.0, 2.0]
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(DataFileError, match=r"^cannot read coarse input .*bad\.nc: ") as err:
+        load_netcdf(bad, "coarse input")
+    assert "\n" not in str(err.value)

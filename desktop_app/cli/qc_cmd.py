@@ -15,8 +15,7 @@ from typing import TextIO
 import xarray as xr
 
 from desktop_app.core.flags import QCFlag
-from desktop_app.errors import DataFileError
-from desktop_app.fsutil import atomic_path
+from desktop_app.fsutil import atomic_path, load_netcdf
 from desktop_app.qc.config import load_config
 from desktop_app.qc.runner import QCReport, run_qc
 
@@ -35,14 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open(path: Path) -> xr.Dataset:
-    if not path.is_file():
-        raise DataFileError(f"input file not found: {path}")
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            return ds.load()
-    except (OSError, ValueError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise DataFileError(f"cannot read {path} as NetCDF: {reason}") from exc
+    return load_netcdf(path, "station input", engine="netcdf4")
 
 
 def format_report(report: QCReport) -> str:

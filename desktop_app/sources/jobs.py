@@ -17,7 +17,8 @@ import xarray as xr
 
 from desktop_app.core.grid import BBox
 from desktop_app.core.schema import validate_grid_dataset
-from desktop_app.errors import CancelledError, DataFileError, OfflineError
+from desktop_app.errors import CancelledError, OfflineError
+from desktop_app.fsutil import load_netcdf
 from desktop_app.settings import Settings
 from desktop_app.sources.cache import CacheEntry, RequestCache
 from desktop_app.sources.cds import (
@@ -135,11 +136,7 @@ def run_fetch(
 
 def open_cached_grid(path: Path) -> xr.Dataset:
     """A canonical grid the cache holds (already normalised): open, load, validate."""
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            return validate_grid_dataset(ds.load())
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cached grid {path} is unreadable: {exc}") from exc
+    return validate_grid_dataset(load_netcdf(path, "cached grid", engine="netcdf4"))
 
 
 def cache_grid(cache: RequestCache, request: dict[str, object], ds: xr.Dataset,

@@ -16,6 +16,7 @@ from desktop_app import paths
 from desktop_app.core.grid import BBox
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
 from desktop_app.errors import DataFileError, MicroclimateError
+from desktop_app.fsutil import load_netcdf
 
 _KEYS = {"name", "description", "bbox", "files", "generated_values"}
 
@@ -37,13 +38,7 @@ class RegionBundle:
 
 
 def _open(path: Path) -> xr.Dataset:
-    if not path.exists():
-        raise DataFileError(f"region file missing: {path}")
-    try:
-        with xr.open_dataset(path) as ds:
-            return ds.load()
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cannot read {path}: {exc}") from exc
+    return load_netcdf(path, "region")
 
 
 def load_region(folder: Path | None = None) -> RegionBundle:

@@ -17,7 +17,8 @@ import xarray as xr
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
-from desktop_app.errors import DataFileError, SchemaError, TrainingError
+from desktop_app.errors import SchemaError, TrainingError
+from desktop_app.fsutil import load_netcdf
 from desktop_app.training.config import DataConfig
 
 
@@ -54,14 +55,7 @@ class TrainingData:
 
 
 def open_dataset(path: str | Path, what: str) -> xr.Dataset:
-    path = Path(path)
-    if not path.is_file():
-        raise DataFileError(f"{what} file not found: {path}")
-    try:
-        with xr.open_dataset(path) as ds:
-            return ds.load()
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cannot read {what} {path}: {exc}") from exc
+    return load_netcdf(path, what)
 
 
 def nearest_block_ids(coarse: xr.Dataset, fine: xr.Dataset) -> tuple[np.ndarray, int]:
