@@ -61,12 +61,6 @@ class CancelledError(MicroclimateError):
     """The user cancelled a long-running operation."""
 
 
-class NotAvailableError(MicroclimateError):
-    """A command or feature that is not built yet. Exits 2, never pretends."""
-
-    exit_code = 2
-
-
 class TrainingError(MicroclimateError):
     """Training cannot go on: empty dataset, NaN loss, a checkpoint that cannot be saved."""
 

@@ -28,12 +28,6 @@ def ensure_app() -> QtWidgets.QApplication:
     return app
 
 
-def open_main_window(data_path: Path | None = None) -> MainWindow:
-    region = load_region(data_path)
-    window = MainWindow(RegionView(region))
-    return window
-
-
 def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
     """Grab the whole window (GL canvas included) and write a PNG atomically."""
     pixmap = window.grab()
