@@ -1,0 +1,15 @@
+"""Archive-scale runs on a Dask cluster: QC, downscaling and verification chunk by chunk.
+
+A layer that composes ``qc``, ``inference`` and ``verify`` (no Qt). Dask and
+``distributed`` are the optional extra ``[cluster]``; they are imported lazily, so the app
+without them imports fine and :func:`desktop_app.batch.cluster.require_dask` says which
+extra to install.
+
+- :mod:`.cluster`: connect to ``local`` (a LocalCluster), ``tcp://HOST:PORT``, ``slurm`` or
+  ``pbs`` (dask-jobqueue).
+- :mod:`.inputs`: many NetCDF/GRIB files or a Zarr store, opened lazily, grids checked.
+- :mod:`.store`: the output written to a temporary store beside the target, per-chunk
+  completion markers (resume), moved into place at the end.
+- :mod:`.engine`: submit chunk tasks, progress, cancel, fault messages.
+- :mod:`.qc_job`, :mod:`.forecast_job`, :mod:`.verify_job`: the three jobs.
+"""
