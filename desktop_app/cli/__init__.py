@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from desktop_app import __version__
 from desktop_app.cli import (
+    batch_cmd,
     export_cmd,
     fetch_cmd,
     forecast_cmd,
@@ -27,6 +28,7 @@ from desktop_app.errors import MicroclimateError
 COMMAND_MODULES = (
     gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, train_cmd,
     trainer_cmd,
+    batch_cmd,
 )
 
 
