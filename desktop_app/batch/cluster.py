@@ -112,10 +112,10 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
             try:
                 client = distributed.Client(target, timeout=spec.connect_timeout_s)
             except (OSError, TimeoutError) as exc:
+                why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise ClusterError(
                     f"cannot reach the Dask scheduler at {target} within "
-                    f"{spec.connect_timeout_s:g} s: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                ) from exc
+                    f"{spec.connect_timeout_s:g} s: {why}") from exc
         yield client
     finally:
         if client is not None:
