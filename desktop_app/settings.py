@@ -31,6 +31,8 @@ class Settings:
     # Stored only when the user ticks "remember"; plain text, and the GUI says so.
     trainer_token: str = ""
     colormap: str = "viridis"
+    # Dask scheduler for "Run on cluster" (tcp://HOST:PORT); empty: a local cluster
+    cluster_scheduler: str = ""
     recent_regions: list[str] = field(default_factory=list)
 
     @classmethod

@@ -13,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 from desktop_app.core.flags import QCFlag
 from desktop_app.qc.config import load_config
 from desktop_app.qc.runner import QCReport, run_qc
+from desktop_app.settings import load_settings
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -28,6 +29,7 @@ class QCPanel(QtWidgets.QWidget):
     def __init__(self, window: MainWindow) -> None:
         super().__init__()
         self.window_ = window
+        self._on_cluster = False
         layout = QtWidgets.QVBoxLayout(self)
         row = QtWidgets.QHBoxLayout()
         self.config_edit = QtWidgets.QLineEdit()
@@ -37,6 +39,10 @@ class QCPanel(QtWidgets.QWidget):
         row.addWidget(self.config_edit, 1)
         row.addWidget(browse)
         self.run_button = QtWidgets.QPushButton("Run QC on the stations")
+        self.cluster_box = QtWidgets.QCheckBox("Run on cluster")
+        self.cluster_box.setToolTip(
+            "Run the checks on the Dask scheduler set in the settings (cluster_scheduler), "
+            "or on a local cluster when none is set; needs the [cluster] extra")
         self.summary = QtWidgets.QLabel("Not run: station markers show 'not evaluated'.")
         self.summary.setWordWrap(True)
         columns = ["variable", "test", *FLAG_NAMES.values()]
@@ -46,7 +52,10 @@ class QCPanel(QtWidgets.QWidget):
         self.flagged = QtWidgets.QListWidget()
         self.flagged.setToolTip("Click to show that observation on the map and in the series")
         layout.addLayout(row)
-        layout.addWidget(self.run_button)
+        run_row = QtWidgets.QHBoxLayout()
+        run_row.addWidget(self.run_button, 1)
+        run_row.addWidget(self.cluster_box)
+        layout.addLayout(run_row)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 2)
         layout.addWidget(QtWidgets.QLabel("Flagged observations (suspect or fail)"))
@@ -68,10 +77,19 @@ class QCPanel(QtWidgets.QWidget):
             return False
         text = self.config_edit.text().strip()
         path = Path(text) if text else None
+        on_cluster = self._on_cluster = self.cluster_box.isChecked()
 
         def job(progress: Any, cancel: threading.Event) -> tuple[xr.Dataset, QCReport]:
             progress(0.05, "loading config and kernels")
             config = load_config(path)
+            if on_cluster:
+                from desktop_app.batch.interactive import qc_on_cluster
+
+                scheduler = load_settings().cluster_scheduler
+                flagged, report = qc_on_cluster(stations, config, scheduler,
+                                                progress=progress, cancelled=cancel.is_set)
+                progress(1.0, "done")
+                return flagged, report
             result = run_qc(stations, config, cancelled=cancel.is_set)
             progress(1.0, "done")
             return result
@@ -87,6 +105,9 @@ class QCPanel(QtWidgets.QWidget):
         self.window_.show_qc(ds)
         self._fill_table(report)
         self._fill_flagged(ds)
+        if self._on_cluster:
+            self.summary.setText(f"Checked on the cluster in {report.run_seconds:.2f} s.")
+            return
         self.summary.setText(
             f"Checked in {report.run_seconds:.2f} s (kernels ready in "
             f"{report.compile_seconds:.2f} s{', compiled now' if report.first_call else ''}).")

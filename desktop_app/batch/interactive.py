@@ -1,0 +1,64 @@
+"""Cluster runs for the GUI: the data the window holds in memory, run as a batch job.
+
+The window's stations are written to a scratch folder, QC'd by :func:`run_batch_qc` on
+the scheduler from the settings (or a LocalCluster when none is set), and read back,
+with the same report shape as :func:`desktop_app.qc.runner.run_qc`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from desktop_app.batch.cluster import ClusterSpec, open_client
+from desktop_app.batch.qc_job import run_batch_qc
+from desktop_app.core.flags import QCFlag
+from desktop_app.qc.config import QCConfig
+from desktop_app.qc.runner import QCReport
+
+Progress = Callable[[float, str], None]
+
+
+def qc_on_cluster(ds: xr.Dataset, config: QCConfig, scheduler: str, *,
+                  progress: Progress | None = None,
+                  cancelled: Callable[[], bool] | None = None,
+                  station_chunk: int = 64, time_chunk: int = 8760
+                  ) -> tuple[xr.Dataset, QCReport]:
+    spec = ClusterSpec(scheduler.strip() or "local", workers=2)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="microclimate-cluster-") as scratch:
+        src = Path(scratch) / "stations.nc"
+        ds.to_netcdf(src)
+        out = Path(scratch) / "flags.zarr"
+        if progress is not None:
+            progress(0.02, f"connecting to {spec.describe()}")
+        with open_client(spec) as client:
+            def step(done: int, total: int, message: str) -> None:
+                if progress is not None:
+                    progress(done / max(1, total), f"on cluster: {message}")
+
+            run_batch_qc(client, [src], config, out, station_chunk=station_chunk,
+                         time_chunk=time_chunk, progress=step, cancelled=cancelled)
+        with xr.open_zarr(out) as stored:
+            flagged = stored.load()
+    report = QCReport(run_seconds=time.perf_counter() - start)
+    for name in flagged.data_vars:
+        var = str(name)
+        tests = str(flagged[var].attrs.get("qc_tests", ""))
+        if not var.endswith("_qc") or not tests:
+            continue
+        base = var[: -len("_qc")]
+        report.counts[base] = {n.removeprefix(f"{base}_qc_"): _count(flagged[n].values)
+                               for n in tests.split()}
+        report.counts[base]["aggregate"] = _count(flagged[var].values)
+    return flagged, report
+
+
+def _count(flags: np.ndarray) -> dict[QCFlag, int]:
+    counts = np.bincount(np.asarray(flags, np.uint8).ravel(), minlength=10)
+    return {f: int(counts[int(f)]) for f in QCFlag}

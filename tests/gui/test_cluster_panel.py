@@ -1,0 +1,41 @@
+"""'Run on cluster' in the QC panel, against a LocalCluster address the test starts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop_app.qc.config import default_config
+from desktop_app.qc.runner import run_qc
+from desktop_app.settings import Settings, save_settings
+
+pytestmark = pytest.mark.gui
+distributed = pytest.importorskip("distributed", reason="needs the [cluster] extra")
+
+
+def test_qc_on_cluster_gives_the_same_flags(window, qtbot, tmp_path: Path) -> None:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  memory_limit="1GiB", dashboard_address=":0",
+                                  host="127.0.0.1") as cluster:
+        save_settings(Settings(cluster_scheduler=cluster.scheduler_address))
+        panel = window.qc_panel
+        window.panels.setCurrentWidget(panel)
+        panel.cluster_box.setChecked(True)
+        stations = window.view.stations
+        seen: list[str] = []
+        window.tasks.bar.valueChanged.connect(lambda _v: seen.append(window.tasks.bar.format()))
+        with qtbot.waitSignal(window.tasks.finished, timeout=120000):
+            assert panel.run()
+        window.grab().save(str(Path(os.environ.get("SHOT_DIR", tmp_path)) / "qc_cluster.png"))
+    ref, _ = run_qc(stations, default_config())
+    got = window.view.stations
+    for name in [n for n in ref.data_vars if "_qc" in str(n)]:
+        assert np.array_equal(got[name].values, ref[name].values), name
+    assert panel.summary.text().startswith("Checked on the cluster")
+    rows = {(panel.table.item(r, 0).text(), panel.table.item(r, 1).text())
+            for r in range(panel.table.rowCount())}
+    assert ("temperature", "spike") in rows and ("temperature", "aggregate") in rows
+    assert any("on cluster" in text for text in seen)  # progress came from the cluster job
