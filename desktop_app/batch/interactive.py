@@ -62,3 +62,40 @@ def qc_on_cluster(ds: xr.Dataset, config: QCConfig, scheduler: str, *,
 def _count(flags: np.ndarray) -> dict[QCFlag, int]:
     counts = np.bincount(np.asarray(flags, np.uint8).ravel(), minlength=10)
     return {f: int(counts[int(f)]) for f in QCFlag}
+
+
+def forecast_on_cluster(coarse: xr.Dataset, terrain: xr.Dataset, model: str | None,
+                        scheduler: str, *, progress: Progress | None = None,
+                        cancelled: Callable[[], bool] | None = None,
+                        time_chunk: int = 24, tile: int = 128) -> xr.Dataset:
+    """The region's model forecast, tiled on the cluster (model output variables only;
+    see :mod:`desktop_app.batch.forecast_job`)."""
+    from desktop_app.batch.forecast_job import run_batch_forecast
+    from desktop_app.errors import ModelError
+    from desktop_app.inference.predictor import to_hourly
+    from desktop_app.inference.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    entry = registry.find(model) if model else registry.active("temperature")
+    if entry is None:
+        raise ModelError("no model installed for temperature; install one first")
+    spec = ClusterSpec(scheduler.strip() or "local", workers=2)
+    with tempfile.TemporaryDirectory(prefix="microclimate-cluster-") as scratch:
+        coarse_path, terrain_path = Path(scratch) / "coarse.nc", Path(scratch) / "terrain.nc"
+        to_hourly(coarse).to_netcdf(coarse_path)
+        terrain.to_netcdf(terrain_path)
+        out = Path(scratch) / "forecast.zarr"
+        if progress is not None:
+            progress(0.02, f"connecting to {spec.describe()}")
+        with open_client(spec) as client:
+            def step(done: int, total: int, message: str) -> None:
+                if progress is not None:
+                    progress(done / max(1, total), f"on cluster: {message}")
+
+            run_batch_forecast(client, [coarse_path], terrain_path, entry, out,
+                               time_chunk=time_chunk, tile=tile, progress=step,
+                               cancelled=cancelled)
+        with xr.open_zarr(out) as stored:
+            forecast = stored.load()
+    forecast.attrs["provider"] = f"cpu on {spec.describe()}"
+    return forecast

@@ -39,3 +39,28 @@ def test_qc_on_cluster_gives_the_same_flags(window, qtbot, tmp_path: Path) -> No
             for r in range(panel.table.rowCount())}
     assert ("temperature", "spike") in rows and ("temperature", "aggregate") in rows
     assert any("on cluster" in text for text in seen)  # progress came from the cluster job
+
+
+def test_forecast_on_cluster_matches_the_local_forecast(window, qtbot) -> None:
+    from desktop_app.inference.predictor import run_forecast
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  memory_limit="1GiB", dashboard_address=":0",
+                                  host="127.0.0.1") as cluster:
+        save_settings(Settings(cluster_scheduler=cluster.scheduler_address))
+        panel = window.forecast_panel
+        window.panels.setCurrentWidget(panel)
+        panel.provider_box.setCurrentText("cpu")
+        panel.cluster_box.setChecked(True)
+        with qtbot.waitSignal(window.tasks.finished, timeout=120000):
+            panel.run()
+    region = window.view.region
+    ref = run_forecast(region, None, "cpu", references=False)
+    got = window.view.forecast
+    assert got is not None and "on LocalCluster" not in got.attrs["provider"]
+    assert got.attrs["provider"].startswith("cpu on tcp://127.0.0.1:")
+    # 111x257 fine grid in 128-cell tiles: seams inside, equal to the untiled forecast
+    np.testing.assert_allclose(got["temperature"].values, ref["temperature"].values,
+                               rtol=0, atol=1e-4)
+    assert window.view.layer == "forecast"
+    assert "on cpu on tcp://" in panel.result_label.text()

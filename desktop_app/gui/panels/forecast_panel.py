@@ -11,6 +11,7 @@ from desktop_app.errors import MicroclimateError
 from desktop_app.inference.predictor import run_forecast
 from desktop_app.inference.registry import ModelRegistry
 from desktop_app.inference.runtime import runtime_status
+from desktop_app.settings import load_settings
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -32,6 +33,11 @@ class ForecastPanel(QtWidgets.QWidget):
         self.status_label = QtWidgets.QLabel()
         self.status_label.setWordWrap(True)
         self.run_button = QtWidgets.QPushButton("Run forecast")
+        self.cluster_box = QtWidgets.QCheckBox("Run on cluster")
+        self.cluster_box.setToolTip(
+            "Run the model in tiles on the Dask scheduler set in the settings "
+            "(cluster_scheduler), or on a local cluster when none is set; model output "
+            "variables only; needs the [cluster] extra")
         self.result_label = QtWidgets.QLabel("No forecast yet: the map shows the baseline.")
         self.result_label.setWordWrap(True)
         self.card_label = QtWidgets.QLabel()
@@ -42,6 +48,7 @@ class ForecastPanel(QtWidgets.QWidget):
         form.addRow("Provider", self.provider_box)
         form.addRow("Runs on", self.status_label)
         form.addRow(self.run_button)
+        form.addRow(self.cluster_box)
         form.addRow(self.result_label)
         self.provider_box.currentTextChanged.connect(self.refresh_status)
         self.model_box.currentIndexChanged.connect(self.show_card)
@@ -92,8 +99,16 @@ class ForecastPanel(QtWidgets.QWidget):
         region = self.window_.view.region
         model = self.model_box.currentData()
         provider = self.provider_box.currentText()
+        on_cluster = self.cluster_box.isChecked()
 
         def job(progress: object, cancel: threading.Event) -> xr.Dataset:
+            if on_cluster:
+                from desktop_app.batch.interactive import forecast_on_cluster
+
+                return forecast_on_cluster(region.coarse, region.terrain, model,
+                                           load_settings().cluster_scheduler,
+                                           progress=progress,  # type: ignore[arg-type]
+                                           cancelled=cancel.is_set)
             return run_forecast(region, model, provider, progress=progress,  # type: ignore[arg-type]
                                 cancel=cancel)
 
