@@ -77,7 +77,8 @@ def _builder(pred: Predictor, paths: tuple[str, ...], terrain: str,
     key = (paths, terrain, str(pred.entry.onnx_path), t0, t1)
     if key not in _BUILDERS:
         _BUILDERS.clear()
-        block = _coarse(paths).isel(time=slice(t0, t1)).load()
+        with inputs_mod.in_task():
+            block = _coarse(paths).isel(time=slice(t0, t1)).load()
         _BUILDERS[key] = pred.feature_builder(block, _terrain(terrain))
     return _BUILDERS[key]
 
@@ -155,7 +156,8 @@ def run_batch_forecast(client: Any, coarse_paths: list[Path], terrain_path: Path
     """Downscale the coarse files over the terrain into ``out``; ``halo`` overrides the
     card's (only to show what a too-small halo does)."""
     coarse = inputs_mod.open_inputs(coarse_paths, "coarse input")
-    validate_grid_dataset(coarse)
+    with inputs_mod.in_task():  # small reads for the checks: here, not on the cluster
+        validate_grid_dataset(coarse)
     terrain = load_netcdf(terrain_path, "terrain")
     validate_grid_dataset(terrain, require_time=False)
     times = np.asarray(coarse["time"].values, "datetime64[ns]")

@@ -66,7 +66,8 @@ def _region_write(part: xr.Dataset, store: str, stations: slice, times: slice) -
 def qc_station_slab(paths: tuple[str, ...], config: QCConfig, store: str,
                     s0: int, s1: int) -> None:
     """Pass 1 (worker): observed values and every non-buddy flag of stations s0:s1."""
-    ds = _open(paths).isel(station=slice(s0, s1)).load()
+    with inputs_mod.in_task():
+        ds = _open(paths).isel(station=slice(s0, s1)).load()
     flagged, _ = run_qc(ds, config)
     observed = [n for n in ds.data_vars if ds[n].dims == ("station", "time")]
     part = xr.merge([ds[observed].drop_vars(list(ds.coords)), _flag_vars(flagged, ds)])
@@ -76,14 +77,15 @@ def qc_station_slab(paths: tuple[str, ...], config: QCConfig, store: str,
 def qc_time_slab(paths: tuple[str, ...], config: QCConfig, store: str,
                  t0: int, t1: int) -> None:
     """Pass 2 (worker): the buddy check for time steps t0:t1, all stations."""
-    ds = _open(paths).isel(time=slice(t0, t1)).load()
+    with inputs_mod.in_task():
+        ds = _open(paths).isel(time=slice(t0, t1)).load()
     flagged, _ = run_qc(ds, config)
     _region_write(_flag_vars(flagged, ds), store, slice(None), slice(t0, t1))
 
 
 def qc_aggregate(store: str, groups: dict[str, list[str]], s0: int, s1: int) -> None:
     """Pass 3 (worker): ``<var>_qc`` = worst of the stored per-test flags."""
-    with xr.open_zarr(store) as stored:
+    with inputs_mod.in_task(), xr.open_zarr(store) as stored:
         part = xr.Dataset({
             f"{var}_qc": (("station", "time"),
                           worst(*[stored[n][s0:s1].values for n in names]))
@@ -120,19 +122,20 @@ def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
     """QC the station files on the cluster into ``out`` (Zarr, or NetCDF for ``.nc``).
     Returns how many chunks ran and how many were skipped as already done."""
     ds = inputs_mod.open_inputs(paths, "station input")
-    try:
-        validate_station_dataset(ds)
-    except SchemaError as exc:
-        raise SchemaError(f"station input {paths[0]}: {exc}") from exc
-    n_st, n_t = ds.sizes["station"], ds.sizes["time"]
-    sc, tc = max(1, min(station_chunk, n_st)), max(1, min(time_chunk, n_t))
+    with inputs_mod.in_task():  # small reads for the checks and the template: here
+        try:
+            validate_station_dataset(ds)
+        except SchemaError as exc:
+            raise SchemaError(f"station input {paths[0]}: {exc}") from exc
+        n_st, n_t = ds.sizes["station"], ds.sizes["time"]
+        sc, tc = max(1, min(station_chunk, n_st)), max(1, min(time_chunk, n_t))
+        tmpl = template(ds, config, (sc, tc))
     store = ChunkStore(out)
     job = {"kind": "qc", "inputs": inputs_mod.token(paths), "chunks": [sc, tc],
            "config": repr(config)}
     resumed = store.prepare(job, restart)
     data = str(store.data)
     per_series, buddy = split_config(config, False), split_config(config, True)
-    tmpl = template(ds, config, (sc, tc))
     if not resumed:
         tmpl.to_zarr(data, mode="w", compute=False, zarr_format=2)
     key_paths = tuple(str(Path(p).resolve()) for p in paths)

@@ -87,9 +87,12 @@ class ChunkStore:
                               f"result in {self.data}")
         try:
             if self.is_netcdf:
+                import dask
                 import xarray as xr
 
-                with xr.open_zarr(self.data) as ds, atomic_path(self.out) as tmp:
+                # converted here, not shipped through the cluster to this process
+                with dask.config.set(scheduler="synchronous"), xr.open_zarr(self.data) as ds, \
+                        atomic_path(self.out) as tmp:
                     ds.to_netcdf(tmp)
             else:
                 os.replace(self.data, self.out)

@@ -40,9 +40,10 @@ def _forecast(paths: tuple[str, ...]) -> xr.Dataset:
 def sample_chunk(paths: tuple[str, ...], names: dict[str, str], times: np.ndarray,
                  i: np.ndarray, j: np.ndarray) -> dict[str, np.ndarray]:
     """Worker: each candidate field at the station cells for ``times``: (station, time)."""
-    sel = _forecast(paths).sel(time=times)
-    return {label: np.asarray(sel[name].values, float)[:, i, j].T
-            for label, name in names.items()}
+    with inputs_mod.in_task():
+        sel = _forecast(paths).sel(time=times)
+        return {label: np.asarray(sel[name].values, float)[:, i, j].T
+                for label, name in names.items()}
 
 
 def run_batch_verify(client: Any, forecast_paths: list[Path], obs_path: Path,
@@ -52,6 +53,9 @@ def run_batch_verify(client: Any, forecast_paths: list[Path], obs_path: Path,
     distributed = require("distributed")
     var = get_variable(variable)
     forecast = inputs_mod.open_inputs(forecast_paths, "forecast")
+    with inputs_mod.in_task():
+        forecast = forecast.assign_coords(
+            latitude=forecast["latitude"].values, longitude=forecast["longitude"].values)
     obs = load_netcdf(obs_path, "observations")
     if variable not in obs:
         raise SchemaError(f"observations {obs_path} have no {variable!r}")
