@@ -141,3 +141,12 @@ def test_jobqueue_clusters_are_built_with_the_options(target: str, directive: st
     assert type(cluster).__name__ == {"slurm": "SLURMCluster", "pbs": "PBSCluster"}[target]
     assert directive in script and "weather" in script and "met" in script
     assert "02:00:00" in script and "--nthreads 2" in script
+
+
+def test_a_zarr_store_as_input(client: Any, tmp_path: Path) -> None:
+    ds = tmy3_station_dataset().isel(time=slice(0, 2000))
+    store = tmp_path / "stations.zarr"
+    ds.to_zarr(store, zarr_format=2)
+    out = tmp_path / "flags.zarr"
+    run_batch_qc(client, [store], default_config(), out, station_chunk=1, time_chunk=500)
+    _assert_flags_identical(xr.open_zarr(out).load(), run_qc(ds, default_config())[0])
