@@ -214,6 +214,16 @@ class Trainer:
         return math.sqrt(sq_model / st.n_obs), math.sqrt(sq_base / st.n_obs)
 
     # -- the loop -------------------------------------------------------------------------
+    def cancel_requested(self) -> bool:
+        """Whether to stop before the next step; under torchrun all ranks agree (a rank
+        that stopped alone would leave the others waiting in an all-reduce)."""
+        flag = self.cancel is not None and self.cancel.is_set()
+        if self.world > 1:
+            votes = torch.tensor([1.0 if flag else 0.0], device=self.device)
+            dist.all_reduce(votes, op=dist.ReduceOp.MAX)
+            flag = bool(votes.item() > 0)
+        return flag
+
     def log_row(self, row: dict[str, Any]) -> None:
         if self.rank != 0:
             return
@@ -248,7 +258,7 @@ class Trainer:
                     f"{self.device.type.upper()}{' with AMP' if self.amp else ''}"
                     f"{f' x{self.world} processes' if self.world > 1 else ''}")
         while self.step < t.steps:
-            if self.cancel is not None and self.cancel.is_set():
+            if self.cancel_requested():
                 stopped = "cancelled"
                 break
             terms = self.train_step()
