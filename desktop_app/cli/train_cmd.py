@@ -118,8 +118,11 @@ def _report_interrupted(result: Any) -> int:
 def _print_station_metrics(block: dict[str, Any] | None) -> None:
     if not block:
         return
+    if "rows" not in block:
+        print(f"  stations: {block['holdout']}")
+        return
     print(f"  at {block['holdout'].split(' on ')[0]}:")
-    for row in block["rows"]:
+    for row in block.get("rows", []):
         if row.get("n"):
             print(f"  {row['forecast']:9s} RMSE {row['rmse']:.4f} MAE {row['mae']:.4f} "
                   f"(n={row['n']})")

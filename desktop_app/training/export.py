@@ -141,6 +141,9 @@ def station_metrics(data: TrainingData, split: Split, which: str, onnx_path: Pat
     """Scores at the held-out test stations on ``split``'s days."""
     st = data.station_set
     assert st is not None
+    if not st.split["test"]:
+        return {"holdout": "no test stations were held out (data.station_holdout = 0 and "
+                           "no data.test_stations): the model is not scored at stations"}
     steps = np.searchsorted(data.coarse["time"].values, split.times)
     targets = st.targets("test", steps)
     fields = predicted_fields(data, split.times, onnx_path, card_path)

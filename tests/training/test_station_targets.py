@@ -221,3 +221,18 @@ def test_train_and_export_scores_held_out_stations(flagged: Path, tmp_path: Path
     assert baseline_row["n"] == int(np.isfinite(err).sum()) > 0
     assert baseline_row["rmse"] == pytest.approx(expected, abs=2e-3)
     assert {r["forecast"] for r in block["rows"]} == {"model", "baseline", "bilinear"}
+
+
+def test_cli_prints_station_scores_or_says_there_are_none(flagged: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    from desktop_app.cli import main
+
+    cfg = write_config(tmp_path, flagged, data_extra=(
+        'station_holdout = 0.0\nval_stations = ["SYN-01"]'))
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 0
+    text = capsys.readouterr().out
+    assert "no test stations were held out" in text and "RMSE" not in text.split(
+        "stations:")[-1]
+    card = json.loads((tmp_path / "run" / "model" / "station-test-0.1.0.json").read_text())
+    assert "rows" not in card["metrics"]["stations"]
+    assert card["metrics"]["split"]["test_stations"] == []
