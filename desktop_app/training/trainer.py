@@ -199,7 +199,8 @@ class Trainer:
         if st is None or st.n_obs == 0:
             return math.nan, math.nan
         self.model.eval()
-        rows, cols = torch.from_numpy(st.rows), torch.from_numpy(st.cols)
+        rows = torch.from_numpy(st.rows).to(self.device)
+        cols = torch.from_numpy(st.cols).to(self.device)
         sq_model = sq_base = 0.0
         for i in range(0, split.x.shape[0], 32):
             x = torch.from_numpy(split.x[i:i + 32]).to(self.device)
@@ -264,9 +265,9 @@ class Trainer:
             terms = self.train_step()
             if self.step % t.eval_every == 0 or self.step == t.steps:
                 val, val_base = self.evaluate(self.data.val)
-                st_val, st_base = (self.evaluate_stations(self.data.val)
-                                   if self.data.val.stations is not None
-                                   else (math.nan, math.nan))
+                st_val, st_base = (
+                    (val, val_base) if self.data.val.y is None  # already at stations
+                    else self.evaluate_stations(self.data.val))
                 now = time.perf_counter()
                 rate = ((self.step - last_step) * t.batch_size * 2 * self.world
                         / max(now - last_t, 1e-9))
@@ -314,6 +315,22 @@ def _truncate_logs(out_dir: Path, step: int) -> None:
         writer.writerows(rows)
 
 
+def _check_same_split(out_dir: Path, record: dict[str, Any]) -> None:
+    """A resumed run must hold out exactly what it held out before (else a held-out
+    station or day could have been trained on): the data files must not have changed."""
+    try:
+        saved = json.loads((out_dir / SPLIT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return  # a run from before split.json existed
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot read {out_dir / SPLIT}: {exc}") from exc
+    if saved != json.loads(json.dumps(record)):
+        changed = sorted(k for k in set(saved) | set(record) if saved.get(k) != record.get(k))
+        raise TrainingError(f"the data of {out_dir} changed since the run started "
+                            f"({', '.join(changed)} differ from {SPLIT}); resuming would "
+                            "mix splits. Start a new run instead.")
+
+
 def start(cfg: Config, out_dir: Path, **kwargs: Any) -> Trainer:
     """A fresh run in ``out_dir`` (refused if it already holds one: resume it instead)."""
     out_dir = Path(out_dir)
@@ -336,6 +353,7 @@ def resume(out_dir: Path, **kwargs: Any) -> Trainer:
     except (OSError, ValueError) as exc:
         raise TrainingError(f"{out_dir} is not a training run (no readable {CONFIG})") from exc
     trainer = Trainer(parse_config(data), out_dir, **kwargs)
+    _check_same_split(out_dir, trainer.data.split_record())
     if (out_dir / LAST).exists():
         trainer.load_checkpoint(out_dir / LAST)
     if trainer.rank == 0:

@@ -236,3 +236,20 @@ def test_cli_prints_station_scores_or_says_there_are_none(flagged: Path, tmp_pat
     card = json.loads((tmp_path / "run" / "model" / "station-test-0.1.0.json").read_text())
     assert "rows" not in card["metrics"]["stations"]
     assert card["metrics"]["split"]["test_stations"] == []
+
+
+def test_resume_refuses_a_changed_split(flagged: Path, tmp_path: Path) -> None:
+    from desktop_app.training.trainer import resume
+
+    stations = tmp_path / "stations.nc"
+    with xr.open_dataset(flagged) as ds:
+        ds.load().to_netcdf(stations)
+    cfg = load_config(write_config(tmp_path / "cfg", stations))
+    start(cfg, tmp_path / "run")  # writes config.json and split.json
+    assert resume(tmp_path / "run").step == 0  # same data: fine
+    with xr.open_dataset(stations) as ds:
+        changed = ds.load()
+    changed["temperature_qc"][:, :10] = QCFlag.FAIL  # someone re-ran QC differently
+    changed.to_netcdf(stations)
+    with pytest.raises(TrainingError, match=r"changed since the run started \(station_counts"):
+        resume(tmp_path / "run")
