@@ -61,23 +61,26 @@ def _build(config_path: Path) -> tuple[Any, Any]:
     return watcher, store
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """Ctrl-C / SIGTERM set ``stop``: the poll in progress finishes its write first.
+    Returns the previous handlers to restore."""
     def handler(signum: int, frame: object) -> None:
         stop.set()
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def run(args: argparse.Namespace) -> int:
     watcher, store = _build(args.config)
     stop = threading.Event()
-    _stop_on_signals(stop)
+    previous = _stop_on_signals(stop)
     print(f"watching {len(watcher.config.stations)} station(s) every "
           f"{watcher.config.interval_minutes:g} min; store {store.path}; Ctrl-C stops")
     try:
         watcher.run(stop, max_polls=args.polls)
     finally:
         store.close()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
     c = watcher.counters
     print(f"stopped after {c.polls} poll(s): {c.new_values} new values, "
           f"{c.anomalies} anomalies, {c.poll_failures} failed polls")

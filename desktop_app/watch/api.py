@@ -78,6 +78,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
             raise fastapi.HTTPException(401, "missing or wrong bearer token",
                                         headers={"WWW-Authenticate": "Bearer"})
 
+    # fastapi is imported lazily (the extra), so give the dependency its real type here
+    auth.__annotations__ = {"request": fastapi.Request, "return": None}
     need = [fastapi.Depends(auth)]
 
     @app.get("/health")

@@ -161,16 +161,20 @@ class Store:
                 self.conn.execute("COMMIT")
                 return result
             except sqlite3.Error as exc:
-                self.conn.execute("ROLLBACK")
+                self._rollback()  # SQLite may already have rolled back (SQLITE_FULL)
                 if "full" in str(exc).lower():
                     raise StoreError(f"watch store {self.path}: disk full ({what}); nothing "
                                      "stored before was lost, the new rows are kept to retry"
                                      ) from exc
                 raise StoreError(f"watch store {self.path}: {what}: {exc}") from exc
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         raise AssertionError("unreachable")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self.conn.close()
