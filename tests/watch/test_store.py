@@ -24,7 +24,8 @@ def berlin_rows():
 def fill(store: Store):
     t, v = berlin_rows()
     store.upsert_stations([("berlin", "Berlin", 52.52, 13.41, 38.0)])
-    store.add_observations([("berlin", "temperature", int(a), float(b)) for a, b in zip(t, v, strict=True)],
+    store.add_observations([("berlin", "temperature", int(a), float(b))
+                            for a, b in zip(t, v, strict=True)],
                            qc=[("berlin", "temperature", int(a), 1, "{}") for a in t])
     # a forecast issued at each hour for the next 3 hours: the real value 24 h earlier
     # (day-ahead persistence, a real naive model) so errors are real differences
@@ -74,7 +75,8 @@ def test_newer_schema_is_refused(tmp_path):
 def test_dedup_and_corrections(tmp_path):
     with Store(tmp_path / "w.sqlite") as store:
         t, v = fill(store)
-        again = [("berlin", "temperature", int(a), float(b)) for a, b in zip(t[:10], v[:10], strict=True)]
+        again = [("berlin", "temperature", int(a), float(b))
+                 for a, b in zip(t[:10], v[:10], strict=True)]
         assert store.add_observations(again) == 0
         assert store.add_observations([("berlin", "temperature", int(t[0]), 99.0)]) == 1
         assert store.counts()["observations"] == t.size
