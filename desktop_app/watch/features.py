@@ -54,7 +54,15 @@ def qc_window(times_s: NDArray[np.int64], values: NDArray[np.float64],
 def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
             values: NDArray[np.float64], first_new: int, tests: dict[str, object]
             ) -> list[tuple[str, str, int, int, str]]:
-    """Rows for the store's ``qc_flags`` table: the new values and the one before."""
+    """Rows for the store's ``qc_flags`` table: the new values and the one before.
+
+    The checks run on the part of the window they can see from the new values: the
+    flat-line span (its fail threshold) plus a step, not the whole window."""
+    reach = max([int(p.fail_threshold) for p in tests.values() if isinstance(p, FlatLine)],
+                default=0)
+    lo = int(np.searchsorted(times_s, times_s[min(first_new, times_s.size - 1)] - reach))
+    lo = max(0, min(lo, first_new - 2))
+    times_s, values, first_new = times_s[lo:], values[lo:], first_new - lo
     agg, per = qc_window(times_s, values, tests)
     start = max(0, first_new - 1)
     return [(station, variable, int(times_s[i]), int(agg[i]),

@@ -34,7 +34,13 @@ import numpy as np
 from desktop_app.errors import MicroclimateError
 from desktop_app.watch.anomaly import Forest, RobustZ, features
 from desktop_app.watch.config import WatchConfig
-from desktop_app.watch.features import qc_rows, qc_tests, window_ends, window_features
+from desktop_app.watch.features import (
+    WINDOW_S,
+    qc_rows,
+    qc_tests,
+    window_ends,
+    window_features,
+)
 from desktop_app.watch.sources import Batch
 from desktop_app.watch.store import Store, StoreError
 
@@ -96,10 +102,13 @@ class Watcher:
         self._report = on_report or (lambda _m: None)
         self.series: dict[str, _Series] = {}
         self.robust: dict[str, RobustZ] = {}
+        self.usual_step: dict[str, float] = {}  # a station's usual time step (gap feature)
         self.forest: Forest | None = None
         self._use_forest = use_forest
         self._polls_since_fit = 0
         self.stale: set[str] = set()
+        self.forecast_stations = {r[0] for r in store.query(
+            "SELECT DISTINCT station FROM forecasts WHERE variable = ?", (config.variable,))}
         self.store.upsert_stations((s.id, s.name or s.id, s.latitude, s.longitude,
                                     s.elevation) for s in config.stations)
         self.resume()
@@ -128,6 +137,7 @@ class Watcher:
             if s.times.size >= MIN_HISTORY:
                 feats = self._features(sid, s.times, s.values)
                 self.robust[sid] = RobustZ().fit(feats)
+                self.usual_step[sid] = float(np.median(np.diff(s.times)))
                 pooled.append(feats)
         if self._use_forest and pooled and sum(len(p) for p in pooled) >= 200:
             self.forest = Forest().fit(np.concatenate(pooled))
@@ -136,6 +146,8 @@ class Watcher:
     def _features(self, station: str, t: np.ndarray, v: np.ndarray,
                   usual_step_s: float | None = None) -> np.ndarray:
         fc = np.full(t.size, np.nan)
+        if station not in self.forecast_stations:
+            return features(t, v, fc, usual_step_s=usual_step_s)
         rows = self.store.query(
             "SELECT valid_time, value FROM forecasts WHERE station = ? AND variable = ? "
             "AND valid_time >= ? ORDER BY valid_time, issue_time",
@@ -212,11 +224,13 @@ class Watcher:
                      for b in self.pending for m, v, s, it, vt, x in b.forecasts]
         if forecasts:
             self.store.add_forecasts(forecasts)
+            self.forecast_stations.update(f[2] for f in forecasts)
         by_station: dict[str, list[tuple[int, float]]] = {}
         for b in self.pending:
             for sid, when, val in b.observations:
                 by_station.setdefault(sid, []).append((when, val))
         staged: dict[str, _Series] = {}
+        scored: list[tuple[str, np.ndarray, np.ndarray]] = []
         for sid, items in by_station.items():
             if sid not in self.series:
                 continue  # a station no longer in the config
@@ -236,12 +250,16 @@ class Watcher:
             qc_all.extend(qc_rows(sid, self.variable, t, v, first, self.tests))
             ends = window_ends(int(t_new.min()), int(t[-1]))
             if ends.size:
-                wf = window_features(t, v, ends)
+                lo = int(np.searchsorted(t, ends[0] - WINDOW_S, side="right"))
+                wf = window_features(t[lo:], v[lo:], ends)
                 feat_all.extend((sid, self.variable, int(e), int(r[0]), float(r[1]),
                                  float(r[2]), float(r[3]), float(r[4]))
                                 for e, r in zip(ends, wf, strict=True) if r[0] > 0)
-            anom_all.extend(self._score(sid, t, v, t_new))
+            f_new = self._station_features(sid, t, v, t_new)
+            if f_new is not None:
+                scored.append((sid, t_new, f_new))
             staged[sid] = _Series(t, v)
+        anom_all.extend(self._score(scored))
         stored = self.store.add_observations(obs_rows, qc_all, feat_all, anom_all, now=now)
         self.pending.clear()
         self.series.update(staged)
@@ -281,30 +299,40 @@ class Watcher:
             s.times, s.values = s.times[~drop], s.values[~drop]
         return arr_t[take], arr_v[take]
 
-    def _score(self, sid: str, t: np.ndarray, v: np.ndarray, t_new: np.ndarray
-               ) -> list[tuple[str, str, int, str, float, str]]:
-        robust = self.robust.get(sid)
+    def _station_features(self, sid: str, t: np.ndarray, v: np.ndarray,
+                          t_new: np.ndarray) -> np.ndarray | None:
+        """Detector features of the new values (None while the history is too short)."""
         rows = np.searchsorted(t, t_new)
-        if robust is None:
-            before = rows.min()
+        if sid not in self.robust:
+            before = int(rows.min())
             if before < MIN_HISTORY:
-                return []  # too little history to know what is normal here
-            robust = self.robust[sid] = RobustZ().fit(self._features(sid, t[:before],
-                                                                     v[:before]))
-        usual = float(np.median(np.diff(t))) if t.size > 1 else None
+                return None  # too little history to know what is normal here
+            self.robust[sid] = RobustZ().fit(self._features(sid, t[:before], v[:before]))
+        usual = self.usual_step.get(sid)
+        if usual is None and t.size > 1:
+            usual = self.usual_step[sid] = float(np.median(np.diff(t)))
         start = max(0, int(rows.min()) - 8)  # the features need the k values before
         feats = self._features(sid, t[start:], v[start:], usual)
-        f = feats[rows - start]
-        out = []
-        scores = {"robust_z": robust.score(f)}
+        return feats[rows - start]
+
+    def _score(self, scored: list[tuple[str, np.ndarray, np.ndarray]]
+               ) -> list[tuple[str, str, int, str, float, str]]:
+        """Robust z per station; the forest once over all stations' new rows."""
+        if not scored:
+            return []
+        feats = np.concatenate([f for _, _, f in scored])
+        who = [(sid, int(t)) for sid, times, _ in scored for t in times]
+        scores = {"robust_z": np.concatenate([self.robust[sid].score(f)
+                                              for sid, _, f in scored])}
         if self.forest is not None:
-            scores["isolation_forest"] = self.forest.score(f)
+            scores["isolation_forest"] = self.forest.score(feats)
+        out = []
         for name, sc in scores.items():
             for i in np.flatnonzero(sc >= 1.0):
                 detail = json.dumps({k: None if not np.isfinite(x) else round(float(x), 3)
                                      for k, x in zip(("delta", "dev", "logrange", "residual",
-                                                      "gap"), f[i], strict=True)})
-                out.append((sid, self.variable, int(t_new[i]), name, float(sc[i]), detail))
+                                                      "gap"), feats[i], strict=True)})
+                out.append((who[i][0], self.variable, who[i][1], name, float(sc[i]), detail))
         return out
 
     # -- the loop ---------------------------------------------------------------------
