@@ -179,7 +179,7 @@ def labelled_table() -> list[str]:
     sets = []
     for name in ("723170TYA.CSV", "703165TY.csv"):
         ds = read_tmy3(DATA / name)
-        sets.append((f"TMY3 {name} temperature (hourly, 8760)", 
+        sets.append((f"TMY3 {name} temperature (hourly, 8760)",
                      ds["time"].values.astype("datetime64[s]").astype(np.int64),
                      ds["temperature"].values[0].astype(np.float64), 40))
     frame = pd.read_csv(DATA / "20363_1000427.csv.gz")
