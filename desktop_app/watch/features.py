@@ -53,7 +53,7 @@ def qc_window(times_s: NDArray[np.int64], values: NDArray[np.float64],
 
 def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
             values: NDArray[np.float64], first_new: int, tests: dict[str, object]
-            ) -> list[tuple[str, str, int, int, str]]:
+            ) -> list[tuple[str, str, int, int, str | None]]:
     """Rows for the store's ``qc_flags`` table: the new values and the one before.
 
     The checks run on the part of the window they can see from the new values: the
@@ -65,8 +65,10 @@ def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
     times_s, values, first_new = times_s[lo:], values[lo:], first_new - lo
     agg, per = qc_window(times_s, values, tests)
     start = max(0, first_new - 1)
+    # per-test detail only where some test did not pass (most rows: NULL, a smaller store)
     return [(station, variable, int(times_s[i]), int(agg[i]),
-             json.dumps({k: int(v[i]) for k, v in per.items()}))
+             None if all(v[i] == QCFlag.PASS for v in per.values())
+             else json.dumps({k: int(v[i]) for k, v in per.items()}))
             for i in range(start, times_s.size)]
 
 

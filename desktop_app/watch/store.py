@@ -194,7 +194,7 @@ class Store:
             "longitude=excluded.longitude, elevation=excluded.elevation", rows), "stations")
 
     def add_observations(self, rows: Sequence[tuple[str, str, int, float]],
-                         qc: Sequence[tuple[str, str, int, int, str]] = (),
+                         qc: Sequence[tuple[str, str, int, int, str | None]] = (),
                          features: Sequence[tuple[str, str, int, int, float, float, float,
                                                   float]] = (),
                          anomalies: Sequence[tuple[str, str, int, str, float, str]] = (),

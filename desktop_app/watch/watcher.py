@@ -217,7 +217,7 @@ class Watcher:
     def _ingest(self, now: int) -> tuple[int, int]:
         """Turn pending batches into store rows; pending is cleared only once stored."""
         obs_rows: list[tuple[str, str, int, float]] = []
-        qc_all: list[tuple[str, str, int, int, str]] = []
+        qc_all: list[tuple[str, str, int, int, str | None]] = []
         feat_all: list[tuple[str, str, int, int, float, float, float, float]] = []
         anom_all: list[tuple[str, str, int, str, float, str]] = []
         forecasts = [(m, v, s, self.variable, it, vt, x)

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def watch_config(make_watcher, tmp_path):
+def watch_config(make_watcher, tmp_path):  # noqa: F811 (the imported fixture)
     replay = Replay(faults={60: "spike"})
     db = tmp_path / "w.sqlite"
     w, clock = make_watcher(replay, db=db)
