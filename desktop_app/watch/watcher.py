@@ -45,6 +45,7 @@ from desktop_app.watch.sources import Batch
 from desktop_app.watch.store import Store, StoreError
 
 MIN_HISTORY = 24  # values before a station's normal is estimated
+MIN_FOREST_ROWS = 100  # pooled history rows before the IsolationForest is fitted
 
 
 class Source(Protocol):
@@ -139,8 +140,12 @@ class Watcher:
                 self.robust[sid] = RobustZ().fit(feats)
                 self.usual_step[sid] = float(np.median(np.diff(s.times)))
                 pooled.append(feats)
-        if self._use_forest and pooled and sum(len(p) for p in pooled) >= 200:
-            self.forest = Forest().fit(np.concatenate(pooled))
+        if self._use_forest and pooled and sum(len(p) for p in pooled) >= MIN_FOREST_ROWS:
+            try:
+                self.forest = Forest().fit(np.concatenate(pooled))
+            except MicroclimateError as exc:  # no scikit-learn: robust z-scores only
+                self._use_forest = False
+                self._note(f"learned detector off: {exc}")
         self._polls_since_fit = 0
 
     def _features(self, station: str, t: np.ndarray, v: np.ndarray,

@@ -36,9 +36,9 @@ def berlin_start() -> float:
 def make_watcher(tmp_path):
     made = []
 
-    def make(replay: Replay, db=None, **kw):
+    def make(replay: Replay, db=None, config=None, **kw):
         cfg = parse_config({"interval_minutes": 1, "stations": [BERLIN],
-                            "database": str(db or tmp_path / "w.sqlite")})
+                            "database": str(db or tmp_path / "w.sqlite"), **(config or {})})
         clock = FakeClock(berlin_start())
         http = HttpClient(transport=replay.transport(), sleep=clock.sleep,
                           retry=RetryPolicy(attempts=2, base_delay_s=0.5))
