@@ -173,7 +173,11 @@ def store_size_per_year(values: np.ndarray, folder: Path) -> tuple[float, dict[s
             store.add_forecasts(fc[a:a + 50_000])
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         counts = store.counts()
-    return os.path.getsize(path) / 2**20, counts
+        try:  # per table and index, where SQLite has the dbstat table
+            sizes = dict(store.query("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
+        except Exception:  # noqa: BLE001 - a SQLite built without dbstat: skip the split
+            sizes = {}
+    return os.path.getsize(path) / 2**20, counts, sizes
 
 
 def labelled_table() -> list[str]:
@@ -229,12 +233,16 @@ def main() -> None:
             print(line)
         if not args.no_year:
             start = time.perf_counter()
-            mb, counts = store_size_per_year(values, folder)
+            mb, counts, sizes = store_size_per_year(values, folder)
             print(f"\nstore size per station-year at a 1-minute poll rate: {mb:.1f} MiB "
                   f"({counts['observations']:,} observations, {counts['qc_flags']:,} QC rows,"
                   f" {counts['features']:,} feature windows, {counts['forecasts']:,} "
                   f"forecasts, {counts['pairs']:,} pairs; built in "
                   f"{time.perf_counter() - start:.0f} s)")
+            if sizes:
+                big = sorted(sizes.items(), key=lambda kv: -kv[1])[:7]
+                print("  by table/index: " + ", ".join(f"{k} {v / 2**20:.1f} MiB"
+                                                       for k, v in big))
 
 
 if __name__ == "__main__":

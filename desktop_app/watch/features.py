@@ -66,9 +66,10 @@ def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
     agg, per = qc_window(times_s, values, tests)
     start = max(0, first_new - 1)
     # per-test detail only where some test did not pass (most rows: NULL, a smaller store)
+    passed = (np.all(np.stack(list(per.values())) == QCFlag.PASS, axis=0) if per
+              else np.zeros(times_s.size, bool))
     return [(station, variable, int(times_s[i]), int(agg[i]),
-             None if all(v[i] == QCFlag.PASS for v in per.values())
-             else json.dumps({k: int(v[i]) for k, v in per.items()}))
+             None if passed[i] else json.dumps({k: int(v[i]) for k, v in per.items()}))
             for i in range(start, times_s.size)]
 
 
