@@ -240,11 +240,11 @@ class Watcher:
             if sid not in self.series:
                 continue  # a station no longer in the config
             s = self.series[sid]
-            t_new, v_new = self._accept(sid, s, items, now)
+            t_new, v_new, keep_old = self._accept(sid, s, items, now)
             if t_new.size == 0:
                 continue
-            t = np.concatenate([s.times, t_new])
-            v = np.concatenate([s.values, v_new])
+            t = np.concatenate([s.times[keep_old], t_new])
+            v = np.concatenate([s.values[keep_old], v_new])
             order = np.argsort(t, kind="stable")
             t, v = t[order], v[order]
             keep = t >= t[-1] - self.window_s
@@ -277,7 +277,7 @@ class Watcher:
         return stored, len(anom_all)
 
     def _accept(self, sid: str, s: _Series, items: list[tuple[int, float]], now: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         arr_t = np.array([i[0] for i in items], np.int64)
         arr_v = np.array([i[1] for i in items], np.float64)
         arr_t, idx = np.unique(arr_t[::-1], return_index=True)  # last answer for a time wins
@@ -299,10 +299,10 @@ class Watcher:
         unchanged = same & ((old_val == arr_v) | (np.isnan(old_val) & np.isnan(arr_v)))
         self.counters.duplicates += int(unchanged.sum())
         take = ~future & ~old & ~unchanged
-        if (same & take).any():  # corrections: drop the old value from the window
-            drop = np.isin(s.times, arr_t[same & take])
-            s.times, s.values = s.times[~drop], s.values[~drop]
-        return arr_t[take], arr_v[take]
+        # corrections replace the stored value: the window drops the old one (applied
+        # only once the store has the new rows)
+        keep = ~np.isin(s.times, arr_t[same & take])
+        return arr_t[take], arr_v[take], keep
 
     def _station_features(self, sid: str, t: np.ndarray, v: np.ndarray,
                           t_new: np.ndarray) -> np.ndarray | None:

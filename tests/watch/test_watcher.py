@@ -228,3 +228,19 @@ def test_without_scikit_learn_the_watcher_keeps_robust_z_and_names_the_extra(
     # score), but the spike is the most anomalous new value it has seen
     assert s.times[new][np.argmax(scores[new])] == spike_t
     assert "robust_z" in {a["detector"] for a in w2.store.anomalies() if a["time"] == spike_t}
+
+
+def test_a_corrected_value_replaces_the_stored_one_and_is_requalified(make_watcher):
+    from desktop_app.watch.sources import Batch
+    replay = Replay()
+    w, clock = make_watcher(replay)
+    drive(w, clock, replay, range(30))
+    t, v = real_series(30)
+    w.pending.append(Batch(observations=[("berlin", int(t[20]), float(v[20]) + 12.0)]))
+    stored, _ = w._ingest(int(clock.now))
+    assert stored == 1  # one row changed, none added
+    times, values, flags = w.store.history("berlin", "temperature")
+    assert times.size == 30 and values[20] == v[20] + 12.0
+    assert flags[20] >= 3  # the corrected value is a spike against its neighbours
+    window = w.series["berlin"]
+    assert window.times.size == 30 and window.values[20] == v[20] + 12.0
