@@ -196,10 +196,11 @@ def labelled_table() -> list[str]:
     for label, t, v, events in sets:
         lines.append(f"  {label}: {events} fault events (spike, stuck, gap, drift in turn)")
         lines.append(f"    {'detector':32s} {'precision':>9s} {'recall':>7s} {'F1':>6s} "
-                     f"{'flagged':>8s}")
+                     f"{'flagged':>8s}   recall by fault kind")
         for det, s in evaluate(t, v, events, seed=3).items():
+            kinds = " ".join(f"{k} {r:.2f}" for k, r in s.recall_by_kind.items())
             lines.append(f"    {det:32s} {s.precision:9.2f} {s.recall:7.2f} {s.f1:6.2f} "
-                         f"{s.flagged:8d}")
+                         f"{s.flagged:8d}   {kinds}")
     lines.append("  precision: share of flags inside a fault (or one step after); recall: "
                  "share of fault events with at least one flag")
     return lines

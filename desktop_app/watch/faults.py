@@ -69,6 +69,7 @@ class Score:
     recall: float
     f1: float
     flagged: int
+    recall_by_kind: dict[str, float]
 
 
 def score(flags: NDArray[np.bool_], data: Labelled, margin: int = 1) -> Score:
@@ -82,7 +83,10 @@ def score(flags: NDArray[np.bool_], data: Labelled, margin: int = 1) -> Score:
     hits = [flags[a:min(b + 1 + margin, flags.size)].any() for _, a, b in data.events]
     recall = float(np.mean(hits)) if hits else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return Score(precision, recall, f1, flagged)
+    by_kind = {k: float(np.mean([h for h, (kind, _, _) in zip(hits, data.events, strict=True)
+                                 if kind == k]))
+               for k in KINDS if any(e[0] == k for e in data.events)}
+    return Score(precision, recall, f1, flagged, by_kind)
 
 
 def persistence_forecast(times: NDArray[np.int64], values: NDArray[np.float64],
