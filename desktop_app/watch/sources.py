@@ -3,7 +3,8 @@ forecast of the same answer, stored as issued forecasts) and local station files
 
 An observation row is ``(station, time_s, value)``; a forecast row is ``(model,
 version, station, issue_time_s, valid_time_s, value)``. Open-Meteo quirks (local times
-without offset, units) are resolved with the provider module's own helpers.
+without offset, units, nulls) are resolved by the provider module
+(:func:`desktop_app.sources.openmeteo_parse.parse_current` / ``parse_location``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from desktop_app.errors import DataSourceError
 from desktop_app.sources.http import HttpClient, shared_client
-from desktop_app.sources.openmeteo_parse import PROVIDER, parse_location, provider_name
+from desktop_app.sources.openmeteo_parse import (
+    PROVIDER,
+    parse_current,
+    parse_location,
+    provider_name,
+)
 from desktop_app.sources.stations import read_station_file
-from desktop_app.sources.units import to_internal
 from desktop_app.watch.config import StationSpec
 
 ObsRow = tuple[str, int, float]
@@ -33,15 +37,6 @@ MODEL_VERSION = "best_match"
 class Batch:
     observations: list[ObsRow] = field(default_factory=list)
     forecasts: list[ForecastRow] = field(default_factory=list)
-
-
-def _local_to_utc(value: Any, offset: int) -> int:
-    if isinstance(value, int | float):
-        return int(value)
-    try:
-        return int(np.datetime64(str(value), "s").astype(np.int64)) - offset
-    except ValueError as exc:
-        raise DataSourceError(f"{PROVIDER}: unreadable current time {value!r}") from exc
 
 
 @dataclass
@@ -74,17 +69,11 @@ class OpenMeteoCurrent:
             raise DataSourceError(f"{PROVIDER}: {len(bodies)} locations answered for "
                                   f"{len(self.stations)} stations requested from {url}")
         batch = Batch()
-        name = provider_name(self.variable)
         for spec, one in zip(self.stations, bodies, strict=True):
-            if not isinstance(one, dict) or not isinstance(one.get("current"), dict):
-                raise DataSourceError(f"{PROVIDER}: answer for {spec.id} has no 'current' block")
-            cur = one["current"]
-            offset = int(one.get("utc_offset_seconds", 0) or 0)
-            t = _local_to_utc(cur.get("time"), offset)
-            raw = cur.get(name)
-            unit = (one.get("current_units") or {}).get(name) or "°C"
-            value = float("nan") if raw is None else float(
-                to_internal(np.array([float(raw)]), unit, self.variable)[0])
+            try:
+                t, value = parse_current(one, self.variable)
+            except DataSourceError as exc:
+                raise DataSourceError(f"{exc} (station {spec.id}, {url})") from exc
             batch.observations.append((spec.id, t, value))
             if self.forecast_hours > 0 and isinstance(one.get("hourly"), dict):
                 series = parse_location(one, [self.variable], "hourly")
@@ -98,7 +87,8 @@ class OpenMeteoCurrent:
 
 @dataclass
 class StationFiles:
-    """Local station files re-read each poll (a logger appending to its file)."""
+    """Local station files or folders of files, re-read each poll (a logger appending
+    to its file or adding files); the watcher's dedup keeps only what is new."""
 
     stations: Sequence[StationSpec]
     variable: str = "temperature"
@@ -108,11 +98,18 @@ class StationFiles:
     def fetch(self, cancel: threading.Event | None = None) -> Batch:
         batch = Batch()
         for spec in self.stations:
-            ds = read_station_file(self.base_dir / spec.path, spec.format)
-            if self.variable not in ds:
-                raise DataSourceError(f"station file {spec.path} has no {self.variable}")
-            times = ds["time"].values.astype("datetime64[s]").astype(np.int64)
-            values = ds[self.variable].values[0].astype(np.float64)
-            batch.observations.extend(
-                (spec.id, int(t), float(v)) for t, v in zip(times, values, strict=True))
+            path = self.base_dir / spec.path
+            # a folder: every file in it (a logger writing one file per day)
+            files = sorted(p for p in path.iterdir() if p.is_file() and
+                           not p.name.startswith(".")) if path.is_dir() else [path]
+            if not files:
+                raise DataSourceError(f"station folder {path} has no files")
+            for file in files:
+                ds = read_station_file(file, spec.format)
+                if self.variable not in ds:
+                    raise DataSourceError(f"station file {file} has no {self.variable}")
+                times = ds["time"].values.astype("datetime64[s]").astype(np.int64)
+                values = ds[self.variable].values[0].astype(np.float64)
+                batch.observations.extend(
+                    (spec.id, int(t), float(v)) for t, v in zip(times, values, strict=True))
         return batch
