@@ -6,9 +6,9 @@ forecast, observed, error, qc_flag`` (times ISO 8601 UTC, temperatures in the
 variable's internal units, error = forecast - observed, qc_flag the QARTOD aggregate
 of the observation). NetCDF (``.nc``): the app's canonical station schema ``(station,
 time)`` with ``<var>`` (observed), ``<var>_qc`` and ``<var>_forecast_<lead>h`` (latest
-pair per lead), readable by ``microclimate qc``/``verify``. The trainer in
-``desktop_app.training`` learns gridded fields (coarse + fine NetCDF) and does not read
-station pairs yet; these files are its station-error input for when it does.
+pair per lead), readable by ``microclimate qc``/``verify``. It is also a
+station-target file for the trainer (``data.stations``; its ``_qc`` flags are used as
+they are).
 Written atomically; only QC-passed observations (flag 1) go in unless ``all_flags``.
 """
 

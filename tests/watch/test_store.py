@@ -180,3 +180,37 @@ def test_export_csv_and_netcdf(tmp_path):
         ds.close()
         with pytest.raises(ConfigError, match=r"\.csv or \.nc"):
             export_training_set(store, tmp_path / "x.parquet")
+
+
+def test_exported_netcdf_is_a_station_target_file_for_the_trainer(tmp_path):
+    """Closing the loop: the NetCDF export is read by the trainer's station-target loader
+    (desktop_app.training.stations) with its own QC flags, no re-QC."""
+    from desktop_app.training.config import DataConfig
+    from desktop_app.training.stations import load_stations
+
+    with Store(tmp_path / "w.sqlite") as store:
+        t, v = fill(store)
+        # the same real series at two more sites, so a train/val/test split exists
+        store.upsert_stations([("berlin-b", "B", 52.60, 13.50, 40.0),
+                               ("berlin-c", "C", 52.45, 13.30, 45.0)])
+        for sid in ("berlin-b", "berlin-c"):
+            store.add_observations(
+                [(sid, "temperature", int(a), float(b)) for a, b in zip(t, v, strict=True)],
+                qc=[(sid, "temperature", int(a), 1 if k % 5 else 4, "{}")
+                    for k, a in enumerate(t)])
+            store.add_forecasts([("persistence", "24h", sid, "temperature", int(t[i]),
+                                  int(t[i + 1]), float(v[i - 23])) for i in range(24, 40)])
+        export_training_set(store, tmp_path / "pairs.nc", all_flags=True)
+    lat = np.linspace(52.3, 52.7, 9)
+    lon = np.linspace(13.2, 13.6, 9)
+    with xr.open_dataset(tmp_path / "pairs.nc") as ds:
+        times = ds["time"].values
+        flags = ds["temperature_qc"].values
+        expected = int(((flags == 1) & np.isfinite(ds["temperature"].values)).sum())
+    cfg = DataConfig(stations=str(tmp_path / "pairs.nc"), station_holdout=0.34)
+    got = load_stations(cfg, seed=0, times=times, lat=lat, lon=lon)
+    assert got.flag_source == "file"  # the watch's own QC flags were used
+    assert got.counts["accepted"] == expected
+    assert got.counts["rejected_by_qc"] == int((flags == 4).sum())
+    assert sorted(got.split["train"] + got.split["val"] + got.split["test"]) == [
+        "berlin", "berlin-b", "berlin-c"]
