@@ -64,22 +64,26 @@ class TrainerClient:
         result: dict[str, Any] = self._request("GET", "/health").json()
         return result
 
-    def upload_dataset(self, coarse: Path, fine: Path) -> str:
-        """Upload the coarse and fine NetCDF files; returns the dataset id."""
+    def upload_dataset(self, coarse: Path, fine: Path, stations: Path | None = None) -> str:
+        """Upload the coarse and fine NetCDF files (and a station file for station
+        targets); returns the dataset id."""
         dataset_id: str = self._request("POST", "/datasets").json()["id"]
-        for role, path in (("coarse", coarse), ("fine", fine)):
+        files = [("coarse", coarse), ("fine", fine)]
+        if stations is not None:
+            files.append(("stations", stations))
+        for role, path in files:
             with open(path, "rb") as handle:
                 self._request("PUT", f"/datasets/{dataset_id}/{role}", content=handle,
                               headers={"Content-Length": str(Path(path).stat().st_size)})
         return dataset_id
 
     def submit(self, config: dict[str, Any], *, dataset_id: str | None = None,
-               coarse_path: str | None = None, fine_path: str | None = None
-               ) -> dict[str, Any]:
+               coarse_path: str | None = None, fine_path: str | None = None,
+               stations_path: str | None = None) -> dict[str, Any]:
         """Submit a job: an uploaded dataset, or files on the server (under its
-        --data-root). ``config`` is the training config without data.coarse/fine."""
+        --data-root). ``config`` is the training config without data file paths."""
         body = {"config": config, "dataset_id": dataset_id, "coarse_path": coarse_path,
-                "fine_path": fine_path}
+                "fine_path": fine_path, "stations_path": stations_path}
         result: dict[str, Any] = self._request("POST", "/jobs", json=body).json()
         return result
 

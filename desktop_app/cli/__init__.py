@@ -22,12 +22,13 @@ from desktop_app.cli import (
     train_cmd,
     trainer_cmd,
     verify_cmd,
+    watch_cmd,
 )
 from desktop_app.errors import MicroclimateError
 
 COMMAND_MODULES = (
     gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, train_cmd,
-    trainer_cmd,
+    trainer_cmd, watch_cmd,
     batch_cmd,
 )
 

@@ -3,7 +3,10 @@
     microclimate train --config FILE --out DIR
     microclimate train resume DIR
 
-A run can be stopped (Ctrl-C) and resumed from its last checkpoint; it ends with
+Ctrl-C (SIGINT) stops a run after the step in progress: the checkpoint of that last
+completed step is written (atomically), the command says where it is and how to resume,
+and exits 130; ``train resume DIR`` continues from exactly that step. A second Ctrl-C
+aborts at once (the previous checkpoint stays as it was). A finished run ends with
 ``DIR/model/NAME-VERSION.onnx`` and its card, ready for ``microclimate models install``.
 """
 
@@ -11,10 +14,49 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from desktop_app.cli._common import import_training
 from desktop_app.errors import ConfigError
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
+
+
+class Interrupt:
+    """A SIGINT handler the trainer polls as its cancel token."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # 2nd Ctrl-C: abort now
+        if os.environ.get("RANK", "0") == "0":
+            print("interrupted: saving a checkpoint after the current step "
+                  "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def interruptible() -> Iterator[Interrupt]:
+    handler = Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield handler  # signals reach the main thread only; nothing to install here
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,15 +78,21 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("usage: microclimate train resume DIR "
                               "(or: microclimate train --config FILE --out DIR)")
         runner = import_training("run")
-        result, exported = runner.resume_and_export(Path(words[1]))
+        with interruptible() as interrupt:
+            result, exported = runner.resume_and_export(Path(words[1]), cancel=interrupt)
     else:
         if args.config is None or args.out is None:
             raise ConfigError("microclimate train needs --config FILE and --out DIR "
                               "(or: microclimate train resume DIR)")
         runner = import_training("run")
-        result, exported = runner.train_and_export(args.config, args.out)
+        with interruptible() as interrupt:
+            result, exported = runner.train_and_export(args.config, args.out,
+                                                       cancel=interrupt)
+    interrupted = interrupt.is_set() and result.stopped == "cancelled"
     if os.environ.get("RANK", "0") != "0":
-        return 0  # under torchrun only rank 0 reports (and exports)
+        return EXIT_INTERRUPTED if interrupted else 0  # only rank 0 reports (and exports)
+    if interrupted:
+        return _report_interrupted(result)
     print(f"{result.stopped} at step {result.step}; best validation RMSE "
           f"{result.best_val_rmse:.4f} at step {result.best_step}")
     if exported is None:
@@ -55,4 +103,28 @@ def run(args: argparse.Namespace) -> int:
     for row in exported.metrics.get("rows", []):
         print(f"  {row['forecast']:9s} RMSE {row['rmse']:.4f} MAE {row['mae']:.4f} "
               f"({exported.metrics['holdout'].split(':')[0]})")
+    _print_station_metrics(exported.metrics.get("stations"))
     return 0
+
+
+def _report_interrupted(result: Any) -> int:
+    checkpoint = Path(result.out_dir) / "last.pt"
+    print(f"interrupted at step {result.step}: checkpoint of that step saved in "
+          f"{checkpoint}")
+    print(f"resume with: microclimate train resume {result.out_dir}")
+    return EXIT_INTERRUPTED
+
+
+def _print_station_metrics(block: dict[str, Any] | None) -> None:
+    if not block:
+        return
+    if "rows" not in block:
+        print(f"  stations: {block['holdout']}")
+        return
+    print(f"  at {block['holdout'].split(' on ')[0]}:")
+    for row in block.get("rows", []):
+        if row.get("n"):
+            print(f"  {row['forecast']:9s} RMSE {row['rmse']:.4f} MAE {row['mae']:.4f} "
+                  f"(n={row['n']})")
+    if block.get("note"):
+        print(f"  note: {block['note']}")

@@ -20,6 +20,7 @@ from desktop_app.gui.panels.forecast_panel import ForecastPanel
 from desktop_app.gui.panels.models_panel import ModelsPanel
 from desktop_app.gui.panels.qc_panel import QCPanel
 from desktop_app.gui.panels.training_panel import TrainingPanel
+from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.gui.region_view import LAYERS, RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import load_region
@@ -130,12 +131,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.qc_panel = QCPanel(self)
         self.data_panel = DataPanel(self)
         self.training_panel = TrainingPanel(self)
+        self.watch_panel = WatchPanel(self)
         self.panels = QtWidgets.QTabWidget()
         self.panels.addTab(self.data_panel, "Data")
         self.panels.addTab(self.qc_panel, "QC")
         self.panels.addTab(self.forecast_panel, "Forecast")
         self.panels.addTab(self.models_panel, "Models")
         self.panels.addTab(self.training_panel, "Training")
+        self.panels.addTab(self.watch_panel, "Watch")
         dock = QtWidgets.QDockWidget("Workflow", self)
         dock.setObjectName("workflowDock")
         dock.setWidget(self.panels)
@@ -267,6 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.play_timer.stop()
         self.tasks.cancel()
+        self.watch_panel.shutdown()
         window_state.save(self)
         super().closeEvent(event)
 

@@ -143,3 +143,32 @@ def decode_series(data: bytes) -> list[PointSeries]:
             ]
     except (OSError, ValueError, KeyError) as exc:
         raise DataSourceError(f"{PROVIDER}: cached answer is unreadable ({exc})") from exc
+
+
+def parse_current(body: Any, variable: str) -> tuple[int, float]:
+    """The ``current`` block of one location's answer (``&current=<name>``): the UTC time
+    in seconds since the epoch (the API gives local time without an offset, or unixtime)
+    and the value in internal units (null -> NaN)."""
+    if not isinstance(body, dict) or not isinstance(body.get("current"), dict):
+        raise DataSourceError(f"{PROVIDER}: response has no 'current' block")
+    block = body["current"]
+    raw_time = block.get("time")
+    if isinstance(raw_time, int | float):
+        when = int(raw_time)
+    else:
+        try:
+            local = int(np.datetime64(str(raw_time), "s").astype(np.int64))
+        except ValueError as exc:
+            raise DataSourceError(f"{PROVIDER}: unreadable current time {raw_time!r}") from exc
+        when = local - int(body.get("utc_offset_seconds", 0) or 0)
+    name = provider_name(variable)
+    found = next((c for c in (name, _LEGACY.get(name, "")) if c and c in block), None)
+    if found is None:
+        raise DataSourceError(f"{PROVIDER}: 'current' lacks {name!r} (for {variable})")
+    raw = block[found]
+    unit = (body.get("current_units") or {}).get(found) or _DEFAULT_UNITS[name]
+    try:
+        value = to_internal(np.array([np.nan if raw is None else float(raw)]), unit, variable)
+    except (TypeError, ValueError) as exc:
+        raise DataSourceError(f"{PROVIDER}: {exc}") from exc
+    return when, float(value[0])

@@ -21,7 +21,13 @@ from desktop_app.errors import ConfigError
 @dataclass
 class DataConfig:
     coarse: str = ""  # NetCDF: coarse fields (time, lat, lon) + 'elevation' orography
-    fine: str = ""  # NetCDF: fine 'elevation' and the fine-resolution target field
+    fine: str = ""  # NetCDF: fine 'elevation' (+ the fine target field, if gridded targets)
+    stations: str = ""  # NetCDF station file (canonical schema): station targets
+    station_qc: str = ""  # QC config run on a station file without <target>_qc flags
+    station_flags: list[str] = field(default_factory=lambda: ["pass"])  # + "not_evaluated"
+    val_stations: list[str] = field(default_factory=list)  # station ids; default: drawn
+    test_stations: list[str] = field(default_factory=list)  # from train.seed
+    station_holdout: float = 0.2  # fraction of stations drawn for val and for test each
     target: str = "temperature"
     features: list[str] = field(default_factory=lambda: [
         "temperature_interp", "elevation", "elevation_difference", "slope", "aspect_sin",
@@ -38,7 +44,8 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    data: float = 1.0  # MSE against the fine target
+    data: float = 1.0  # MSE against the fine gridded target
+    station: float = 1.0  # MSE against QC-passed observations at their grid cells
     smoothness: float = 0.0  # change of the correction between consecutive steps
     conservation: float = 0.0  # fine field averaged back to coarse cells vs coarse field
     range: float = 1.0  # outside the variable's physically valid range
@@ -126,7 +133,7 @@ def parse_config(data: Any, base_dir: Path | None = None) -> Config:
                                               getattr(target, key)))
     validate(cfg)
     if base_dir is not None:
-        for key in ("coarse", "fine"):
+        for key in ("coarse", "fine", "stations", "station_qc"):
             value = getattr(cfg.data, key)
             if value and not Path(value).is_absolute():
                 setattr(cfg.data, key, str((base_dir / value).resolve()))
@@ -145,9 +152,16 @@ def validate(cfg: Config) -> None:
     for key, value in positive.items():
         if not value > 0:
             raise ConfigError(f"config key {key!r} must be > 0, got {value}")
-    for key in ("data", "smoothness", "conservation", "range", "boundary"):
+    for key in ("data", "station", "smoothness", "conservation", "range", "boundary"):
         if getattr(cfg.loss, key) < 0:
             raise ConfigError(f"config key 'loss.{key}' must be >= 0")
+    bad = [f for f in cfg.data.station_flags if f not in ("pass", "not_evaluated")]
+    if bad or not cfg.data.station_flags:
+        raise ConfigError(f"config key 'data.station_flags' may hold only 'pass' and "
+                          f"'not_evaluated' (suspect, fail and missing values are never "
+                          f"targets), got {bad[0] if bad else 'an empty list'!r}")
+    if not 0.0 <= cfg.data.station_holdout < 0.5:
+        raise ConfigError("config key 'data.station_holdout' must be in [0, 0.5)")
     if cfg.train.device not in ("auto", "cpu", "cuda"):
         raise ConfigError("config key 'train.device' must be auto, cpu or cuda")
     if f"{cfg.data.target}_interp" not in cfg.data.features:

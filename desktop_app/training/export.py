@@ -6,7 +6,10 @@ onnxruntime are run on the same validation fields and the largest absolute diffe
 (in the target's physical units) is reported and must be tiny. The card's metrics come
 from the held-out test days (or, with none configured, the validation days, and the card
 says so), scored through the app's own predictor against the lapse-rate baseline and
-plain bilinear interpolation.
+plain bilinear interpolation. With station targets the card adds ``metrics.stations``:
+model vs baseline vs bilinear at the held-out TEST stations (never trained on, never used
+for early stopping) on the held-out days, pooled and per station, and ``metrics.split``
+records which days and stations were held out and the seed that drew them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from desktop_app.fsutil import atomic_path, atomic_write_bytes
 from desktop_app.inference.card import META_FEATURES, META_UNITS, load_card, sha256_file
 from desktop_app.training.dataset import Split, TrainingData
 from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.stations import station_scores
 from desktop_app.training.trainer import BEST, Trainer
 
 PARITY_TOLERANCE = 1e-3  # physical units (degC for temperature)
@@ -102,7 +106,10 @@ def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: s
         "training_data": cfg_export.training_data or (
             f"{data.fine.attrs.get('title', 'fine targets')}; coarse input "
             f"{data.coarse.attrs.get('title', '')}; training days {days[0]}..{days[-1]} "
-            f"({len(days)} days), validation days {', '.join(data.val.days)}"),
+            f"({len(days)} days), validation days {', '.join(data.val.days)}"
+            + (f"; QC-passed station targets from {data.station_set.title} (training "
+               f"stations {', '.join(data.station_set.split['train'])})"
+               if data.station_set is not None else "")),
         "metrics": metrics,
         "limitations": cfg_export.limitations or (
             f"Verified only on the held-out days listed in the metrics, at {res:g} deg; "
@@ -110,26 +117,55 @@ def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: s
     }
 
 
-def holdout_metrics(data: TrainingData, split: Split, which: str, onnx_path: Path,
-                    card_path: Path) -> dict[str, Any]:
-    """Model vs baseline vs bilinear on ``split``, through the app's predictor."""
+def predicted_fields(data: TrainingData, times: np.ndarray, onnx_path: Path,
+                     card_path: Path) -> dict[str, np.ndarray]:
+    """Model (through the app's predictor), baseline and bilinear fields at ``times``."""
     from desktop_app.downscale.features import interp_matrix, separable_bilinear
     from desktop_app.inference.predictor import Predictor, baseline_fields
     from desktop_app.inference.registry import ModelEntry
-    from desktop_app.verify.metrics import compare
 
-    coarse = data.coarse.sel(time=split.times)
-    fine = data.fine.sel(time=split.times)
-    terrain = fine[["elevation"]]
+    coarse = data.coarse.sel(time=times)
+    terrain = data.fine[["elevation"]]
     entry = ModelEntry(load_card(card_path), onnx_path, card_path, "bundled")
     t = data.target
     # the predictor itself (not run_forecast, which would resample to hourly steps)
     model = Predictor(entry, "cpu", warm_up=False).predict(coarse, terrain)[t]
-    wy = interp_matrix(coarse["latitude"].values, fine["latitude"].values)
-    wx = interp_matrix(coarse["longitude"].values, fine["longitude"].values)
-    rows = compare(fine[t].values, {
-        "model": model, "baseline": baseline_fields(coarse, terrain)[t],
-        "bilinear": separable_bilinear(coarse[t].values, wy, wx)})
+    wy = interp_matrix(coarse["latitude"].values, data.fine["latitude"].values)
+    wx = interp_matrix(coarse["longitude"].values, data.fine["longitude"].values)
+    return {"model": np.asarray(model), "baseline": np.asarray(baseline_fields(
+        coarse, terrain)[t]), "bilinear": separable_bilinear(coarse[t].values, wy, wx)}
+
+
+def station_metrics(data: TrainingData, split: Split, which: str, onnx_path: Path,
+                    card_path: Path) -> dict[str, Any]:
+    """Scores at the held-out test stations on ``split``'s days."""
+    st = data.station_set
+    assert st is not None
+    if not st.split["test"]:
+        return {"holdout": "no test stations were held out (data.station_holdout = 0 and "
+                           "no data.test_stations): the model is not scored at stations"}
+    steps = np.searchsorted(data.coarse["time"].values, split.times)
+    targets = st.targets("test", steps)
+    fields = predicted_fields(data, split.times, onnx_path, card_path)
+    result: dict[str, Any] = {
+        "holdout": f"test stations {', '.join(targets.ids)} on {which}: "
+                   f"{', '.join(split.days)}; {targets.n_obs} QC-passed observations "
+                   f"({'/'.join(st.flags_used)}) at the nearest grid cell, {st.title}",
+        "units": VARIABLES[data.target].units, **station_scores(fields, targets)}
+    if st.generated:
+        result["note"] = ("the observations are GENERATED: these numbers test the code, "
+                          "they are not the model's skill")
+    return result
+
+
+def holdout_metrics(data: TrainingData, split: Split, which: str, onnx_path: Path,
+                    card_path: Path) -> dict[str, Any]:
+    """Model vs baseline vs bilinear on ``split``, through the app's predictor."""
+    from desktop_app.verify.metrics import compare
+
+    t = data.target
+    fine = data.fine.sel(time=split.times)
+    rows = compare(fine[t].values, predicted_fields(data, split.times, onnx_path, card_path))
     return {
         "holdout": f"{which}: {', '.join(split.days)} ({split.times.size} steps), "
                    f"{data.fine.attrs.get('title', 'fine targets')}",
@@ -166,7 +202,11 @@ def export_run(trainer: Trainer, dest: Path | None = None) -> ExportResult:
     write({})
     split, which = ((data.test, "held-out test days") if data.test is not None else
                     (data.val, "validation days (used for early stopping, not independent)"))
-    metrics = holdout_metrics(data, split, which, onnx_path, card_path)
+    metrics: dict[str, Any] = (holdout_metrics(data, split, which, onnx_path, card_path)
+                               if data.has_grid_target else {})
+    if data.station_set is not None:
+        metrics["stations"] = station_metrics(data, split, which, onnx_path, card_path)
+    metrics["split"] = data.split_record()
     metrics["parity_max_abs_error"] = max_abs
     metrics["best_step"] = trainer.best_step
     metrics["best_val_rmse"] = round(trainer.best_val, 4)

@@ -5,16 +5,19 @@ constant time). Routes::
 
     GET  /health                         liveness, no auth
     POST /datasets                       new upload folder -> {"id"}
-    PUT  /datasets/{id}/{coarse|fine}    raw NetCDF body, streamed, size-limited (413)
+    PUT  /datasets/{id}/{coarse|fine|stations}  raw NetCDF body, streamed, size-limited
     POST /jobs                           {"config": {...}, "dataset_id"} or
-                                         {"config": {...}, "coarse_path", "fine_path"}
+                                         {"config": {...}, "coarse_path", "fine_path"
+                                          [, "stations_path"]}
     GET  /jobs, GET /jobs/{id}           state, progress (404 for an unknown id)
     GET  /jobs/{id}/log?offset=N&follow= the job's log from byte N (follow: stream on)
     POST /jobs/{id}/cancel
     GET  /jobs/{id}/model                zip of the exported ONNX model and its card
 
 Server paths must lie inside a ``--data-root``; uploads are written atomically under the
-service's state folder with fixed names, never a client-chosen path.
+service's state folder with fixed names, never a client-chosen path. So a config may not
+name files itself (``data.coarse``/``fine``/``stations``/``station_qc``): a station file
+comes as an upload or a checked server path; one without QC flags gets the default QC.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class JobRequest(BaseModel):
     dataset_id: str | None = None
     coarse_path: str | None = None
     fine_path: str | None = None
+    stations_path: str | None = None
+
+
+FILE_KEYS = ("coarse", "fine", "stations", "station_qc")
 
 
 class TrainerService:
@@ -135,9 +142,10 @@ class TrainerService:
     def submit(self, body: JobRequest) -> dict[str, Any]:
         config = json.loads(json.dumps(body.config))
         data = config.setdefault("data", {})
-        if not isinstance(data, dict) or "coarse" in data or "fine" in data:
-            raise HTTPException(400, "give the data as dataset_id or coarse_path/fine_path, "
-                                     "not as data.coarse/data.fine in the config")
+        if not isinstance(data, dict) or any(k in data for k in FILE_KEYS):
+            raise HTTPException(400, "give the data as dataset_id or coarse_path/fine_path"
+                                     "/stations_path, not as data.coarse/fine/stations/"
+                                     "station_qc in the config")
         if body.dataset_id is not None:
             folder = self.dataset_dir(body.dataset_id)
             for role in ("coarse", "fine"):
@@ -145,9 +153,13 @@ class TrainerService:
                     raise HTTPException(400, f"dataset {body.dataset_id} has no {role} "
                                              "file uploaded")
                 data[role] = str(folder / f"{role}.nc")
+            if (folder / "stations.nc").is_file():
+                data["stations"] = str(folder / "stations.nc")
         elif body.coarse_path and body.fine_path:
             data["coarse"] = self.server_path(body.coarse_path)
             data["fine"] = self.server_path(body.fine_path)
+            if body.stations_path:
+                data["stations"] = self.server_path(body.stations_path)
         else:
             raise HTTPException(400, "a job needs dataset_id, or coarse_path and fine_path")
         try:
@@ -192,7 +204,7 @@ def create_app(service: TrainerService) -> FastAPI:
         return {"id": dataset_id}
 
     @app.put("/datasets/{dataset_id}/{role}", dependencies=auth)
-    async def upload(dataset_id: str, role: Literal["coarse", "fine"],
+    async def upload(dataset_id: str, role: Literal["coarse", "fine", "stations"],
                      request: Request) -> dict[str, Any]:
         return await service.upload(dataset_id, role, request)
 

@@ -5,6 +5,9 @@ checkpoint, written atomically every ``checkpoint_every`` steps), ``best.pt`` (t
 weights with the best validation RMSE), ``metrics.csv``/``metrics.jsonl`` and
 ``progress.json``. The batch of step ``s`` is drawn from a generator seeded with
 ``(seed, s, rank)``, so a resumed run takes exactly the steps an uninterrupted one would.
+``split.json`` records the held-out days and stations (drawn from the seed). Validation
+RMSE (early stopping) is on the gridded target when the run has one, else on the
+validation stations' QC-passed observations on the validation days.
 Launched by ``torchrun`` (``WORLD_SIZE`` > 1) it trains with DistributedDataParallel;
 only rank 0 writes files.
 """
@@ -34,8 +37,10 @@ from desktop_app.training.model import ResidualDownscaler
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
 METRICS_CSV, METRICS_JSONL = "metrics.csv", "metrics.jsonl"
-COLUMNS = ["step", "loss", "data", "smoothness", "conservation", "range", "boundary",
-           "val_rmse", "val_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
+COLUMNS = ["step", "loss", "data", "station", "smoothness", "conservation", "range",
+           "boundary", "val_rmse", "val_rmse_baseline", "val_station_rmse",
+           "val_station_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
+SPLIT = "split.json"
 ProgressFn = Callable[[float, str], None]
 
 
@@ -84,7 +89,7 @@ class Trainer:
             torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
         np.random.seed(t.seed)
-        self.data = data if data is not None else build_dataset(cfg.data)
+        self.data = data if data is not None else build_dataset(cfg.data, t.seed)
         d = self.data
         self.model = ResidualDownscaler(d.names, d.mean.tolist(), d.std.tolist(), d.out_mean,
                                         d.out_std, d.target, cfg.model.channels,
@@ -104,6 +109,10 @@ class Trainer:
             "cuda", enabled=self.amp and self.amp_dtype == torch.float16)
         self.block_ids = torch.from_numpy(d.block_ids).to(self.device)
         self.counts = torch.bincount(self.block_ids, minlength=d.n_blocks).float()
+        st = d.train.stations
+        self.st_cells = (None if st is None else
+                         (torch.from_numpy(st.rows).to(self.device),
+                          torch.from_numpy(st.cols).to(self.device)))
         self.step, self.best_val, self.best_step, self.bad_evals = 0, math.inf, 0, 0
 
     # -- checkpoints ----------------------------------------------------------------------
@@ -131,21 +140,28 @@ class Trainer:
         self.best_step, self.bad_evals = int(state["best_step"]), int(state["bad_evals"])
 
     # -- one step -------------------------------------------------------------------------
-    def batch(self, step: int) -> tuple[torch.Tensor, ...]:
+    def batch(self, step: int) -> tuple[torch.Tensor | None, ...]:
+        """(features, grid target or None, coarse target, station obs or None)."""
         tr = self.data.train
         rng = np.random.default_rng([self.cfg.train.seed, step, self.rank])
         chosen = tr.pairs[rng.integers(0, tr.n_samples, self.cfg.train.batch_size)].ravel()
-        return tuple(torch.from_numpy(np.ascontiguousarray(a[chosen])).to(self.device)
-                     for a in (tr.x, tr.y, tr.coarse))
+        st_obs = tr.stations.obs if tr.stations is not None else None
+        return tuple(None if a is None else
+                     torch.from_numpy(np.ascontiguousarray(a[chosen])).to(self.device)
+                     for a in (tr.x, tr.y, tr.coarse, st_obs))
 
     def train_step(self) -> dict[str, float]:
         self.net.train()
-        x, y, coarse = self.batch(self.step)
+        x, y, coarse, st_obs = self.batch(self.step)
+        assert x is not None and coarse is not None
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             pred = self.net(x) * self.model.out_std + self.model.out_mean
         base = self.model.baseline(x)
+        stations = (None if self.st_cells is None or st_obs is None
+                    else (*self.st_cells, st_obs))
         parts = compute_loss(pred.float(), base, y, coarse, self.block_ids,
-                             self.counts.to(self.device), self.cfg.loss, self.data.target)
+                             self.counts.to(self.device), self.cfg.loss, self.data.target,
+                             stations)
         if not torch.isfinite(parts.total):
             raise TrainingError(
                 f"loss became NaN/inf at step {self.step + 1} ({parts.terms}); training "
@@ -161,7 +177,10 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, split: Split) -> tuple[float, float]:
-        """(model RMSE, baseline RMSE) in physical units over every step of ``split``."""
+        """(model RMSE, baseline RMSE) in physical units over every step of ``split``:
+        against the gridded target if there is one, else at the split's stations."""
+        if split.y is None:
+            return self.evaluate_stations(split)
         self.model.eval()
         sq_model = sq_base = 0.0
         n = 0
@@ -173,10 +192,44 @@ class Trainer:
             n += y.numel()
         return math.sqrt(sq_model / n), math.sqrt(sq_base / n)
 
+    @torch.no_grad()
+    def evaluate_stations(self, split: Split) -> tuple[float, float]:
+        """(model RMSE, baseline RMSE) at the split's stations (QC-passed values only)."""
+        st = split.stations
+        if st is None or st.n_obs == 0:
+            return math.nan, math.nan
+        self.model.eval()
+        rows = torch.from_numpy(st.rows).to(self.device)
+        cols = torch.from_numpy(st.cols).to(self.device)
+        sq_model = sq_base = 0.0
+        for i in range(0, split.x.shape[0], 32):
+            x = torch.from_numpy(split.x[i:i + 32]).to(self.device)
+            obs = torch.from_numpy(st.obs[i:i + 32]).to(self.device)
+            for fn, acc in ((self.model.physical, "model"), (self.model.baseline, "base")):
+                at = fn(x)[:, 0, rows, cols]
+                sq = float(torch.nansum((at - obs) ** 2))
+                if acc == "model":
+                    sq_model += sq
+                else:
+                    sq_base += sq
+        return math.sqrt(sq_model / st.n_obs), math.sqrt(sq_base / st.n_obs)
+
     # -- the loop -------------------------------------------------------------------------
+    def cancel_requested(self) -> bool:
+        """Whether to stop before the next step; under torchrun all ranks agree (a rank
+        that stopped alone would leave the others waiting in an all-reduce)."""
+        flag = self.cancel is not None and self.cancel.is_set()
+        if self.world > 1:
+            votes = torch.tensor([1.0 if flag else 0.0], device=self.device)
+            dist.all_reduce(votes, op=dist.ReduceOp.MAX)
+            flag = bool(votes.item() > 0)
+        return flag
+
     def log_row(self, row: dict[str, Any]) -> None:
         if self.rank != 0:
             return
+        row = {k: None if isinstance(v, float) and math.isnan(v) else v
+               for k, v in row.items()}  # NaN is not JSON: an unscored column is null
         path = self.out_dir / METRICS_CSV
         new = not path.exists()
         with open(path, "a", newline="", encoding="utf-8") as handle:
@@ -206,18 +259,23 @@ class Trainer:
                     f"{self.device.type.upper()}{' with AMP' if self.amp else ''}"
                     f"{f' x{self.world} processes' if self.world > 1 else ''}")
         while self.step < t.steps:
-            if self.cancel is not None and self.cancel.is_set():
+            if self.cancel_requested():
                 stopped = "cancelled"
                 break
             terms = self.train_step()
             if self.step % t.eval_every == 0 or self.step == t.steps:
                 val, val_base = self.evaluate(self.data.val)
+                st_val, st_base = (
+                    (val, val_base) if self.data.val.y is None  # already at stations
+                    else self.evaluate_stations(self.data.val))
                 now = time.perf_counter()
                 rate = ((self.step - last_step) * t.batch_size * 2 * self.world
                         / max(now - last_t, 1e-9))
                 last_t, last_step = now, self.step
                 self.log_row({"step": self.step, **terms, "val_rmse": val,
                               "val_rmse_baseline": val_base,
+                              "val_station_rmse": st_val,
+                              "val_station_rmse_baseline": st_base,
                               "lr": self.opt.param_groups[0]["lr"],
                               "samples_per_s": round(rate, 1),
                               "elapsed_s": round(now - started, 2)})
@@ -257,6 +315,22 @@ def _truncate_logs(out_dir: Path, step: int) -> None:
         writer.writerows(rows)
 
 
+def _check_same_split(out_dir: Path, record: dict[str, Any]) -> None:
+    """A resumed run must hold out exactly what it held out before (else a held-out
+    station or day could have been trained on): the data files must not have changed."""
+    try:
+        saved = json.loads((out_dir / SPLIT).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return  # a run from before split.json existed
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot read {out_dir / SPLIT}: {exc}") from exc
+    if saved != json.loads(json.dumps(record)):
+        changed = sorted(k for k in set(saved) | set(record) if saved.get(k) != record.get(k))
+        raise TrainingError(f"the data of {out_dir} changed since the run started "
+                            f"({', '.join(changed)} differ from {SPLIT}); resuming would "
+                            "mix splits. Start a new run instead.")
+
+
 def start(cfg: Config, out_dir: Path, **kwargs: Any) -> Trainer:
     """A fresh run in ``out_dir`` (refused if it already holds one: resume it instead)."""
     out_dir = Path(out_dir)
@@ -266,6 +340,7 @@ def start(cfg: Config, out_dir: Path, **kwargs: Any) -> Trainer:
     trainer = Trainer(cfg, out_dir, **kwargs)
     if trainer.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(out_dir / SPLIT, trainer.data.split_record())
         _write_json(out_dir / CONFIG, cfg.to_dict())
     return trainer
 
@@ -278,6 +353,7 @@ def resume(out_dir: Path, **kwargs: Any) -> Trainer:
     except (OSError, ValueError) as exc:
         raise TrainingError(f"{out_dir} is not a training run (no readable {CONFIG})") from exc
     trainer = Trainer(parse_config(data), out_dir, **kwargs)
+    _check_same_split(out_dir, trainer.data.split_record())
     if (out_dir / LAST).exists():
         trainer.load_checkpoint(out_dir / LAST)
     if trainer.rank == 0:

@@ -124,3 +124,75 @@ def test_trainer_serve_cli_on_loopback(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=30)
     assert token not in out  # the token's path is printed, never the token
     assert f"http://127.0.0.1:{port}" in out
+
+
+def test_ctrl_c_saves_the_last_step_and_resume_continues_exactly(tmp_path: Path,
+                                                                 capsys) -> None:
+    """SIGINT to a real `microclimate train` process, then `train resume` in this one:
+    the checkpoint is the last completed step, and the resumed run ends with exactly the
+    weights of an uninterrupted run of the same length."""
+    torch = pytest.importorskip("torch", reason="the trainer needs torch (the [train] extra)")
+    import json
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from desktop_app.training.config import load_config
+    from desktop_app.training.trainer import LAST, start
+    from tests.training.conftest import write_config
+
+    root = Path(__file__).resolve().parents[2]
+    # never reaches its end: eval (and progress.json) every step, no periodic checkpoint
+    cfg = write_config(tmp_path / "data", steps=100_000, checkpoint_every=100_000)
+    cfg.write_text(cfg.read_text().replace("eval_every = 2", "eval_every = 1"))
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app", "train", "--config", str(cfg), "--out",
+         str(out)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # until a few steps are done
+            try:
+                if json.loads((out / "progress.json").read_text())["step"] >= 3:
+                    break
+            except (OSError, ValueError):
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.02)
+        assert not (out / LAST).exists()  # no checkpoint yet: Ctrl-C must write one
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    state = torch.load(out / LAST, weights_only=True)
+    k = int(state["step"])
+    assert k >= 3
+    progress = json.loads((out / "progress.json").read_text())
+    assert progress["state"] == "cancelled" and progress["step"] == k
+    assert f"interrupted at step {k}: checkpoint of that step saved in {out / LAST}" in stdout
+    assert f"resume with: microclimate train resume {out}" in stdout
+    assert not (out / "model").exists()  # an interrupted run is not exported
+
+    # resume to two steps past the interruption, through the CLI
+    saved = json.loads((out / "config.json").read_text())
+    saved["train"]["steps"] = k + 2
+    (out / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(["train", "resume", str(out)]) == 0
+    assert f"finished at step {k + 2}" in capsys.readouterr().out
+    steps = [json.loads(r)["step"] for r in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, k + 3))  # continuous: no step lost, none repeated
+
+    # the same k + 2 steps without an interruption
+    straight_cfg = load_config(cfg)
+    straight_cfg.train.steps = k + 2
+    straight = start(straight_cfg, tmp_path / "straight")
+    straight.run()
+    resumed = torch.load(out / LAST, weights_only=True)["model"]
+    expected = straight.model.state_dict()
+    assert all(torch.equal(resumed[name], expected[name]) for name in expected)

@@ -63,3 +63,43 @@ def test_remembered_token_goes_to_settings(window, service):
     panel.remember_box.setChecked(True)
     panel._client().close()
     assert load_settings().trainer_token == TOKEN
+
+
+def test_station_targets_from_the_panel(window, qtbot, service, tmp_path):
+    """A station file chosen in the panel is uploaded with the sample region and the
+    model installed from the job is scored on held-out stations (card metrics)."""
+    from tests.training.test_station_targets import CONFIG, REGION
+
+    panel = window.training_panel
+    panel.url_edit.setText(service.url)
+    panel.token_edit.setText(TOKEN)
+    config = tmp_path / "stations.toml"
+    config.write_text(CONFIG.format(region=REGION, stations=REGION / "stations.nc", seed=3,
+                                    data_extra=""))
+    panel.coarse_edit.setText(str(REGION / "coarse.nc"))
+    panel.fine_edit.setText(str(REGION / "terrain.nc"))
+    panel.stations_edit.setText(str(REGION / "stations.nc"))
+    panel.config_edit.setText(str(config))
+    with qtbot.waitSignal(window.tasks.finished, timeout=240000):
+        assert panel.submit()
+    installed = [e for e in ModelRegistry().entries() if e.spec.startswith("station-test")]
+    assert len(installed) == 1
+    card = installed[0].card
+    assert card.metrics["stations"]["per_station"], card.metrics
+
+
+def test_missing_station_file_and_local_qc_config_are_refused(window, tmp_path):
+    panel = window.training_panel
+    panel.url_edit.setText("http://127.0.0.1:9")
+    config = tmp_path / "t.toml"
+    config.write_text('[data]\nstation_qc = "/home/me/qc.toml"\n')
+    panel.coarse_edit.setText(str(tmp_path))
+    panel.fine_edit.setText(str(tmp_path))
+    panel.stations_edit.setText(str(tmp_path / "missing.nc"))
+    panel.config_edit.setText(str(config))
+    assert not panel.submit()
+    assert "not found" in panel.status_label.text()
+    from desktop_app.errors import ConfigError
+    from desktop_app.gui.panels.training_panel import read_job_config
+    with pytest.raises(ConfigError, match="station_qc"):
+        read_job_config(config)

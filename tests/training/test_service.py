@@ -130,6 +130,48 @@ def test_server_paths_are_checked(server: LoopbackServer, data: Path,
             client.submit({**tiny_job_config(), "train": {"stepz": 1}},
                           coarse_path=str(data / "coarse.nc"), fine_path=str(data / "fine.nc"))
         assert err.value.status == 422 and "train.stepz" in str(err.value)
+        # a config may not name server files itself, a station file neither
+        for key in ("stations", "station_qc"):
+            bad = tiny_job_config()
+            bad["data"][key] = "/etc/passwd"
+            with pytest.raises(TrainerServiceError) as err:
+                client.submit(bad, coarse_path=str(data / "coarse.nc"),
+                              fine_path=str(data / "fine.nc"))
+            assert err.value.status == 400 and "stations_path" in str(err.value)
+        with pytest.raises(TrainerServiceError) as err:
+            client.submit(tiny_job_config(), coarse_path=str(data / "coarse.nc"),
+                          fine_path=str(data / "fine.nc"), stations_path=str(outside))
+        assert err.value.status == 403
+
+
+def test_station_target_job_by_upload(tmp_path: Path) -> None:
+    """The sample region (real terrain, GENERATED weather) with its unflagged station file
+    uploaded: the service's job runs QC, trains on station targets, scores test stations."""
+    import json
+
+    from .test_station_targets import CONFIG, REGION
+
+    config = tomllib.loads(CONFIG.format(region=REGION, stations="x", seed=3,
+                                         data_extra=""))
+    for key in ("coarse", "fine", "stations"):
+        del config["data"][key]
+    srv = LoopbackServer(tmp_path / "state")
+    try:
+        with TrainerClient(srv.url, TOKEN) as client:
+            dataset = client.upload_dataset(REGION / "coarse.nc", REGION / "terrain.nc",
+                                            stations=REGION / "stations.nc")
+            job = client.submit(config, dataset_id=dataset)
+            done = client.wait(job["id"], poll_s=0.2, timeout_s=120)
+            assert done["state"] == "done", client.log(job["id"])[0]
+            onnx_path = client.download_model(job["id"], tmp_path / "dl")
+    finally:
+        srv.stop()
+    card = json.loads(onnx_path.with_suffix(".json").read_text())
+    split = card["metrics"]["split"]
+    assert split["station_qc"].startswith("run_qc") and split["station_counts"][
+        "accepted"] == 420
+    assert [r["station_id"] for r in card["metrics"]["stations"]["per_station"]] == split[
+        "test_stations"]
 
 
 def test_upload_submit_poll_download_and_restart(tmp_path: Path, data: Path) -> None:

@@ -88,8 +88,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path,
     real_batch = t.batch
 
     def poisoned(step: int):  # the 4th step's inputs are NaN
-        x, y, c = real_batch(step)
-        return (x * float("nan"), y, c) if step == 3 else (x, y, c)
+        x, y, c, s = real_batch(step)
+        return (x * float("nan"), y, c, s) if step == 3 else (x, y, c, s)
 
     monkeypatch.setattr(t, "batch", poisoned)
     with pytest.raises(TrainingError, match=r"NaN/inf at step 4.*last good checkpoint"):

@@ -27,7 +27,8 @@ TOKEN_WARNING = ("The token is saved in plain text in settings.json, readable by
 
 def read_job_config(path: Path) -> dict[str, Any]:
     """The training config as the service takes it: the data files are uploaded, so
-    data.coarse / data.fine are removed here."""
+    data.coarse / data.fine / data.stations are removed here. A station QC config
+    (data.station_qc) names a file on this machine the service cannot read: refused."""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
@@ -37,8 +38,13 @@ def read_job_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"training config {path} must be a table/object")
     section = data.get("data")
     if isinstance(section, dict):
-        section.pop("coarse", None)
-        section.pop("fine", None)
+        for key in ("coarse", "fine", "stations"):
+            section.pop(key, None)
+        if "station_qc" in section:
+            raise ConfigError(
+                f"training config {path}: data.station_qc names a file on this machine; "
+                "the trainer service QCs uploaded station files with the default QC "
+                "config, or upload a station file that already has its _qc flags")
     return data
 
 
@@ -59,9 +65,11 @@ class TrainingPanel(QtWidgets.QWidget):
         self.status_label.setWordWrap(True)
         self.coarse_edit = QtWidgets.QLineEdit()
         self.fine_edit = QtWidgets.QLineEdit()
+        self.stations_edit = QtWidgets.QLineEdit()
         self.config_edit = QtWidgets.QLineEdit()
         for edit, what in ((self.coarse_edit, "coarse input NetCDF"),
-                           (self.fine_edit, "fine target NetCDF"),
+                           (self.fine_edit, "fine target or terrain NetCDF"),
+                           (self.stations_edit, "optional: station NetCDF (targets)"),
                            (self.config_edit, "training config (TOML/JSON)")):
             edit.setPlaceholderText(what)
         self.submit_button = QtWidgets.QPushButton("Upload, train and install the model")
@@ -75,6 +83,7 @@ class TrainingPanel(QtWidgets.QWidget):
         form.addRow(self.status_label)
         form.addRow("Coarse", self.coarse_edit)
         form.addRow("Fine", self.fine_edit)
+        form.addRow("Stations", self.stations_edit)
         form.addRow("Config", self.config_edit)
         form.addRow(self.submit_button)
         form.addRow("Log", self.log_view)
@@ -117,8 +126,10 @@ class TrainingPanel(QtWidgets.QWidget):
         try:
             client = self._client()
             coarse, fine = Path(self.coarse_edit.text()), Path(self.fine_edit.text())
-            for path in (coarse, fine):
-                if not path.is_file():
+            text = self.stations_edit.text().strip()
+            stations = Path(text) if text else None
+            for path in (coarse, fine, stations):
+                if path is not None and not path.is_file():
                     raise ConfigError(f"training data file not found: {path}")
             config = read_job_config(Path(self.config_edit.text()))
         except MicroclimateError as exc:
@@ -130,7 +141,7 @@ class TrainingPanel(QtWidgets.QWidget):
         def job(progress: Any, cancel: threading.Event) -> str:
             with client:
                 progress(0.0, "uploading the dataset")
-                dataset = client.upload_dataset(coarse, fine)
+                dataset = client.upload_dataset(coarse, fine, stations)
                 submitted = client.submit(config, dataset_id=dataset)
                 self.job_id = job_id = str(submitted["id"])
                 offset = 0
