@@ -59,8 +59,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 # launch needs the app only; test also needs the dev tools, the trainer ([train]) and
-# the live watch ([watch]).
-if [ "$MODE" = "test" ]; then TARGET=".[dev,train,watch]"; else TARGET="."; fi
+# the live watch ([watch]) and the Dask batch runs ([cluster]).
+if [ "$MODE" = "test" ]; then TARGET=".[dev,train,watch,cluster]"; else TARGET="."; fi
 stamp=".venv/.installed-$MODE-$(cat pyproject.toml scripts/test-constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing microclimate-desk ($TARGET) into .venv (first time takes a few minutes)"
