@@ -58,7 +58,7 @@ if [ ! -x .venv/bin/python ]; then
   say "creating virtual environment .venv"
   "$PYTHON" -m venv .venv
 fi
-# launch needs the app only; test also needs the dev tools, the trainer ([train]) and
+# launch needs the app only; test also needs the dev tools, the trainer ([train]),
 # the live watch ([watch]) and the Dask batch runs ([cluster]).
 if [ "$MODE" = "test" ]; then TARGET=".[dev,train,watch,cluster]"; else TARGET="."; fi
 stamp=".venv/.installed-$MODE-$(cat pyproject.toml scripts/test-constraints.txt | sha256sum | cut -c1-16)"
