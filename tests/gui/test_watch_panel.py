@@ -92,3 +92,12 @@ def test_watch_panel_without_a_store_says_so(window, messages, tmp_path):
     assert "no watch store" in messages[0]
     assert not window.watch_panel.open_config(tmp_path / "missing.toml")
     assert "not found" in messages[1]
+
+
+def test_skill_plot_axis_is_in_the_variables_units(window, watch_config):
+    cfg, _ = watch_config
+    panel = window.watch_panel
+    assert panel.open_config(cfg)
+    axis = panel.plot.getAxis("left")
+    assert axis.labelText == "MAE (degC)"
+    assert axis.autoSIPrefixScale == 1.0  # no hidden x0.001 scaling of the errors

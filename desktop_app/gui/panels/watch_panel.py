@@ -19,6 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from desktop_app.core.variables import get_variable
 from desktop_app.errors import MicroclimateError
 from desktop_app.watch.config import load_config
 from desktop_app.watch.store import Store
@@ -26,7 +27,7 @@ from desktop_app.watch.store import Store
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
 
-ALERT_COLUMNS = ("id", "station", "time (UTC)", "detector", "score")
+ALERT_COLUMNS = ("id", "station", "time (UTC)", "detector", "score / threshold")
 SKILL_COLUMNS = ("station", "model", "lead h", "n", "MAE", "RMSE", "bias")
 # status -> the map's QARTOD colour keys (1 pass, 3 suspect, 4 fail, 2 not evaluated)
 STATUS_FLAG = {"ok": 1, "alert": 3, "stale": 4, "none": 2}
@@ -64,6 +65,10 @@ class WatchPanel(QtWidgets.QWidget):
         layout.addWidget(self.source_label)
         layout.addWidget(QtWidgets.QLabel("Open alerts"))
         self.alerts = self._table(ALERT_COLUMNS)
+        header = self.alerts.horizontalHeaderItem(len(ALERT_COLUMNS) - 1)
+        if header is not None:
+            header.setToolTip("the detector's score in units of its alert threshold: "
+                              "1.0 is the threshold, 2.0 twice as far out")
         layout.addWidget(self.alerts, 2)
         self.ack_button = QtWidgets.QPushButton("Acknowledge selected")
         layout.addWidget(self.ack_button)
@@ -73,6 +78,7 @@ class WatchPanel(QtWidgets.QWidget):
         self.plot = pg.PlotWidget()  # kept for the panel's life and reused
         self.plot.setLabel("bottom", "lead (h)")
         self.plot.setLabel("left", "MAE")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # errors in the variable's units
         self.plot.addLegend(offset=(8, 8))
         self.plot.setMinimumHeight(160)
         layout.addWidget(self.plot, 2)
@@ -117,6 +123,7 @@ class WatchPanel(QtWidgets.QWidget):
         if self.store is not None:
             self.store.close()
         self.store, self.variable = store, cfg.variable
+        self.plot.setLabel("left", f"MAE ({get_variable(cfg.variable).units})")
         self.interval_s = cfg.interval_minutes * 60
         self.seen_alerts = None
         self.source_label.setText(f"{path.name}: {len(cfg.stations)} station(s) every "
