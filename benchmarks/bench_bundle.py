@@ -38,7 +38,9 @@ def timed(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float]
     walls = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
         walls.append(time.perf_counter() - start)
     return walls[0], statistics.median(walls[1:] or walls)
 
@@ -58,17 +60,19 @@ def main() -> None:
     site = Path(next(p for p in sys.path if p.endswith("site-packages")))
 
     print("size")
-    print(f"  bundle folder         {size_mib(bundle.parent):8.0f} MiB")
+    print(f"  {'bundle folder':<42} {size_mib(bundle.parent):6.0f} MiB")
     for pattern in ("microclimate-*.tar.gz", "microclimate-*.zip", "microclimate-desk_*.deb"):
         for path in sorted(args.dist.glob(pattern)):
-            print(f"  {path.name:<40} {size_mib(path):8.0f} MiB")
-    print(f"  venv site-packages    {size_mib(site):8.0f} MiB (with dev/train extras, "
-          "for scale only)")
+            print(f"  {path.name:<42} {size_mib(path):6.0f} MiB")
+    print(f"  {'venv site-packages':<42} {size_mib(site):6.0f} MiB (with the dev and train "
+          "extras: for scale only)")
 
     with tempfile.TemporaryDirectory() as tmp:
         # the bundle as a user runs it: clean PATH, no Python variables
         bundle_env = {"PATH": "/usr/bin:/bin", "HOME": tmp, "DISPLAY": os.environ["DISPLAY"],
                       "MICROCLIMATE_HOME": os.path.join(tmp, "b")}
+        if os.environ.get("XAUTHORITY"):  # xvfb-run's display needs its cookie
+            bundle_env["XAUTHORITY"] = os.environ["XAUTHORITY"]
         venv_env = {**os.environ, "PYTHONPATH": str(ROOT),
                     "MICROCLIMATE_HOME": os.path.join(tmp, "v")}
         rows = []

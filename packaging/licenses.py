@@ -44,7 +44,9 @@ def bundled_distributions(names: set[str]) -> list[metadata.Distribution]:
 def python_section() -> tuple[str, str]:
     version = ".".join(map(str, sys.version_info[:3]))
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for candidate in (stdlib / "LICENSE.txt", Path(sys.base_prefix) / "LICENSE.txt"):
+    short = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    for candidate in (stdlib / "LICENSE.txt", Path(sys.base_prefix) / "LICENSE.txt",
+                      Path("/usr/share/doc") / short / "copyright"):  # Debian's python3
         if candidate.is_file():
             return f"Python {version} (interpreter and standard library)", candidate.read_text(
                 encoding="utf-8", errors="replace")
