@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -31,6 +32,10 @@ def import_training(module: str) -> ModuleType:
     try:
         return importlib.import_module(f"desktop_app.training.{module}")
     except ModuleNotFoundError as exc:
+        if getattr(sys, "frozen", False) and (exc.name or "").startswith("desktop_app.training"):
+            raise MicroclimateError(
+                "the trainer is not part of the desktop installer; on a training machine "
+                "use the Python package: pip install 'microclimate-desk[train]'") from exc
         missing = (exc.name or "").split(".")[0]
         if missing not in TRAIN_EXTRA_PACKAGES:
             raise

@@ -14,6 +14,7 @@ from desktop_app import __version__
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state
+from desktop_app.gui.about import add_help_menu
 from desktop_app.gui.exports import add_export_menu
 from desktop_app.gui.panels.data_panel import DataPanel
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
@@ -144,6 +145,7 @@ class MainWindow(QtWidgets.QMainWindow):
         dock.setWidget(self.panels)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.menuBar().addMenu("&Panels").addAction(dock.toggleViewAction())
+        self.about_dialog = add_help_menu(self)
         self.variable_box.currentIndexChanged.connect(self._on_variable)
         self.cmap_box.currentTextChanged.connect(self._on_cmap)
         self.shading_box.toggled.connect(self._on_shading)

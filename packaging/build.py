@@ -1,0 +1,145 @@
+"""Build the Microclimate Desk desktop bundle: one command, run from any folder.
+
+    python packaging/build.py [--dist DIR] [--cpu-only] [--no-deb] [--no-archive]
+
+Runs PyInstaller on ``packaging/microclimate.spec`` (onedir) with the Python that runs
+this script (the project's venv, with the package installed and the ``dev`` extra, which
+brings PyInstaller), then packs what the platform allows:
+
+- ``DIST/microclimate/``             the bundle folder (run ``microclimate`` in it)
+- ``DIST/microclimate-VERSION-linux-x86_64.tar.gz``   (``.zip`` on Windows)
+- ``DIST/microclimate-desk_VERSION_amd64.deb``        Linux, when ``dpkg-deb`` exists;
+  installs the folder to /opt/microclimate-desk and a ``microclimate`` link in /usr/bin.
+
+Linux is what is built and tested here; Windows and macOS are untested (see README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SPEC = HERE / "microclimate.spec"
+NAME = "microclimate"
+DEB_DEPENDS = (  # system libraries the bundle does not carry (X11/GL/fonts)
+    "libc6, libstdc++6, libgl1, libegl1, libfontconfig1, libglib2.0-0, libdbus-1-3, "
+    "libxkbcommon-x11-0, libxcb-cursor0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, "
+    "libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xinerama0, libxcb-xkb1"
+)
+
+
+def project_version() -> str:
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return str(data["project"]["version"])
+
+
+def platform_tag() -> str:
+    system = {"linux": "linux", "darwin": "macos", "win32": "windows"}.get(sys.platform,
+                                                                           sys.platform)
+    return f"{system}-{platform.machine().lower()}"
+
+
+def run_pyinstaller(dist: Path, work: Path, cpu_only: bool) -> Path:
+    cmd = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--clean",
+           "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work)]
+    if cpu_only:
+        cmd += ["--", "--cpu-only"]
+    print("$ " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    bundle = dist / NAME
+    for name in ("THIRD_PARTY_LICENSES.txt",):  # also next to the executable, to be seen
+        shutil.copy2(bundle / "_internal" / name, bundle / name)
+    return bundle
+
+
+def make_archive(bundle: Path, version: str, level: int = 6) -> Path:
+    base = bundle.parent / f"{NAME}-{version}-{platform_tag()}"
+    if sys.platform == "win32":
+        return Path(shutil.make_archive(str(base), "zip", bundle.parent, bundle.name))
+    target = base.with_name(base.name + ".tar.gz")
+    tmp = target.with_name(target.name + ".part")
+    with tarfile.open(tmp, "w:gz", compresslevel=level) as tar:
+        tar.add(bundle, arcname=NAME)
+    os.replace(tmp, target)
+    return target
+
+
+def make_deb(bundle: Path, version: str) -> Path:
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    stage = bundle.parent / "deb-stage"
+    shutil.rmtree(stage, ignore_errors=True)
+    opt = stage / "opt" / "microclimate-desk"
+    shutil.copytree(bundle, opt, symlinks=True)
+    (stage / "usr" / "bin").mkdir(parents=True)
+    os.symlink("/opt/microclimate-desk/microclimate", stage / "usr" / "bin" / NAME)
+    apps = stage / "usr" / "share" / "applications"
+    apps.mkdir(parents=True)
+    (apps / "microclimate-desk.desktop").write_text(
+        "[Desktop Entry]\nType=Application\nName=Microclimate Desk\n"
+        "Comment=Micro-climate forecasting for weather forecasters\n"
+        "Exec=/opt/microclimate-desk/microclimate gui\nTerminal=false\n"
+        "Categories=Science;Education;\n", encoding="utf-8")
+    size_kb = sum(p.stat().st_size for p in opt.rglob("*") if p.is_file()) // 1024
+    (stage / "DEBIAN").mkdir()
+    (stage / "DEBIAN" / "control").write_text(
+        f"Package: microclimate-desk\nVersion: {version}\nArchitecture: {arch}\n"
+        f"Maintainer: Microclimate Desk developers <noreply@example.invalid>\n"
+        f"Installed-Size: {size_kb}\nDepends: {DEB_DEPENDS}\nSection: science\n"
+        "Priority: optional\nDescription: desktop micro-climate forecasting\n"
+        " ERA5/Open-Meteo data, station QC, local ONNX downscaling and maps for weather\n"
+        " forecasters, with a bundled sample region and model.\n", encoding="utf-8")
+    target = bundle.parent / f"microclimate-desk_{version}_{arch}.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z1", "--build", str(stage),
+                    str(target)], check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(stage)
+    return target
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist",
+                        help="output folder (default: dist/ in the repository)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="PyInstaller work folder (default: build/pyinstaller)")
+    parser.add_argument("--cpu-only", action="store_true",
+                        help="leave out onnxruntime's CUDA/TensorRT provider libraries")
+    parser.add_argument("--no-archive", action="store_true", help="only the bundle folder")
+    parser.add_argument("--gzip-level", type=int, default=6, choices=range(1, 10),
+                        help="tar.gz compression (1: 4x faster, 5%% larger; default 6)")
+    parser.add_argument("--no-deb", action="store_true", help="no .deb even if dpkg-deb exists")
+    args = parser.parse_args(argv)
+    dist = args.dist.resolve()
+    work = (args.work or ROOT / "build" / "pyinstaller").resolve()
+    version = project_version()
+
+    started = time.perf_counter()
+    bundle = run_pyinstaller(dist, work, args.cpu_only)
+    print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB, "
+          f"{time.perf_counter() - started:.0f} s)")
+    if not args.no_archive:
+        archive = make_archive(bundle, version, args.gzip_level)
+        print(f"archive: {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
+        if sys.platform == "linux" and not args.no_deb and shutil.which("dpkg-deb"):
+            deb = make_deb(bundle, version)
+            print(f"deb: {deb} ({deb.stat().st_size / 2**20:.0f} MiB)")
+    print(f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Smoke test of the desktop installer: build the PyInstaller bundle with
+``packaging/build.py``, then run it from a folder outside the repository with a clean
+environment (no venv on PATH, no PYTHONPATH, HOME and MICROCLIMATE_HOME in a temp
+folder), as a user who never built a virtualenv would.
+
+The bundle is tested as a user gets it: the ``.tar.gz`` unpacked in a temp folder. The
+build takes minutes, so it happens once per session; an archive left in
+``build/bundle-test`` by an earlier run is reused only when nothing it was built from
+(sources, data, models, spec, pyproject, installed package versions) has changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tomllib
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_DIR = ROOT / "build" / "bundle-test"
+INPUTS = ("desktop_app", "packaging", "resources", "models", "pyproject.toml")
+
+
+def inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for top in INPUTS:
+        path = ROOT / top
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if "__pycache__" in file.parts or file.suffix in (".pyc", ".nbi", ".nbc"):
+                continue
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()):
+        digest.update(dist.encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def archive() -> Path:
+    """The bundle's .tar.gz, built by packaging/build.py (or reused, see the docstring)."""
+    stamp = BUILD_DIR / "inputs.sha256"
+    dist = BUILD_DIR / "dist"
+    digest = inputs_digest()
+    found = sorted(dist.glob("microclimate-*.tar.gz"))
+    if not (len(found) == 1 and stamp.is_file() and stamp.read_text() == digest):
+        stamp.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "packaging" / "build.py"), "--dist", str(dist),
+             "--work", str(BUILD_DIR / "work"), "--no-deb", "--gzip-level", "1"],
+            capture_output=True, text=True, timeout=1800)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+        found = sorted(dist.glob("microclimate-*.tar.gz"))
+        stamp.write_text(digest)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def bundle(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The bundle as a user installs it: the .tar.gz unpacked in a folder of its own,
+    away from the build folder and the repository (removed afterwards: ~1 GB)."""
+    target = tmp_path_factory.mktemp("installed")
+    with tarfile.open(archive) as tar:
+        tar.extractall(target, filter="tar")
+    yield target / "microclimate"
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def clean_env(tmp_path: Path, display: bool) -> dict[str, str]:
+    """What a fresh login has: system PATH, own HOME, no Python variables."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path / "home"),
+           "MICROCLIMATE_HOME": str(tmp_path / "mhome"), "LANG": "C.UTF-8"}
+    if display:
+        env["DISPLAY"] = os.environ["DISPLAY"]
+        if os.environ.get("XAUTHORITY"):
+            env["XAUTHORITY"] = os.environ["XAUTHORITY"]
+    return env
+
+
+def run(bundle: Path, args: list[str], tmp_path: Path, display: bool = False,
+        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    workdir = tmp_path / "work"
+    workdir.mkdir(exist_ok=True)
+    return subprocess.run([str(bundle / "microclimate"), *args], cwd=workdir,
+                          env=clean_env(tmp_path, display), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(str(path))
+    assert not image.isNull(), f"{path} is not a readable image"
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    arr = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return arr.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(
+        image.height(), image.width(), 3).copy()
+
+
+def test_bundle_holds_the_app_and_not_the_trainer(bundle):
+    internal = bundle / "_internal"
+    assert (internal / "resources" / "sample_region" / "region.json").is_file()
+    assert sorted(p.suffix for p in (internal / "models").iterdir()) == [".json", ".onnx"]
+    assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqxcb.so").is_file()
+    assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").is_file()
+    assert list(internal.glob("vispy/glsl/colormaps/*.glsl"))
+    assert (internal / "desktop_app" / "qc" / "_kernels.py").is_file()  # Numba's cache key
+    for absent in ("torch", "desktop_app/training", "matplotlib", "dask", "sklearn", "pytest",
+                   "PySide6/Qt/plugins/qmltooling"):
+        assert not (internal / absent).exists(), absent
+    assert not list(internal.rglob("libQt6WebEngine*")) and not list(internal.rglob("*Qt63D*"))
+    notice = (bundle / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
+    for name in ("PySide6_Essentials", "numpy", "numba", "onnxruntime", "vispy", "pyqtgraph",
+                 "xarray", "netCDF4", "Python Software Foundation"):
+        assert name.lower() in notice.lower(), name
+    assert "\ntorch " not in notice.lower()
+
+
+def test_version_from_pyproject(bundle, tmp_path):
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    proc = run(bundle, ["--version"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"microclimate {version}"
+
+
+@pytest.mark.gui
+def test_gui_screenshot_shows_the_sample_map(bundle, tmp_path):
+    out = tmp_path / "work" / "out.png"
+    proc = run(bundle, ["gui", "--screenshot", "out.png"], tmp_path, display=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "screenshot saved" in proc.stdout
+    arr = read_rgb(out)
+    assert arr.shape == (900, 1600, 3)
+    # Same map as the venv's app draws (tests/gui/test_screenshot.py): the sample's
+    # coolwarm field with hillshade, many colours, red-dominant at the first step.
+    left = arr[100:700, 50:750].reshape(-1, 3)
+    assert len(np.unique(left, axis=0)) > 200
+    assert left[:, 0].mean() > left[:, 2].mean()
+    # and the same pixels: render the window with the venv's app and compare the map
+    ref_png = tmp_path / "venv.png"
+    ref = subprocess.run([sys.executable, "-m", "desktop_app", "gui", "--screenshot",
+                          str(ref_png)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MICROCLIMATE_HOME": str(tmp_path / "ref")})
+    assert ref.returncode == 0, ref.stderr
+    same = np.all(read_rgb(ref_png)[100:700, 50:750] == arr[100:700, 50:750], axis=-1)
+    assert same.mean() > 0.99
+
+
+def test_forecast_and_export_map_headless(bundle, tmp_path):
+    forecast = run(bundle, ["forecast", "--out", "forecast.nc"], tmp_path)
+    assert forecast.returncode == 0, forecast.stderr
+    assert "model era5-uk-downscaler" in forecast.stdout  # the bundled ONNX model ran
+    proc = run(bundle, ["export-map", "forecast.nc", "--variable", "temperature",
+                        "--out", "map.png"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    png = tmp_path / "work" / "map.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    arr = read_rgb(png)
+    assert arr.shape == (1000, 1600, 3)
+    assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 200
+
+
+def test_qc_compiles_into_the_user_cache(bundle, tmp_path):
+    stations = bundle / "_internal" / "resources" / "sample_region" / "stations.nc"
+    proc = run(bundle, ["qc", str(stations), "--out", "qc.nc"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "work" / "qc.nc").is_file()
+    cache = tmp_path / "mhome" / "cache" / "numba"
+    assert list(cache.rglob("*.nbi")), "Numba wrote no cache index under the user cache"
+    assert not list((bundle / "_internal" / "desktop_app").rglob("*.nbi"))
+
+
+def test_trainer_command_says_it_is_not_bundled(bundle, tmp_path):
+    proc = run(bundle, ["train", "--help"], tmp_path)
+    assert proc.returncode == 0  # the command exists; only running it needs the trainer
+    proc = run(bundle, ["trainer", "serve"], tmp_path)
+    assert proc.returncode != 0
+    assert "not part of the desktop installer" in proc.stderr
+    assert "Traceback" not in proc.stderr
