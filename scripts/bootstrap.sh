@@ -27,6 +27,14 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
 elif ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   APT_PACKAGES+=(python3-venv)
 fi
+# The installer smoke test builds a PyInstaller bundle, which needs Python's shared
+# library; Debian's python3 keeps it in a separate package (a Python built with
+# --enable-shared has its own).
+if [ "$MODE" = "test" ] && ! "$PYTHON" -c \
+    'import sysconfig, sys; sys.exit(not sysconfig.get_config_var("Py_ENABLE_SHARED"))' \
+    >/dev/null 2>&1; then
+  APT_PACKAGES+=(libpython3-dev)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -121,6 +121,7 @@ def test_bundle_holds_the_app_and_not_the_trainer(bundle):
                    "PySide6/Qt/plugins/qmltooling"):
         assert not (internal / absent).exists(), absent
     assert not list(internal.rglob("libQt6WebEngine*")) and not list(internal.rglob("*Qt63D*"))
+    assert "Apache License" in (internal / "LICENSE").read_text(encoding="utf-8")
     notice = (bundle / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
     for name in ("PySide6_Essentials", "numpy", "numba", "onnxruntime", "vispy", "pyqtgraph",
                  "xarray", "netCDF4", "Python Software Foundation"):
