@@ -10,6 +10,8 @@ to be generated: their numbers test the code, not the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import xarray as xr
 
@@ -34,27 +36,50 @@ def nearest_cells(lat: np.ndarray, lon: np.ndarray, st_lat: np.ndarray, st_lon: 
     return i, j, inside
 
 
-def verify_at_stations(forecast: xr.Dataset, obs: xr.Dataset,
-                       variable: str = "temperature") -> VerificationReport:
+@dataclass(frozen=True)
+class Matched:
+    """What a verification pairs: the candidate fields, the shared steps, the cells."""
+
+    present: dict[str, str]  # candidate label -> forecast variable name
+    times: np.ndarray
+    i: np.ndarray
+    j: np.ndarray
+    inside: np.ndarray
+
+
+def match(forecast: xr.Dataset, obs: xr.Dataset, variable: str, *,
+          forecast_name: str = "forecast", obs_name: str = "observations") -> Matched:
+    """Check the forecast and observations against each other (variables, units, shared
+    steps) and find each station's cell; the names say which files they are in errors."""
     var = get_variable(variable)
     if variable not in obs:
-        raise SchemaError(f"observations have no {variable!r}")
+        raise SchemaError(f"{obs_name} have no {variable!r}")
     present = {k: v.format(var=variable) for k, v in CANDIDATES.items()
                if v.format(var=variable) in forecast}
     if "model" not in present:
-        raise SchemaError(f"forecast has no {variable!r}")
+        raise SchemaError(f"{forecast_name} has no {variable!r}")
     for name in present.values():
         units = forecast[name].attrs.get("units")
         if units != var.units:
-            raise SchemaError(f"forecast {name!r} is in {units!r}, expected {var.units!r}")
+            raise SchemaError(f"{forecast_name} {name!r} is in {units!r}, expected "
+                              f"{var.units!r}")
     if obs[variable].attrs.get("units") != var.units:
-        raise SchemaError(f"observations {variable!r} are in "
+        raise SchemaError(f"{obs_name} {variable!r} are in "
                           f"{obs[variable].attrs.get('units')!r}, expected {var.units!r}")
     times = np.intersect1d(forecast["time"].values, obs["time"].values)
     if times.size == 0:
-        raise SchemaError("forecast and observations share no time steps")
+        raise SchemaError(f"{forecast_name} and {obs_name} share no time steps")
     i, j, inside = nearest_cells(forecast["latitude"].values, forecast["longitude"].values,
                                  obs["latitude"].values, obs["longitude"].values)
+    return Matched(present, times, i, j, inside)
+
+
+def report(forecast: xr.Dataset, obs: xr.Dataset, variable: str, matched: Matched,
+           candidates: dict[str, np.ndarray], notes: list[str] | None = None
+           ) -> VerificationReport:
+    """Score the sampled candidates ((station, time) each) against the observations,
+    leaving out QC-flagged values and stations off the grid."""
+    times, inside = matched.times, matched.inside
     o_sel = obs.sel(time=times)
     observed = np.asarray(o_sel[variable].transpose("station", "time").values, float)
     excluded = 0
@@ -64,13 +89,8 @@ def verify_at_stations(forecast: xr.Dataset, obs: xr.Dataset,
         excluded = int((bad & np.isfinite(observed)).sum())
         observed = np.where(bad, np.nan, observed)
     observed[~inside] = np.nan
-    f_sel = forecast.sel(time=times)
-    candidates = {}
-    for label, name in present.items():
-        grid = np.asarray(f_sel[name].values, float)  # (time, lat, lon)
-        candidates[label] = grid[:, i, j].T  # (station, time)
     rows = compare(observed, candidates)
-    notes = []
+    notes = list(notes or [])
     if obs.attrs.get("generated_values") == "yes":
         notes.append("the observations are GENERATED: these numbers test the code, "
                      "they are not the model's skill")
@@ -80,9 +100,20 @@ def verify_at_stations(forecast: xr.Dataset, obs: xr.Dataset,
     if int((~inside).sum()):
         notes.append(f"{int((~inside).sum())} stations lie outside the grid and are left out")
     return VerificationReport(
-        variable=variable, units=var.units, rows=rows, n_stations=int(inside.sum()),
-        excluded_by_qc=excluded, notes=notes,
+        variable=variable, units=get_variable(variable).units, rows=rows,
+        n_stations=int(inside.sum()), excluded_by_qc=excluded, notes=notes,
         meta={"model": f"{forecast.attrs.get('model_name', '?')}@"
                        f"{forecast.attrs.get('model_version', '?')}",
               "times": int(times.size)},
     )
+
+
+def verify_at_stations(forecast: xr.Dataset, obs: xr.Dataset,
+                       variable: str = "temperature") -> VerificationReport:
+    matched = match(forecast, obs, variable)
+    f_sel = forecast.sel(time=matched.times)
+    candidates = {}
+    for label, name in matched.present.items():
+        grid = np.asarray(f_sel[name].values, float)  # (time, lat, lon)
+        candidates[label] = grid[:, matched.i, matched.j].T  # (station, time)
+    return report(forecast, obs, variable, matched, candidates)
