@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -24,6 +26,21 @@ from desktop_app.qc.runner import QCReport
 Progress = Callable[[float, str], None]
 
 
+@contextmanager
+def _client(spec: ClusterSpec, progress: Progress | None
+            ) -> Iterator[tuple[Any, Callable[[int, int, str], None]]]:
+    """A client on the spec's cluster and the engine's progress callback mapped onto the
+    GUI's (fraction, message) one."""
+    def step(done: int, total: int, message: str) -> None:
+        if progress is not None:
+            progress(done / max(1, total), f"on cluster: {message}")
+
+    if progress is not None:
+        progress(0.02, f"connecting to {spec.describe()}")
+    with open_client(spec) as client:
+        yield client, step
+
+
 def qc_on_cluster(ds: xr.Dataset, config: QCConfig, scheduler: str, *,
                   progress: Progress | None = None,
                   cancelled: Callable[[], bool] | None = None,
@@ -35,13 +52,7 @@ def qc_on_cluster(ds: xr.Dataset, config: QCConfig, scheduler: str, *,
         src = Path(scratch) / "stations.nc"
         ds.to_netcdf(src)
         out = Path(scratch) / "flags.zarr"
-        if progress is not None:
-            progress(0.02, f"connecting to {spec.describe()}")
-        with open_client(spec) as client:
-            def step(done: int, total: int, message: str) -> None:
-                if progress is not None:
-                    progress(done / max(1, total), f"on cluster: {message}")
-
+        with _client(spec, progress) as (client, step):
             run_batch_qc(client, [src], config, out, station_chunk=station_chunk,
                          time_chunk=time_chunk, progress=step, cancelled=cancelled)
         with xr.open_zarr(out) as stored:
@@ -85,13 +96,7 @@ def forecast_on_cluster(coarse: xr.Dataset, terrain: xr.Dataset, model: str | No
         to_hourly(coarse).to_netcdf(coarse_path)
         terrain.to_netcdf(terrain_path)
         out = Path(scratch) / "forecast.zarr"
-        if progress is not None:
-            progress(0.02, f"connecting to {spec.describe()}")
-        with open_client(spec) as client:
-            def step(done: int, total: int, message: str) -> None:
-                if progress is not None:
-                    progress(done / max(1, total), f"on cluster: {message}")
-
+        with _client(spec, progress) as (client, step):
             run_batch_forecast(client, [coarse_path], terrain_path, entry, out,
                                time_chunk=time_chunk, tile=tile, progress=step,
                                cancelled=cancelled)
