@@ -8,6 +8,8 @@ shows it in a message box and keeps running.
 
 from __future__ import annotations
 
+import sys
+
 
 class MicroclimateError(Exception):
     """Base of all errors meant to be shown to a user."""
@@ -71,3 +73,13 @@ class TrainerServiceError(MicroclimateError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+def install_hint(extra: str) -> str:
+    """How to get an optional extra: the pip command, or -- in the desktop installer,
+    which bundles none of the extras -- that it needs the Python package."""
+    command = f"pip install 'microclimate-desk[{extra}]'"
+    if getattr(sys, "frozen", False):
+        return (f"the desktop installer does not include the [{extra}] extra; use the Python "
+                f"package: {command}")
+    return f"install the [{extra}] extra: {command}"

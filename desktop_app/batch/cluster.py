@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop_app.errors import ConfigError, MicroclimateError
+from desktop_app.errors import ConfigError, MicroclimateError, install_hint
 
-CLUSTER_EXTRA_HELP = "install the [cluster] extra: pip install 'microclimate-desk[cluster]'"
 CLUSTER_PACKAGES = ("dask", "distributed", "dask_jobqueue", "zarr")
 JOBQUEUE_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
 
@@ -32,7 +31,7 @@ def require(module: str) -> Any:
         if missing not in CLUSTER_PACKAGES:
             raise
         raise MicroclimateError(
-            f"cluster runs need {missing}, which is not installed; {CLUSTER_EXTRA_HELP}"
+            f"cluster runs need {missing}, which is not installed; {install_hint('cluster')}"
         ) from exc
 
 

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import xarray as xr
 
-from desktop_app.errors import DataFileError, MicroclimateError
+from desktop_app.errors import DataFileError, MicroclimateError, install_hint
 from desktop_app.fsutil import load_netcdf
 
 
@@ -34,11 +34,11 @@ def import_training(module: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if getattr(sys, "frozen", False) and (exc.name or "").startswith("desktop_app.training"):
             raise MicroclimateError(
-                "the trainer is not part of the desktop installer; on a training machine "
-                "use the Python package: pip install 'microclimate-desk[train]'") from exc
+                f"the trainer is not part of the desktop installer: {install_hint('train')}"
+            ) from exc
         missing = (exc.name or "").split(".")[0]
         if missing not in TRAIN_EXTRA_PACKAGES:
             raise
         raise MicroclimateError(
-            f"training needs the [train] extra ({missing} is not installed): "
-            "pip install 'microclimate-desk[train]'") from exc
+            f"training needs {missing}, which is not installed; {install_hint('train')}"
+        ) from exc

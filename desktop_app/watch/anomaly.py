@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from desktop_app.errors import MicroclimateError
+from desktop_app.errors import MicroclimateError, install_hint
 
 FEATURES = ("delta", "dev", "logrange", "residual", "gap")
 _MAD = 1.4826
@@ -123,8 +123,8 @@ def _isolation_forest() -> Any:
         from sklearn.ensemble import IsolationForest
     except ModuleNotFoundError as exc:
         raise MicroclimateError(
-            "the learned anomaly detector needs the [watch] extra (scikit-learn is not "
-            "installed): pip install 'microclimate-desk[watch]'") from exc
+            "the learned anomaly detector needs scikit-learn, which is not installed; "
+            f"{install_hint('watch')}") from exc
     return IsolationForest
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from desktop_app.errors import MicroclimateError
+from desktop_app.errors import MicroclimateError, install_hint
 from desktop_app.watch.store import Store
 from desktop_app.watch.watcher import Counters
 
@@ -26,8 +26,8 @@ def require_extra(module: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
         raise MicroclimateError(
-            f"the watch service needs the [watch] extra ({module} is not installed): "
-            "pip install 'microclimate-desk[watch]'") from exc
+            f"the watch service needs {module}, which is not installed; "
+            f"{install_hint('watch')}") from exc
 
 
 def create_app(store: Store, token: str, variable: str = "temperature",

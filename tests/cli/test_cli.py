@@ -38,3 +38,18 @@ def test_bad_region_folder_is_one_line_and_nonzero(tmp_path):
     assert proc.stderr.strip().count("\n") == 0
     assert "no region.json" in proc.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_extra_hint_says_what_the_installer_lacks(monkeypatch) -> None:
+    """From a source install the hint is the pip command; in the frozen desktop bundle,
+    which has none of the extras, it says so instead of implying pip works there."""
+    import sys
+
+    from desktop_app.errors import install_hint
+
+    assert install_hint("cluster") == ("install the [cluster] extra: "
+                                       "pip install 'microclimate-desk[cluster]'")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    hint = install_hint("watch")
+    assert hint.startswith("the desktop installer does not include the [watch] extra")
+    assert "pip install 'microclimate-desk[watch]'" in hint
