@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +59,22 @@ class ClusterSpec:
         return self.target
 
 
+@contextlib.contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Start local worker processes with Ctrl-C ignored: a terminal sends SIGINT to the
+    whole foreground group, and the workers would each die printing a traceback while
+    this process cancels the job cleanly and closes them. An ignored signal stays ignored
+    in a child process (and Python keeps it so), so they inherit it from here."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread can change handlers; it also gets no Ctrl-C here
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def parse_target(target: str) -> str:
     if target in ("local", *JOBQUEUE_CLASSES):
         return target
@@ -95,11 +113,12 @@ def open_client(spec: ClusterSpec) -> Iterator[Any]:
     try:
         if target == "local":
             try:
-                cluster = distributed.LocalCluster(
-                    n_workers=spec.workers, threads_per_worker=spec.threads_per_worker,
-                    processes=True, memory_limit=spec.memory_limit or "auto",
-                    dashboard_address="127.0.0.1:0", host="127.0.0.1",
-                )
+                with _workers_ignore_sigint():
+                    cluster = distributed.LocalCluster(
+                        n_workers=spec.workers, threads_per_worker=spec.threads_per_worker,
+                        processes=True, memory_limit=spec.memory_limit or "auto",
+                        dashboard_address="127.0.0.1:0", host="127.0.0.1",
+                    )
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ClusterError(f"cannot start a local cluster: {exc}") from exc
             client = distributed.Client(cluster)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 
 import xarray as xr
 
@@ -42,3 +47,38 @@ def import_training(module: str) -> ModuleType:
         raise MicroclimateError(
             f"training needs {missing}, which is not installed; {install_hint('train')}"
         ) from exc
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
+
+
+class Interrupt:
+    """A SIGINT handler that long commands poll as their cancel token: the first Ctrl-C
+    asks the work to stop at its next safe point (and says so); a second one raises
+    KeyboardInterrupt at once."""
+
+    def __init__(self, message: str) -> None:
+        self.event = threading.Event()
+        self.message = message
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.event.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # 2nd Ctrl-C: abort now
+        if os.environ.get("RANK", "0") == "0":
+            print(f"\n{self.message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def interruptible(message: str) -> Iterator[Interrupt]:
+    handler = Interrupt(message)
+    if threading.current_thread() is not threading.main_thread():
+        yield handler  # signals reach the main thread only; nothing to install here
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from desktop_app.errors import ConfigError
+from desktop_app.cli._common import EXIT_INTERRUPTED, interruptible
+from desktop_app.errors import CancelledError, ConfigError
 
 CHUNK_KEYS = {"qc": ("station", "time"), "forecast": ("time", "tile"), "verify": ("time",)}
 
@@ -126,21 +128,27 @@ def run(args: argparse.Namespace) -> int:
     spec = cluster_spec(args)
     bar = ProgressBar(sys.stderr, args.quiet)
     print(f"batch {args.job} on {spec.describe()}", file=sys.stderr)
-    with open_client(spec) as client:
+    # The first Ctrl-C only sets a flag that the job polls between chunks: a
+    # KeyboardInterrupt raised inside distributed's event-loop calls can make it log a
+    # traceback of its own. A second Ctrl-C interrupts at once.
+    with interruptible("interrupted: cancelling the futures (Ctrl-C again to stop at "
+                       "once)") as stop, open_client(spec) as client:
         link = dashboard_link(client)
         if link:
             print(f"dashboard: {link}", file=sys.stderr)
         try:
-            return _run_job(args, client, chunks, bar)
-        except KeyboardInterrupt:
-            if args.job != "verify":
+            return _run_job(args, client, chunks, bar, stop.is_set)
+        except (KeyboardInterrupt, CancelledError):
+            if args.job == "verify":
+                print("\ncancelled: nothing written", file=sys.stderr)
+            else:
                 print(f"\ncancelled: futures cancelled, cluster closed; nothing written at "
                       f"{args.out}; run the same command again to resume", file=sys.stderr)
-            raise
+            return EXIT_INTERRUPTED
 
 
 def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
-             bar: ProgressBar) -> int:
+             bar: ProgressBar, cancelled: Callable[[], bool]) -> int:
     if args.job == "qc":
         from desktop_app.batch.qc_job import run_batch_qc
         from desktop_app.qc.config import load_config
@@ -149,7 +157,7 @@ def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
         result = run_batch_qc(client, args.inputs, config, args.out,
                               station_chunk=chunks.get("station", 64),
                               time_chunk=chunks.get("time", 8760),
-                              restart=args.restart, progress=bar)
+                              restart=args.restart, progress=bar, cancelled=cancelled)
     elif args.job == "forecast":
         from desktop_app.batch.forecast_job import run_batch_forecast
         from desktop_app.errors import ModelError
@@ -164,12 +172,13 @@ def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
                                     time_chunk=chunks.get("time", 24),
                                     tile=chunks.get("tile", 256), provider=args.provider,
                                     threads=args.threads_per_worker, restart=args.restart,
-                                    progress=bar)
+                                    progress=bar, cancelled=cancelled)
     else:
         from desktop_app.batch.verify_job import run_batch_verify
 
         report = run_batch_verify(client, args.inputs, args.obs, args.variable,
-                                  time_chunk=chunks.get("time", 168), progress=bar)
+                                  time_chunk=chunks.get("time", 168), progress=bar,
+                                  cancelled=cancelled)
         csv_path, json_path = report.write(args.out)
         print(report.table())
         print(f"wrote {csv_path} and {json_path}")

@@ -14,49 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from desktop_app.cli._common import import_training
+from desktop_app.cli._common import EXIT_INTERRUPTED, import_training, interruptible
 from desktop_app.errors import ConfigError
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command
-
-
-class Interrupt:
-    """A SIGINT handler the trainer polls as its cancel token."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.event.set()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # 2nd Ctrl-C: abort now
-        if os.environ.get("RANK", "0") == "0":
-            print("interrupted: saving a checkpoint after the current step "
-                  "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def interruptible() -> Iterator[Interrupt]:
-    handler = Interrupt()
-    if threading.current_thread() is not threading.main_thread():
-        yield handler  # signals reach the main thread only; nothing to install here
-        return
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield handler
-    finally:
-        signal.signal(signal.SIGINT, previous)
+TRAIN_STOPPING = ("interrupted: saving a checkpoint after the current step (Ctrl-C again to "
+                  "abort without saving)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,14 +43,14 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("usage: microclimate train resume DIR "
                               "(or: microclimate train --config FILE --out DIR)")
         runner = import_training("run")
-        with interruptible() as interrupt:
+        with interruptible(TRAIN_STOPPING) as interrupt:
             result, exported = runner.resume_and_export(Path(words[1]), cancel=interrupt)
     else:
         if args.config is None or args.out is None:
             raise ConfigError("microclimate train needs --config FILE and --out DIR "
                               "(or: microclimate train resume DIR)")
         runner = import_training("run")
-        with interruptible() as interrupt:
+        with interruptible(TRAIN_STOPPING) as interrupt:
             result, exported = runner.train_and_export(args.config, args.out,
                                                        cancel=interrupt)
     interrupted = interrupt.is_set() and result.stopped == "cancelled"

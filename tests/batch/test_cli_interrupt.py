@@ -25,8 +25,10 @@ def test_ctrl_c_leaves_nothing_at_out_and_the_rerun_resumes(tmp_path: Path) -> N
            "--dem", str(terrain), "--model", MODEL, "--out", str(out), "--workers", "1",
            "--chunks", "time=8,tile=16"]  # 180 chunks
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # its own process group, so Ctrl-C can reach it and its worker processes as a terminal's
+    # does (the whole foreground group)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, start_new_session=True)
     done = out.with_name(f".{out.name}.partial") / "done"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -34,7 +36,7 @@ def test_ctrl_c_leaves_nothing_at_out_and_the_rerun_resumes(tmp_path: Path) -> N
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()[1][-2000:]
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
     assert "dashboard: http://" in err
