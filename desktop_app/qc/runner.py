@@ -70,43 +70,40 @@ def _per_series(
     return out
 
 
+def series_test(params: Any, times: NDArray[np.datetime64]
+                ) -> Callable[[NDArray[np.float64]], Flags] | None:
+    """The configured test as a function of one station's series at ``times`` (None for
+    the network tests, which need every station at once)."""
+    if isinstance(params, GrossRange):
+        gr = params
+        return lambda x: checks.gross_range(x, gr.fail_span, gr.suspect_span)
+    if isinstance(params, RateOfChange):
+        rc = params
+        return lambda x: checks.rate_of_change(x, times, rc.threshold, rc.fail_threshold)
+    if isinstance(params, Spike):
+        sp = params
+        return lambda x: checks.spike(x, sp.suspect_threshold, sp.fail_threshold, sp.method)
+    if isinstance(params, FlatLine):
+        fl = params
+        return lambda x: checks.flat_line(x, times, fl.suspect_threshold, fl.fail_threshold,
+                                          fl.tolerance)
+    if isinstance(params, RobustOutlier):
+        ro = params
+        return lambda x: checks.robust_outlier(x, ro.suspect_z, ro.fail_z, ro.min_count)
+    if isinstance(params, Climatology):
+        cl = params
+        return lambda x: checks.climatology(x, times, cl.monthly_min, cl.monthly_max)
+    return None
+
+
 def run_test(
     name: str, params: Any, values: NDArray[np.float64], times: NDArray[np.datetime64],
     ds: xr.Dataset, index: Callable[[], StationIndex],
 ) -> Flags:
     """Flags (station, time) of one configured test on one variable's values."""
-    if isinstance(params, GrossRange):
-        gr = params
-        return _per_series(values, lambda x: checks.gross_range(x, gr.fail_span, gr.suspect_span))
-    if isinstance(params, RateOfChange):
-        rc = params
-        return _per_series(
-            values, lambda x: checks.rate_of_change(x, times, rc.threshold, rc.fail_threshold)
-        )
-    if isinstance(params, Spike):
-        sp = params
-        return _per_series(
-            values,
-            lambda x: checks.spike(x, sp.suspect_threshold, sp.fail_threshold, sp.method),
-        )
-    if isinstance(params, FlatLine):
-        fl = params
-        return _per_series(
-            values,
-            lambda x: checks.flat_line(
-                x, times, fl.suspect_threshold, fl.fail_threshold, fl.tolerance
-            ),
-        )
-    if isinstance(params, RobustOutlier):
-        ro = params
-        return _per_series(
-            values, lambda x: checks.robust_outlier(x, ro.suspect_z, ro.fail_z, ro.min_count)
-        )
-    if isinstance(params, Climatology):
-        cl = params
-        return _per_series(
-            values, lambda x: checks.climatology(x, times, cl.monthly_min, cl.monthly_max)
-        )
+    fn = series_test(params, times)
+    if fn is not None:
+        return _per_series(values, fn)
     if isinstance(params, BuddyCheck):
         bc = params
         return checks.buddy_check_prepared(

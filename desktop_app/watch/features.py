@@ -16,8 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from desktop_app.core.flags import QCFlag, worst
-from desktop_app.qc import checks
-from desktop_app.qc.config import FlatLine, GrossRange, RateOfChange, Spike, default_tests
+from desktop_app.qc.config import FlatLine, Spike, default_tests
+from desktop_app.qc.runner import series_test
 
 WINDOW_S = 300
 STEP_S = 60
@@ -36,15 +36,9 @@ def qc_window(times_s: NDArray[np.int64], values: NDArray[np.float64],
     t = times_s.astype("datetime64[s]").astype("datetime64[ns]")
     out: dict[str, NDArray[np.uint8]] = {}
     for name, p in tests.items():
-        if isinstance(p, GrossRange):
-            out[name] = checks.gross_range(values, p.fail_span, p.suspect_span)
-        elif isinstance(p, RateOfChange):
-            out[name] = checks.rate_of_change(values, t, p.threshold, p.fail_threshold)
-        elif isinstance(p, Spike) and values.size:
-            out[name] = checks.spike(values, p.suspect_threshold, p.fail_threshold, p.method)
-        elif isinstance(p, FlatLine):
-            out[name] = checks.flat_line(values, t, p.suspect_threshold, p.fail_threshold,
-                                         p.tolerance)
+        fn = series_test(p, t)
+        if fn is not None and not (isinstance(p, Spike) and not values.size):
+            out[name] = fn(values)
     if not out:
         missing = ~np.isfinite(values)
         return np.where(missing, QCFlag.MISSING, QCFlag.NOT_EVALUATED).astype(np.uint8), out

@@ -32,7 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from desktop_app.errors import MicroclimateError
-from desktop_app.watch.anomaly import Forest, RobustZ, features
+from desktop_app.watch.anomaly import FEATURES, Forest, RobustZ, features
 from desktop_app.watch.config import WatchConfig
 from desktop_app.watch.features import (
     WINDOW_S,
@@ -335,8 +335,7 @@ class Watcher:
         for name, sc in scores.items():
             for i in np.flatnonzero(sc >= 1.0):
                 detail = json.dumps({k: None if not np.isfinite(x) else round(float(x), 3)
-                                     for k, x in zip(("delta", "dev", "logrange", "residual",
-                                                      "gap"), feats[i], strict=True)})
+                                     for k, x in zip(FEATURES, feats[i], strict=True)})
                 out.append((who[i][0], self.variable, who[i][1], name, float(sc[i]), detail))
         return out
 
