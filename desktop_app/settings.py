@@ -16,12 +16,15 @@ from desktop_app.errors import ConfigError
 from desktop_app.fsutil import atomic_write_bytes
 
 SETTINGS_FILE = "settings.json"
+# Open-Meteo's public servers: the defaults wherever a self-hosted one can be set instead
+OPENMETEO_FORECAST_URL = "https://api.open-meteo.com"
+OPENMETEO_ARCHIVE_URL = "https://archive-api.open-meteo.com"
 
 
 @dataclass
 class Settings:
-    openmeteo_base_url: str = "https://api.open-meteo.com"
-    openmeteo_archive_url: str = "https://archive-api.open-meteo.com"
+    openmeteo_base_url: str = OPENMETEO_FORECAST_URL
+    openmeteo_archive_url: str = OPENMETEO_ARCHIVE_URL
     cds_url: str = "https://cds.climate.copernicus.eu/api"
     cds_key: str = ""
     offline: bool = False

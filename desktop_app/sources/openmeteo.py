@@ -27,7 +27,7 @@ from desktop_app.core.grid import BBox, GridSpec
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
-from desktop_app.settings import Settings
+from desktop_app.settings import OPENMETEO_ARCHIVE_URL, OPENMETEO_FORECAST_URL, Settings
 from desktop_app.sources.cache import RequestCache, cached_fetch
 from desktop_app.sources.http import HttpClient, parse_json_bytes, redact_url, shared_client
 from desktop_app.sources.openmeteo_parse import (
@@ -70,8 +70,8 @@ def resolve_base_urls(
 class OpenMeteo:
     """Open-Meteo client. ``http`` and ``cache`` are injectable (tests, offline)."""
 
-    forecast_url: str = "https://api.open-meteo.com"
-    archive_url: str = "https://archive-api.open-meteo.com"
+    forecast_url: str = OPENMETEO_FORECAST_URL
+    archive_url: str = OPENMETEO_ARCHIVE_URL
     http: HttpClient = field(default_factory=shared_client)
     cache: RequestCache | None = None
     offline: bool = False

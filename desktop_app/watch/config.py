@@ -27,6 +27,7 @@ from typing import Any
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError
+from desktop_app.settings import OPENMETEO_FORECAST_URL
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class WatchConfig:
     variable: str = "temperature"
     database: str = "watch.sqlite"
     history_hours: float = 48.0
-    openmeteo_url: str = "https://api.open-meteo.com"
+    openmeteo_url: str = OPENMETEO_FORECAST_URL
     forecast_hours: int = 6
     max_backoff_minutes: float = 30.0
     base_dir: Path = field(default=Path("."), compare=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.errors import DataSourceError
+from desktop_app.settings import OPENMETEO_FORECAST_URL
 from desktop_app.sources.http import HttpClient, shared_client
 from desktop_app.sources.openmeteo_parse import (
     PROVIDER,
@@ -45,7 +46,7 @@ class OpenMeteoCurrent:
 
     stations: Sequence[StationSpec]
     variable: str = "temperature"
-    base_url: str = "https://api.open-meteo.com"
+    base_url: str = OPENMETEO_FORECAST_URL
     forecast_hours: int = 6
     http: HttpClient = field(default_factory=shared_client)
     name: str = "open-meteo"
