@@ -30,9 +30,9 @@ from desktop_app.batch.store import ChunkStore
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
-from desktop_app.errors import DataFileError, ModelError
+from desktop_app.errors import DataFileError
 from desktop_app.fsutil import load_netcdf
-from desktop_app.inference.predictor import DEFAULT_BATCH_CELLS, Predictor
+from desktop_app.inference.predictor import Predictor
 from desktop_app.inference.registry import ModelEntry
 
 # Per worker process (module state lives in the worker's interpreter): one Predictor
@@ -95,20 +95,13 @@ def forecast_block(paths: tuple[str, ...], terrain: str, entry: ModelEntry, prov
     inner_r, inner_c = slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0)
     nt = t1 - t0
     out = {o.variable: np.empty((nt, r1 - r0, c1 - c0), np.float32) for o in pred.card.outputs}
-    step = max(1, DEFAULT_BATCH_CELLS // ((a1 - a0) * (b1 - b0)))
-    if pred.session.max_batch is not None:
-        step = min(step, pred.session.max_batch)
+    step = pred.batch_steps((a1 - a0) * (b1 - b0))
     for s0 in range(0, nt, step):
         s1 = min(nt, s0 + step)
         x = builder.build(s0, s1, rows, cols)
-        for spec, y in zip(pred.card.outputs, pred.session.run(x), strict=True):
-            target = out[spec.variable][s0:s1]
-            # the same float32 operations as Predictor.predict
-            np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
-            target += spec.mean
-            if not np.isfinite(target.sum(dtype=np.float64)):
-                raise ModelError(f"model produced NaN/inf for {spec.variable!r} in steps "
-                                 f"{t0 + s0}:{t0 + s1}, tile rows {r0}:{r1} cols {c0}:{c1}")
+        pred.to_physical(x, pred.session.run(x), {v: a[s0:s1] for v, a in out.items()},
+                         (inner_r, inner_c), f" in steps {t0 + s0}:{t0 + s1}, tile rows "
+                                             f"{r0}:{r1} cols {c0}:{c1}")
     part = xr.Dataset({v: (("time", "latitude", "longitude"), a) for v, a in out.items()})
     part.to_zarr(store, mode="r+", region={"time": slice(t0, t1), "latitude": slice(r0, r1),
                                            "longitude": slice(c0, c1)})

@@ -99,10 +99,8 @@ class Predictor:
         buffer: np.ndarray | None = None
         done, total = 0, len(plan) * nt
         for rows, cols, inner_r, inner_c in plan:
-            tile_cells = (rows.stop - rows.start) * (cols.stop - cols.start)
-            step = max(1, batch_cells // max(1, tile_cells))
-            if self.session.max_batch is not None:
-                step = min(step, self.session.max_batch)
+            step = self.batch_steps((rows.stop - rows.start) * (cols.stop - cols.start),
+                                    batch_cells)
             for t0 in range(0, nt, step):
                 if cancel is not None and cancel.is_set():
                     raise CancelledError("forecast cancelled")
@@ -119,23 +117,42 @@ class Predictor:
                     results = self.session.run(x, views)
                 else:
                     results = self.session.run(x)
-                for spec, y in zip(self.card.outputs, results, strict=True):
-                    if y.shape != (t1 - t0, 1, *x.shape[2:]):
-                        raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
-                                         f"expected {(t1 - t0, 1, *x.shape[2:])}")
-                    target = out[spec.variable][t0:t1, target_r, target_c]
-                    if whole:
-                        target *= spec.std
-                    else:
-                        np.multiply(y[:, 0, inner_r, inner_c], spec.std, out=target)
-                    target += spec.mean
-                    # one reduction instead of a boolean mask: any NaN/inf makes it non-finite
-                    if not np.isfinite(target.sum(dtype=np.float64)):
-                        raise ModelError(f"model produced NaN/inf for {spec.variable!r}")
+                self.to_physical(x, results, {v: a[t0:t1, target_r, target_c]
+                                              for v, a in out.items()},
+                                 None if whole else (inner_r, inner_c))
                 done += t1 - t0
                 if progress is not None:
                     progress(done / total, f"model steps {done}/{total}")
         return out
+
+    def batch_steps(self, tile_cells: int, batch_cells: int = DEFAULT_BATCH_CELLS) -> int:
+        """Time steps per model call for a tile of ``tile_cells`` (halo included)."""
+        step = max(1, batch_cells // max(1, tile_cells))
+        if self.session.max_batch is not None:
+            step = min(step, self.session.max_batch)
+        return step
+
+    def to_physical(self, x: np.ndarray, results: list[np.ndarray],
+                    targets: dict[str, np.ndarray],
+                    inner: tuple[slice, slice] | None, where: str = "") -> None:
+        """Write the model outputs for features ``x`` in physical units into ``targets``
+        (per variable, (steps, rows, cols)): the ``inner`` part of each output (without
+        the halo), or, with ``inner`` None, the outputs the session already wrote into
+        the targets. Both the tiled and the cluster forecast go through here, so their
+        float32 operations are the same."""
+        for spec, y in zip(self.card.outputs, results, strict=True):
+            if y.shape != (x.shape[0], 1, *x.shape[2:]):
+                raise ModelError(f"model output {spec.name!r} has shape {y.shape}, "
+                                 f"expected {(x.shape[0], 1, *x.shape[2:])}")
+            target = targets[spec.variable]
+            if inner is None:
+                target *= spec.std
+            else:
+                np.multiply(y[:, 0, inner[0], inner[1]], spec.std, out=target)
+            target += spec.mean
+            # one reduction instead of a boolean mask: any NaN/inf makes it non-finite
+            if not np.isfinite(target.sum(dtype=np.float64)):
+                raise ModelError(f"model produced NaN/inf for {spec.variable!r}{where}")
 
 
 def to_hourly(coarse: xr.Dataset) -> xr.Dataset:
