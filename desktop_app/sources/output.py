@@ -16,10 +16,10 @@ FILL = np.float32(9.96921e36)  # the netCDF default float fill, readable by ever
 
 
 def cf_encoding(ds: xr.Dataset, compress: bool = True) -> dict[str, dict[str, Any]]:
-    encoding: dict[str, dict[str, Any]] = {
-        "time": {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian",
-                 "dtype": "int64"},
-    }
+    encoding: dict[str, dict[str, Any]] = {}
+    if "time" in ds.variables:  # a terrain file has no time
+        encoding["time"] = {"units": "seconds since 1970-01-01 00:00:00",
+                            "calendar": "proleptic_gregorian", "dtype": "int64"}
     for name, da in ds.data_vars.items():
         if np.issubdtype(da.dtype, np.floating):
             encoding[str(name)] = {"dtype": "float32", "_FillValue": FILL, "zlib": compress}
