@@ -23,7 +23,7 @@ from desktop_app.gui.panels.models_panel import ModelsPanel
 from desktop_app.gui.panels.qc_panel import QCPanel
 from desktop_app.gui.panels.training_panel import TrainingPanel
 from desktop_app.gui.panels.watch_panel import WatchPanel
-from desktop_app.gui.region_view import LAYERS, RegionView
+from desktop_app.gui.region_view import RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import open_data
 from desktop_app.viz.map_canvas import MapCanvas
@@ -274,7 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
         for layer in self.view.available_layers():
-            self.layer_box.addItem(LAYERS[layer], layer)
+            self.layer_box.addItem(self.view.layer_name(layer), layer)
         self.layer_box.setCurrentIndex(self.layer_box.findData(self.view.layer))
         self.layer_box.blockSignals(False)
 

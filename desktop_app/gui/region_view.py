@@ -65,6 +65,13 @@ class RegionView:
             self.set_forecast(forecast)
 
     # -- layers -----------------------------------------------------------------------
+    def layer_name(self, layer: str) -> str:
+        """What the Field box says for ``layer`` (a region with no background shows its
+        terrain, not a baseline)."""
+        if layer == "baseline" and self.region.coarse is None and self.region.fields is None:
+            return "Terrain"
+        return LAYERS[layer]
+
     def available_layers(self) -> list[str]:
         return ["baseline"] if self.forecast is None else list(LAYERS)
 

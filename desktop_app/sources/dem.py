@@ -111,7 +111,12 @@ def _raster_piece(path: Path, box: BBox, crs_override: CRS | None) -> DemPiece |
             return None  # this tile does not touch the box
         if window.width < 1 or window.height < 1:
             return None
-        data = src.read(1, window=window, masked=True)
+        try:
+            data = src.read(1, window=window, masked=True)
+        except rasterio.errors.RasterioIOError as exc:
+            cause = exc.__cause__ or exc
+            raise DataFileError(f"cannot read DEM {path}: corrupt or truncated "
+                                f"({str(cause).splitlines()[0]})") from exc
         values = np.ma.filled(data.astype(np.float32), np.nan)
         return DemPiece(path, values, src.window_transform(window), crs,
                         (bounds[0], bounds[1], bounds[2], bounds[3]))
@@ -232,6 +237,8 @@ def coverage_text(paths: Sequence[Path], pieces: Sequence[DemPiece], box: BBox) 
 
 def _side(missing: np.ndarray) -> str:
     """Where in the box the uncovered cells lie, in compass words."""
+    if missing.all():
+        return "whole"
     rows, cols = np.nonzero(missing)
     ny, nx = missing.shape
     y = (rows.mean() + 0.5) / ny - 0.5  # row 0 is the southernmost (ascending latitude)
