@@ -12,6 +12,7 @@ from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
 from desktop_app.sources.jobs import FetchContext
 from desktop_app.sources.region_build import (
+    BACKGROUND_VARIABLES,
     RegionRequest,
     build_region,
     parse_region_box,
@@ -50,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="ERA5 NetCDF/GRIB file(s) as the coarse background (with orography z)")
     bg.add_argument("--openmeteo", action="store_true",
                     help="fetch the coarse background from Open-Meteo (--start/--end)")
+    create.add_argument("--variables", default=",".join(BACKGROUND_VARIABLES),
+                        help="variables of the --openmeteo background (default: %(default)s)")
     create.add_argument("--start", type=_date, help="first day of the background (YYYY-MM-DD)")
     create.add_argument("--end", type=_date, help="last day of the background (YYYY-MM-DD)")
     create.add_argument("--stations", type=Path, metavar="FILE",
@@ -81,6 +84,7 @@ def run_create(args: argparse.Namespace) -> int:
         dem_paths=tuple(args.dem or ()), dem_crs=args.dem_crs,
         elevation_service=args.dem_source == "openmeteo",
         era5_paths=tuple(args.era5 or ()), openmeteo_background=args.openmeteo,
+        background_variables=tuple(v.strip() for v in args.variables.split(",") if v.strip()),
         start=args.start, end=args.end, station_path=args.stations,
         station_format=args.station_format, description=args.description,
         context=FetchContext(settings=settings))

@@ -103,6 +103,7 @@ class RegionRequest:
     elevation_service: bool = False  # Open-Meteo's elevation API instead of DEM files
     era5_paths: tuple[Path, ...] = ()
     openmeteo_background: bool = False
+    background_variables: tuple[str, ...] = BACKGROUND_VARIABLES  # asked of Open-Meteo
     start: dt.date | None = None
     end: dt.date | None = None
     station_path: Path | None = None
@@ -201,7 +202,7 @@ def background(request: RegionRequest, progress: Progress,
         pad = BACKGROUND_STEP
         box = BBox(max(-89.9, b.south - pad), max(-180.0, b.west - pad),
                    min(89.9, b.north + pad), min(180.0, b.east + pad))
-        fetch = OpenMeteoFetch(variables=BACKGROUND_VARIABLES, bbox=box,
+        fetch = OpenMeteoFetch(variables=request.background_variables, bbox=box,
                                grid_resolution=BACKGROUND_STEP, start=request.start,
                                end=request.end)
         ds = run_fetch(fetch, context=request.context, cancel=cancel,
