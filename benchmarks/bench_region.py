@@ -73,26 +73,32 @@ from desktop_app.sources import dem as demmod, region_build
 box = BBox(s, w, n, e)
 grid = GridSpec.tiling_box(box, 100.0)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t0 = time.perf_counter()
-if method == "ours":
-    result = demmod.dem_to_grid([dem], box, grid)["elevation"].values
-elif method == "straight":
-    with rasterio.open(dem) as src:
-        data = src.read(1)
-        result = np.full(grid.shape, np.nan, np.float32)
-        rasterio.warp.reproject(data, result, src_transform=src.transform, src_crs=src.crs,
-                                src_nodata=src.nodata, dst_transform=demmod.grid_transform(grid),
-                                dst_crs="EPSG:4326", dst_nodata=np.nan,
-                                resampling=rasterio.warp.Resampling.average)
-        result = result[::-1]
-else:
-    req = region_build.RegionRequest(name="bench", bbox=box, resolution_m=100.0, dem_paths=(dem,))
-    folder = region_build.build_region(req, Path(out) / "bench")
-    result = np.zeros(grid.shape)
-took = time.perf_counter() - t0
+def once(k):
+    t0 = time.perf_counter()
+    if method == "ours":
+        result = demmod.dem_to_grid([dem], box, grid)["elevation"].values
+    elif method == "straight":
+        with rasterio.open(dem) as src:
+            data = src.read(1)
+            result = np.full(grid.shape, np.nan, np.float32)
+            rasterio.warp.reproject(data, result, src_transform=src.transform,
+                                    src_crs=src.crs, src_nodata=src.nodata,
+                                    dst_transform=demmod.grid_transform(grid),
+                                    dst_crs="EPSG:4326", dst_nodata=np.nan,
+                                    resampling=rasterio.warp.Resampling.average)
+            result = result[::-1]
+    else:
+        req = region_build.RegionRequest(name="bench", bbox=box, resolution_m=100.0,
+                                         dem_paths=(dem,))
+        region_build.build_region(req, Path(out) / f"bench{k}")
+        result = np.zeros(grid.shape)
+    return time.perf_counter() - t0, result
+took, result = once(0)   # cold: what one CLI run pays (PROJ database, first warp)
+warm, _ = once(1)        # warm: the same again in this process
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 np.save(Path(out) / f"{method}.npy", np.asarray(result, np.float32))
-print(json.dumps({"seconds": took, "peak_mib": (peak - base) / 1024, "shape": list(grid.shape)}))
+print(json.dumps({"seconds": took, "warm": warm, "peak_mib": (peak - base) / 1024,
+                  "shape": list(grid.shape)}))
 '''
 
 
@@ -127,22 +133,30 @@ def main() -> None:
                 out.mkdir()
                 runs.append(run(method, dem, box, out))
             best[method] = {"seconds": min(r["seconds"] for r in runs),
+                            "warm": min(r["warm"] for r in runs),
                             "peak_mib": max(r["peak_mib"] for r in runs)}
             shape = runs[0]["shape"]
-        ours = np.load(Path(tmp) / "ours0.npy")
-        straight = np.load(Path(tmp) / "straight0.npy")
+        ours = np.load(Path(tmp) / "ours0" / "ours.npy")
+        straight = np.load(Path(tmp) / "straight0" / "straight.npy")
         agree = float(np.nanmax(np.abs(ours - straight)))
-    lines.append(f"grid {shape[0]}x{shape[1]} cells; best of {args.repeat} runs, peak = "
-                 "process max RSS above its after-import baseline")
+    lines.append(f"grid {shape[0]}x{shape[1]} cells; best of {args.repeat} fresh processes; "
+                 "cold = first call in the process (what one CLI run pays), warm = second "
+                 "call; peak = process max RSS above its after-import baseline")
     ref = best["straight"]
     for method, label in (("straight", "rasterio.warp.reproject, whole band (gdalwarp way)"),
                           ("ours", "dem_to_grid (window + warp + footprint + checks)"),
                           ("region_create", "region create, terrain only, folder written")):
         b = best[method]
-        lines.append(f"  {label:52s} {b['seconds']:7.3f} s  {b['peak_mib']:7.1f} MiB  "
-                     f"time x{b['seconds'] / ref['seconds']:.2f}  "
+        lines.append(f"  {label:52s} cold {b['seconds']:6.3f} s  warm {b['warm']:6.3f} s  "
+                     f"{b['peak_mib']:6.1f} MiB  cold x{b['seconds'] / ref['seconds']:.2f}  "
+                     f"warm x{b['warm'] / ref['warm']:.2f}  "
                      f"memory x{b['peak_mib'] / max(ref['peak_mib'], 1e-9):.2f}")
     lines.append(f"max |ours - straight| = {agree:.3f} m (same GDAL average, same grid)")
+    lines.append("note: the cold gap is not the warp (warm times are equal) but xarray's "
+                 "first Dataset in a process importing its chunk managers (dask, yaml: "
+                 "~1.4 s here, profiled); a CLI run pays it once whatever it does. Ours "
+                 "reads only the window over the box, so its memory grows with the box, "
+                 "the straight call's with the file.")
     text = "\n".join(lines)
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
