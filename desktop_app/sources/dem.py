@@ -4,16 +4,16 @@ Reads GeoTIFF, ESRI ASCII grids (CRS from a ``.prj`` beside the file, or given) 
 NetCDF (an ``elevation`` variable, with or without ``standard_name``) in any CRS, one file
 or a mosaic of tiles, and resamples them with GDAL's warper (rasterio): *average* when
 the DEM is finer than the region grid (every DEM pixel counts once), *bilinear* when it
-is coarser. Only the window of each file that covers the box is read, so a large DEM
-costs memory in proportion to the box, not the file.
+is coarser. Only the window of each file that covers the box is read, in the file's own
+data type, so a large DEM costs memory in proportion to the box, not the file.
 
 Nodata pixels never enter an average. A box cell the DEM's footprint does not reach is
 an error that names the uncovered part; small voids inside the footprint (a few
 percent, as SRTM has) are filled from their neighbours and counted in the attributes.
 
-rasterio is imported lazily (start-up time). rioxarray is deliberately not used: it
-registers an xarray backend that imports pyproj into every ``open_dataset``, and pyproj's
-PROJ next to ecCodes' PROJ (cfgrib) aborts the interpreter at exit.
+rasterio is imported lazily (start-up time). rioxarray is deliberately not needed: its
+xarray backend drags pyproj and rasterio into every ``open_dataset``, and PROJ copies
+loaded in the wrong order (pyproj after ecCodes' or rasterio's) crash the process at exit.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class DemPiece:
     """The part of one DEM file that covers the box, ready for the warper."""
 
     path: Path
-    values: np.ndarray  # float32, NaN where the file has no data
+    values: np.ndarray  # the file's own dtype (no float copy of a big int16 window)
+    nodata: float | None  # the value that marks no data in ``values`` (NaN for floats)
     transform: Affine
     crs: CRS
     bounds_lonlat: tuple[float, float, float, float]  # whole file: west, south, east, north
@@ -112,13 +113,15 @@ def _raster_piece(path: Path, box: BBox, crs_override: CRS | None) -> DemPiece |
         if window.width < 1 or window.height < 1:
             return None
         try:
-            data = src.read(1, window=window, masked=True)
+            values = src.read(1, window=window)
         except rasterio.errors.RasterioIOError as exc:
             cause = exc.__cause__ or exc
             raise DataFileError(f"cannot read DEM {path}: corrupt or truncated "
                                 f"({str(cause).splitlines()[0]})") from exc
-        values = np.ma.filled(data.astype(np.float32), np.nan)
-        return DemPiece(path, values, src.window_transform(window), crs,
+        nodata = src.nodata
+        if nodata is None and values.dtype.kind == "f":
+            nodata = float("nan")
+        return DemPiece(path, values, nodata, src.window_transform(window), crs,
                         (bounds[0], bounds[1], bounds[2], bounds[3]))
 
 
@@ -185,7 +188,8 @@ def _netcdf_piece(path: Path, box: BBox, crs_override: CRS | None) -> DemPiece |
     h, w = values.shape
     native = (transform.c, transform.f + dy[0] * h, transform.c + dx[0] * w, transform.f)
     bounds = rasterio.warp.transform_bounds(crs, WGS84, *native, densify_pts=21)
-    return DemPiece(path, values, transform, crs, (bounds[0], bounds[1], bounds[2], bounds[3]))
+    return DemPiece(path, values, float("nan"), transform, crs,
+                    (bounds[0], bounds[1], bounds[2], bounds[3]))
 
 
 def read_pieces(paths: Sequence[Path], box: BBox, crs: str | None = None) -> list[DemPiece]:
@@ -267,7 +271,7 @@ def resample_to_grid(pieces: Sequence[DemPiece], grid: GridSpec,
         methods.add(method.name)
         part = np.full(grid.shape, np.nan, np.float32)
         reproject(piece.values, part, src_transform=piece.transform, src_crs=piece.crs,
-                  src_nodata=np.nan, dst_transform=dst_transform, dst_crs=WGS84,
+                  src_nodata=piece.nodata, dst_transform=dst_transform, dst_crs=WGS84,
                   dst_nodata=np.nan, resampling=method)
         inside = np.zeros(grid.shape, np.uint8)
         reproject(np.ones(piece.values.shape, np.uint8), inside,
