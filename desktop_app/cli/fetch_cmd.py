@@ -26,6 +26,7 @@ from desktop_app.sources.jobs import (
     run_fetch,
 )
 from desktop_app.sources.output import write_netcdf
+from desktop_app.sources.station_formats import STATION_FORMATS
 from desktop_app.sources.stations import CsvMapping
 
 
@@ -100,15 +101,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     era5.set_defaults(func=run)
 
-    st = kinds.add_parser("stations", help="station file (USCRN, TMY3, CSV) to NetCDF")
-    st.add_argument("path", type=Path)
-    st.add_argument("--format", required=True, choices=("uscrn", "tmy3", "csv"))
+    formats = ", ".join(f"{f.name} ({f.description})" for f in STATION_FORMATS.values())
+    st = kinds.add_parser("stations", help="station files to NetCDF (" +
+                          ", ".join(STATION_FORMATS) + ")")
+    st.add_argument("path", type=Path, nargs="+",
+                    help="station file(s) of one format, one station each for SMET")
+    st.add_argument("--format", required=True, choices=tuple(STATION_FORMATS),
+                    help=formats)
     st.add_argument("--columns", help="CSV: time=COL,temperature=COL,...")
     st.add_argument("--units", default="", help="CSV: variable=unit,... when not ours")
     st.add_argument("--station-id", default="station", help="CSV: station id")
     st.add_argument("--lat", type=float, help="CSV: station latitude")
     st.add_argument("--lon", type=float, help="CSV: station longitude")
-    st.add_argument("--elevation", type=float, default=float("nan"), help="CSV: elevation (m)")
+    st.add_argument("--elevation", type=float, default=None,
+                    help="CSV, USCRN: station elevation (m); USCRN files carry none")
     st.add_argument("--utc-offset", type=float, default=0.0,
                     help="CSV: hours to subtract from local times to get UTC")
     st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
@@ -147,9 +153,11 @@ def build_request(args: argparse.Namespace) -> FetchRequest:
             args.columns, station_id=args.station_id,
             latitude=args.lat if args.lat is not None else float("nan"),
             longitude=args.lon if args.lon is not None else float("nan"),
-            elevation=args.elevation, utc_offset_hours=args.utc_offset, units=units,
+            elevation=float("nan") if args.elevation is None else args.elevation,
+            utc_offset_hours=args.utc_offset, units=units,
         )
-    return StationFileFetch(args.path, args.format, mapping)
+    return StationFileFetch(args.path[0], args.format, mapping, more=tuple(args.path[1:]),
+                            elevation=args.elevation if args.format == "uscrn" else None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,7 +32,8 @@ from desktop_app.sources.era5_files import open_era5, select_variables
 from desktop_app.sources.http import HttpClient, shared_client
 from desktop_app.sources.openmeteo import OpenMeteo, Resolution
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.stations import CsvMapping, read_station_file
+from desktop_app.sources.station_formats import read_station_files
+from desktop_app.sources.stations import CsvMapping
 
 Progress = Callable[[float, str], None]
 
@@ -67,8 +68,10 @@ class Era5CdsFetch:
 @dataclass(frozen=True)
 class StationFileFetch:
     path: Path
-    format: str
+    format: str  # a name in sources.station_formats.STATION_FORMATS
     mapping: CsvMapping | None = None
+    more: tuple[Path, ...] = ()  # further files of the same format (one station each)
+    elevation: float | None = None  # for a format whose files carry none (USCRN)
 
 
 FetchRequest = OpenMeteoFetch | Era5FileFetch | Era5CdsFetch | StationFileFetch
@@ -130,8 +133,11 @@ def run_fetch(
         report(1.0, "ERA5 files read")
         return ds
     if isinstance(request, StationFileFetch):
-        report(0.0, f"reading {request.path}")
-        ds = read_station_file(request.path, request.format, request.mapping)
+        paths = [request.path, *request.more]
+        report(0.0, f"reading {request.path}" + (f" and {len(request.more)} more"
+                                                 if request.more else ""))
+        ds = read_station_files(paths, request.format, request.mapping,
+                                elevation=request.elevation)
         report(1.0, f"{ds.sizes['station']} station(s), {ds.sizes['time']} times")
         return ds
     return _fetch_cds(request.request, ctx, report, cancel)

@@ -258,3 +258,24 @@ def _truncated(source: Path, folder: Path, size: int) -> Path:
     target = folder / source.name
     target.write_bytes(source.read_bytes()[:size])
     return target
+
+
+def test_stations_smet_folder_and_uscrn_elevation(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    smet = sorted((DATA / "stations" / "imis").glob("*.smet"))
+    out = tmp_path / "imis.nc"
+    code, err = _run(["fetch", "stations", *map(str, smet), "--format", "smet", "--out",
+                      str(out)], capsys)
+    assert code == 0, err
+    with xr.open_dataset(out) as ds:
+        validate_station_dataset(ds)
+        assert ds.sizes["station"] == 7 and ds["temperature"].attrs["units"] == "degC"
+    out = tmp_path / "crn.nc"
+    code, err = _run(["fetch", "stations", str(DATA / "stations" / "CRN_with_problems.txt"),
+                      "--format", "uscrn", "--elevation", "3", "--out", str(out)], capsys)
+    assert code == 0, err
+    with xr.open_dataset(out) as ds:
+        assert float(ds["elevation"][0]) == 3.0
+    code, err = _run(["fetch", "stations", str(smet[0]), "--format", "uscrn", "--out",
+                      str(tmp_path / "bad.nc")], capsys)
+    assert code == 1 and smet[0].name in err and not (tmp_path / "bad.nc").exists()
