@@ -69,22 +69,27 @@ def cell_mean_altitude(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarra
     lon = np.asarray(longitude, float)
     dlat = float(np.median(np.abs(np.diff(lat)))) if lat.size > 1 else 0.25
     dlon = float(np.median(np.abs(np.diff(lon)))) if lon.size > 1 else 0.25
-    grid = np.nan_to_num(_grid(), nan=0.0).astype("float64")
+    grid = np.nan_to_num(_grid(), nan=0.0)
+    ncol = grid.shape[1]
     src_lat = 90.0 - (np.arange(grid.shape[0]) + 0.5) / CELLS_PER_DEGREE
-    src_lon = -180.0 + (np.arange(grid.shape[1]) + 0.5) / CELLS_PER_DEGREE
+    src_lon = -180.0 + (np.arange(ncol) + 0.5) / CELLS_PER_DEGREE
+    # each target column as a run (start, count) of source columns, cyclic in longitude
+    # so that cells next to the antimeridian find their neighbours
+    starts = np.empty(lon.size, dtype=int)
+    counts = np.empty(lon.size, dtype=int)
+    for j, x in enumerate(lon):
+        cols = np.flatnonzero(np.abs(((src_lon - x + 180.0) % 360.0) - 180.0) <= dlon / 2.0)
+        if cols.size == 0:
+            cols = _row_col(np.zeros(1), np.array([x]))[1]
+        gaps = np.flatnonzero(np.diff(cols) > 1)
+        starts[j] = cols[gaps[0] + 1] if gaps.size else cols[0]
+        counts[j] = cols.size
     out = np.empty((lat.size, lon.size))
-    col_sets = []
-    for x in lon:
-        # wrap-around distance, so cells next to the antimeridian find their neighbours
-        dist = np.abs(((src_lon - x + 180.0) % 360.0) - 180.0)
-        cols = np.flatnonzero(dist <= dlon / 2.0)
-        col_sets.append(cols if cols.size else np.array([_row_col(np.zeros(1),
-                                                                  np.array([x]))[1][0]]))
     for i, y in enumerate(lat):
         rows = np.flatnonzero(np.abs(src_lat - y) <= dlat / 2.0)
         if rows.size == 0:
             rows = _row_col(np.array([y]), np.zeros(1))[0]
-        band = grid[rows]
-        for j, cols in enumerate(col_sets):
-            out[i, j] = band[:, cols].mean()
+        column_means = grid[rows].astype("float64").mean(axis=0)
+        running = np.concatenate([[0.0], np.cumsum(np.tile(column_means, 2))])
+        out[i] = (running[starts + counts] - running[starts]) / counts
     return out.astype("float32")
