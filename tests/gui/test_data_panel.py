@@ -162,11 +162,13 @@ def test_station_formats_come_from_the_table(window, qtbot, tmp_path):
     offered = [panel.format_box.itemData(i) for i in range(panel.format_box.count())]
     assert offered == [f.name for f in formats_without_mapping()] and "smet" in offered
     panel.source_box.setCurrentIndex(panel.source_box.findData("stations"))
-    panel.file_edit.setText(str(DATA / "stations" / "imis" / "FIR2_2009-01-20_26.smet"))
+    imis = DATA / "stations" / "imis"
+    panel.file_edit.setText(f"{imis / 'FIR2_2009-01-20_26.smet'}; "
+                            f"{imis / 'GLA2_2009-01-20_26.smet'}")
     panel.format_box.setCurrentIndex(offered.index("smet"))
     out = tmp_path / "fir2.nc"
     with qtbot.waitSignal(window.tasks.finished, timeout=60000):
         assert panel.fetch(out)
     with xr.open_dataset(out) as ds:
-        assert str(ds["station_id"].values[0]) == "SMET:FIR2"
-        assert float(ds["elevation"].values[0]) == 2110.0
+        assert [str(s) for s in ds["station_id"].values] == ["SMET:FIR2", "SMET:GLA2"]
+        assert ds["elevation"].values.tolist() == [2110.0, 1630.0]

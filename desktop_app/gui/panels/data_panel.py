@@ -36,7 +36,7 @@ TASK = "Get data"
 SOURCES = {
     "openmeteo": "Open-Meteo forecast",
     "archive": "Open-Meteo archive (ERA5-based)",
-    "era5": "ERA5 from NetCDF/GRIB files",
+    "era5": "ERA5 from NetCDF/GRIB files (several: months, levels)",
     "stations": "Station file (" + " / ".join(
         f.name.upper() for f in formats_without_mapping()) + ")",
 }
@@ -140,21 +140,23 @@ class DataPanel(QtWidgets.QWidget):
         self.bbox_edit.setText(f"{south:.4f},{west:.4f},{north:.4f},{east:.4f}")
 
     def _browse(self) -> None:
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Data file")
-        if name:
-            self.file_edit.setText(name)
+        names, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Data file(s)")
+        if names:
+            self.file_edit.setText("; ".join(names))
 
     # -- fetching ---------------------------------------------------------------------
     def request(self) -> FetchRequest:
         """The fetch the form describes; a MicroclimateError names what is wrong."""
         source = self.source_box.currentData()
         if source in ("era5", "stations"):
-            path = Path(self.file_edit.text().strip())
-            if not self.file_edit.text().strip():
+            # several files (ERA5 months/levels, one SMET per station) separated by ';'
+            paths = [Path(p.strip()) for p in self.file_edit.text().split(";") if p.strip()]
+            if not paths:
                 raise MicroclimateError("choose a file to read first")
             if source == "era5":
-                return Era5FileFetch(paths=(path,))
-            return StationFileFetch(path=path, format=str(self.format_box.currentData()))
+                return Era5FileFetch(paths=tuple(paths))
+            return StationFileFetch(path=paths[0], format=str(self.format_box.currentData()),
+                                    more=tuple(paths[1:]))
         variables = tuple(n for n, b in self.var_boxes.items() if b.isChecked())
         if not variables:
             raise MicroclimateError("tick at least one variable")
