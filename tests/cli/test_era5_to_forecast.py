@@ -69,3 +69,24 @@ def test_dem_in_other_units_is_refused(tmp_path: Path,
     err = capsys.readouterr().err
     assert code != 0 and "must be in metres, has units='ft'" in err
     assert not (tmp_path / "f.nc").exists()
+
+
+def test_fetch_era5_invariant_and_unrelated_grids(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # the CDS invariant file: surface geopotential on one step (Davos SURF's real z)
+    with xr.open_dataset(DAVOS / "SURF_202001_2d.nc") as raw:
+        raw[["z"]].isel(time=[0]).load().to_netcdf(tmp_path / "invariant.nc")
+    out = tmp_path / "plev.nc"
+    assert main(["fetch", "era5", "--from-file", str(DAVOS / "PLEV_202001_2d.nc"),
+                 "--invariant", str(tmp_path / "invariant.nc"), "--out", str(out)]) == 0
+    assert "note:" not in capsys.readouterr().err
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["elevation_source"].endswith("(invariant.nc)")
+        assert "temperature_pl" in ds and "elevation" in ds
+    finse = DATA / "era5" / "finse" / "SURF_201810_1d.nc"
+    bad = tmp_path / "bad.nc"
+    code = main(["fetch", "era5", "--from-file", str(finse), str(DAVOS / "SURF_202001_2d.nc"),
+                 "--out", str(bad)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and not bad.exists()
+    assert "different grids" in err[-1] and finse.name in err[-1]
