@@ -18,7 +18,6 @@ from desktop_app import paths
 from desktop_app.errors import CancelledError, ConfigError, DataFileError, DataSourceError
 from desktop_app.settings import Settings
 from desktop_app.sources.cache import RequestCache
-from desktop_app.sources.era5_files import open_era5
 from desktop_app.sources.http import HttpClient, RetryPolicy
 from desktop_app.sources.jobs import FetchContext
 from desktop_app.sources.region import load_region
@@ -33,18 +32,10 @@ from tests.sources.helpers import as_batch, recorded
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "region"
 DAVOS = DATA / "davos_srtm30m_utm32n.tif"
-SURF = DATA / "era5_davos_surf_20200110-12.nc"
-PLEV = DATA / "era5_davos_plev_20200110-12.nc"
+ERA5 = DATA.parent / "sources" / "era5" / "davos"  # 1-2 Jan 2020, see its MANIFEST
+SURF = ERA5 / "SURF_202001_2d.nc"
+PLEV = ERA5 / "PLEV_202001_2d.nc"
 BOX = parse_region_box("46.76,9.83,46.84,9.94")
-
-
-def _has_orography() -> bool:
-    return "elevation" in open_era5([SURF])
-
-
-# The ERA5 reader keeps z as the coarse 'elevation' once issue 16b's reader is in.
-needs_orography = pytest.mark.skipif(not _has_orography(),
-                                     reason="ERA5 reader without orography (issue 16b)")
 
 
 def _siblings(folder: Path) -> list[str]:
@@ -140,18 +131,17 @@ def test_request_needs_one_terrain_source() -> None:
                       elevation_service=True).check()
 
 
-@needs_orography
 def test_era5_background_with_pressure_levels(tmp_path: Path) -> None:
     folder = tmp_path / "davos"
     request = RegionRequest(name="davos", bbox=BOX, resolution_m=250.0, dem_paths=(DAVOS,),
-                            era5_paths=(SURF, PLEV), start=dt.date(2020, 1, 11),
-                            end=dt.date(2020, 1, 11))
+                            era5_paths=(SURF, PLEV), start=dt.date(2020, 1, 2),
+                            end=dt.date(2020, 1, 2))
     build_region(request, folder)
     region = load_region(folder)
     assert region.coarse is not None
     coarse = region.coarse
     assert coarse.sizes["time"] == 24
-    assert str(coarse["time"].values[0]).startswith("2020-01-11T00")
+    assert str(coarse["time"].values[0]).startswith("2020-01-02T00")
     lat, lon = coarse["latitude"].values, coarse["longitude"].values
     assert lat[0] <= BOX.south and lat[-1] >= BOX.north  # the ring around the box
     assert lon[0] <= BOX.west and lon[-1] >= BOX.east
