@@ -120,6 +120,10 @@ class RegionRequest:
             raise ConfigError(f"end {self.end} is before start {self.start}")
         if self.station_path is not None and not self.station_format:
             raise ConfigError("a station file needs its format")
+        if self.station_path is not None and not (self.era5_paths or
+                                                  self.openmeteo_background):
+            raise ConfigError("stations need a background (ERA5 or Open-Meteo): their "
+                              "observations are matched to its times")
 
 
 def region_grid(bbox: BBox, resolution_m: float) -> GridSpec:
@@ -218,8 +222,10 @@ def background(request: RegionRequest, progress: Progress,
     return ds
 
 
-def stations_in_box(request: RegionRequest) -> xr.Dataset | None:
-    if request.station_path is None:
+def stations_in_box(request: RegionRequest, coarse: xr.Dataset | None) -> xr.Dataset | None:
+    """The stations of the file inside the box, on the background's times (the window
+    and the QC line observations up with the fields step by step)."""
+    if request.station_path is None or coarse is None:
         return None
     st = read_station_file(request.station_path, str(request.station_format))
     lat, lon = st["latitude"].values, st["longitude"].values
@@ -227,7 +233,12 @@ def stations_in_box(request: RegionRequest) -> xr.Dataset | None:
                        for a, o in zip(lat, lon, strict=True)], bool)
     if not inside.any():
         raise DataFileError(f"no station of {request.station_path.name} lies inside the box")
-    return st.isel(station=np.nonzero(inside)[0])
+    st = st.isel(station=np.nonzero(inside)[0]).reindex(time=coarse["time"].values)
+    observed = [v for v in st.data_vars if "time" in st[v].dims and not str(v).endswith("_qc")]
+    if not any(bool(np.isfinite(st[v].values).any()) for v in observed):
+        raise DataFileError(f"{request.station_path.name}: no observation at the "
+                            "background's times")
+    return st
 
 
 def _check(cancel: threading.Event | None) -> None:
@@ -252,7 +263,7 @@ def build_region(request: RegionRequest, folder: Path, *, progress: Progress | N
     _check(cancel)
     coarse = background(request, report, cancel)
     _check(cancel)
-    stations = stations_in_box(request)
+    stations = stations_in_box(request, coarse)
     _check(cancel)
     report(0.9, f"writing {folder}")
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.warp
+import xarray as xr
 
 from desktop_app import paths
 from desktop_app.errors import CancelledError, ConfigError, DataFileError, DataSourceError
@@ -225,3 +226,40 @@ def test_openmeteo_background_from_recorded_forecast(tmp_path: Path) -> None:
                                json.loads(berlin)["hourly"]["temperature_2m"], atol=1e-4)
     lat = coarse["latitude"].values
     assert lat[0] < box.south and lat[-1] > box.north
+
+
+def test_stations_inside_the_box_on_the_background_times(tmp_path: Path) -> None:
+    imis = DATA.parent / "sources" / "stations" / "imis"
+    box = parse_region_box("46.75,9.82,46.85,9.95")  # Flüelapass (FLU2) is inside
+    request = RegionRequest(name="davos", bbox=box, resolution_m=1000.0, dem_paths=(DAVOS,),
+                            era5_paths=(SURF, PLEV), station_path=imis / "FLU2_2009-01-20_26.smet",
+                            station_format="smet")
+    # the IMIS week (January 2009) and the ERA5 days (January 2020) never meet
+    with pytest.raises(DataFileError, match="no observation at the background's times"):
+        build_region(request, tmp_path / "a")
+    outside = RegionRequest(name="davos", bbox=box, resolution_m=1000.0, dem_paths=(DAVOS,),
+                            era5_paths=(SURF, PLEV), station_format="smet",
+                            station_path=imis / "GLA2_2009-01-20_26.smet")
+    with pytest.raises(DataFileError, match="no station of GLA2_2009-01-20_26.smet lies"):
+        build_region(outside, tmp_path / "b")
+    with pytest.raises(ConfigError, match="stations need a background"):
+        RegionRequest(name="x", bbox=box, resolution_m=1000.0, dem_paths=(DAVOS,),
+                      station_path=imis / "FLU2_2009-01-20_26.smet",
+                      station_format="smet").check()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stations_are_put_on_the_background_time_axis() -> None:
+    from desktop_app.sources.region_build import stations_in_box
+    from desktop_app.sources.stations import read_station_file
+
+    path = DATA.parent / "sources" / "stations" / "imis" / "FLU2_2009-01-20_26.smet"
+    own = read_station_file(path, "smet")
+    times = own["time"].values[10:34]  # a background whose day lies inside the week
+    request = RegionRequest(name="davos", bbox=parse_region_box("46.75,9.82,46.85,9.95"),
+                            resolution_m=1000.0, dem_paths=(DAVOS,), era5_paths=(SURF,),
+                            station_path=path, station_format="smet")
+    st = stations_in_box(request, xr.Dataset(coords={"time": times}))
+    assert st is not None and st.sizes["station"] == 1
+    np.testing.assert_array_equal(st["time"].values, times)
+    np.testing.assert_array_equal(st["temperature"].values, own["temperature"].values[:, 10:34])
