@@ -44,7 +44,7 @@ def test_dialog_creates_a_region_and_the_map_shows_it(window, qtbot):
     assert "davos" in window.windowTitle()
 
 
-def test_bad_input_is_a_message_and_nothing_starts(window, qtbot):
+def test_bad_input_is_a_message_and_nothing_starts(window, qtbot, messages):
     dialog = window.show_new_region()
     dialog.name_edit.setText("x")
     dialog.bbox_edit.setText("47,170,48,-170")
@@ -56,6 +56,7 @@ def test_bad_input_is_a_message_and_nothing_starts(window, qtbot):
     with qtbot.waitSignal(window.tasks.failed, timeout=60000):
         assert dialog.start_create()
     assert "does not cover the south part" in dialog.message.text()
+    assert len(messages) == 1 and "does not cover the south part" in messages[0]
     assert dialog.create_button.isEnabled()
     assert not (paths.regions_dir() / "x").exists()
 
