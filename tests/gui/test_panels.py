@@ -7,7 +7,7 @@ import pytest
 from desktop_app.paths import bundled_models_dir
 
 pytestmark = pytest.mark.gui
-BUNDLED = "era5-uk-downscaler@1.0.0"
+BUNDLED = "era5-uk-downscaler@1.1.0"
 
 
 def _run_forecast(window, qtbot):
