@@ -9,7 +9,7 @@ import xarray as xr
 
 from desktop_app.core.flags import QCFlag
 from desktop_app.core.variables import get_variable
-from desktop_app.downscale.baseline import bilinear, best_method, lapse_rate_baseline
+from desktop_app.downscale.baseline import best_method, bilinear, lapse_rate_baseline
 from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
 from desktop_app.viz.styles import DEFAULT_COLORMAPS
