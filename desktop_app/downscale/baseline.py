@@ -24,10 +24,9 @@ _G = 9.80665
 _RD = 287.05
 # name -> what it is (the first available in this order is the best baseline)
 METHODS = {
-    "toposcale": "TopoSCALE-style: the coarse column's pressure-level profile at the fine "
-                 "elevation, surface departure added back",
-    "lapse_estimated": "lapse rate estimated at each step from the coarse field "
-                       "(regression on coarse orography, bounded, inversions allowed)",
+    "toposcale": "TopoSCALE-style: the coarse pressure-level profile at the fine "
+                 "elevation plus the surface departure",
+    "lapse_estimated": "lapse rate estimated at each step from the coarse field",
     "lapse_fixed": f"fixed lapse rate {STANDARD_LAPSE_RATE} K/km",
     "bilinear": "plain bilinear interpolation (no terrain correction)",
 }
