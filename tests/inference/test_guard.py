@@ -123,3 +123,14 @@ def test_a_bad_training_domain_is_a_model_error_naming_the_key():
     bad["training_domain"]["extra"] = 1
     with pytest.raises(ModelError, match="unknown key 'extra'"):
         parse_card(bad)
+
+
+def test_the_guard_measures_the_same_on_tiles(trained, uk):
+    coarse, fine = uk
+    whole = np.zeros(coarse.sizes["time"])
+    tiled = np.zeros(coarse.sizes["time"])
+    trained.predict(coarse, fine[["elevation"]], outside=whole)
+    trained.predict(coarse, fine[["elevation"]], outside=tiled, max_tile_cells=300,
+                    batch_cells=5000)
+    np.testing.assert_allclose(tiled, whole, atol=1e-12)
+    assert 0.0 < whole.max() < 1.0  # some held-out hours lie partly outside
