@@ -28,13 +28,12 @@ import xarray as xr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from desktop_app.sources.era5_files import open_era5  # noqa: E402
 from desktop_app.verify.perfect_model import coarsen  # noqa: E402
 
 SHARED = Path(os.environ.get("MICROCLIMATE_FIXTURES",
                              ROOT.parent / "shared" / "fixtures"))
-G = 9.80665
 DIMS = ("time", "latitude", "longitude")
-PL_DIMS = ("time", "pressure_level", "latitude", "longitude")
 T_ATTRS = {"standard_name": "air_temperature", "units": "degC"}
 Z_ATTRS = {"standard_name": "surface_altitude", "units": "m"}
 LICENCE = "Generated using Copernicus Climate Change Service information (ERA5)"
@@ -74,29 +73,27 @@ def load_uk() -> xr.Dataset:
                  ds["longitude"].values, "ERA5 2 m temperature, UK, March 2019", 32, 48)
 
 
-def _surface(files: list[Path], title: str, ny: int, nx: int) -> xr.Dataset:
-    ds = _ascending(xr.open_mfdataset(files, combine="by_coords").load())
-    elev = ds["z"].isel(time=0).values / G
-    return _fine(ds["t2m"].values - 273.15, elev, ds["time"].values,
-                 ds["latitude"].values, ds["longitude"].values, title, ny, nx)
+def _era5(files: list[Path], title: str, ny: int, nx: int) -> xr.Dataset:
+    """The project's own ERA5 reader (orography from ``z``/g, pressure levels as
+    ``*_pl``), cut to ``ny`` x ``nx`` cells so whole blocks fit."""
+    ds = open_era5(files)
+    keep = [v for v in ("temperature", "elevation", "temperature_pl",
+                        "geopotential_height_pl") if v in ds]
+    ds = ds[keep].isel(latitude=slice(0, ny), longitude=slice(0, nx)).load()
+    ds.attrs = {"title": title, "generated_values": "no", "licence": LICENCE}
+    return ds
 
 
 def load_finse() -> xr.Dataset:
     folder = SHARED / "era5" / "finse_2018"
-    return _surface(sorted(folder.glob("SURF_2018*.nc")),
-                    "ERA5 2 m temperature, Finse, October-December 2018", 6, 10)
+    return _era5(sorted(folder.glob("SURF_2018*.nc")),
+                 "ERA5 2 m temperature, Finse, October-December 2018", 6, 10)
 
 
 def load_davos() -> xr.Dataset:
     folder = SHARED / "era5" / "davos_2020-01"
-    fine = _surface([folder / "SURF_202001.nc"], "ERA5, Davos, January 2020", 4, 4)
-    pl = _ascending(xr.open_dataset(folder / "PLEV_202001.nc").load())
-    pl = pl.isel(latitude=slice(0, 4), longitude=slice(0, 4))
-    fine["temperature_pl"] = (PL_DIMS, (pl["t"].values - 273.15).astype(np.float32),
-                              {"units": "degC"})
-    fine["geopotential_height_pl"] = (PL_DIMS, (pl["z"].values / G).astype(np.float32),
-                                      {"units": "m"})
-    return fine.assign_coords(pressure_level=pl["level"].values.astype(float))
+    return _era5([folder / "SURF_202001.nc", folder / "PLEV_202001.nc"],
+                 "ERA5, Davos, January 2020", 4, 4)
 
 
 LOADERS = {"uk": (load_uk, "March 2019"), "finse": (load_finse, "Oct-Dec 2018"),

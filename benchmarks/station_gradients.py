@@ -1,8 +1,7 @@
 """Winter station temperatures from the shared fixtures as station Datasets (degC).
 
-A tiny local SMET parse (header keys, ``nodata``, ``tz`` offset, ``TA`` in K) for the
-benchmark only, until the project's SMET reader lands; the Rofental CSVs (``temp`` in
-K; times as the files give them).
+IMIS through the project's SMET reader; the Rofental CSVs (``temp`` in K; times as the
+files give them) read here, their positions only in UTM, so no latitude/longitude.
 """
 
 from __future__ import annotations
@@ -13,19 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from desktop_app.sources.smet import read_smet
+
 T_ATTRS = {"standard_name": "air_temperature", "units": "degC"}
-
-
-def _smet(path: Path) -> tuple[dict[str, str], pd.Series]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = lines.index("[DATA]")
-    head = {k.strip(): v.strip() for k, v in
-            (line.split("=", 1) for line in lines[1:start] if "=" in line)}
-    fields = head["fields"].split()
-    table = pd.read_csv(path, skiprows=start + 1, sep=r"\s+", names=fields,
-                        na_values=[head["nodata"]])
-    times = pd.to_datetime(table["timestamp"]) - pd.Timedelta(hours=float(head["tz"]))
-    return head, pd.Series(table["TA"].to_numpy() - 273.15, index=times.to_numpy())
 
 
 def _dataset(series: list[pd.Series], ids: list[str], names: list[str],
@@ -43,17 +32,9 @@ def _dataset(series: list[pd.Series], ids: list[str], names: list[str],
 
 
 def load_imis(folder: Path) -> xr.Dataset:
-    heads, series = [], []
-    for path in sorted(folder.glob("*.smet")):
-        head, s = _smet(path)
-        heads.append(head)
-        series.append(s)
-    return _dataset(series, [h["station_id"] for h in heads],
-                    [h["station_name"] for h in heads],
-                    [float(h["latitude"]) for h in heads],
-                    [float(h["longitude"]) for h in heads],
-                    [float(h["altitude"]) for h in heads],
-                    "IMIS stations (SLF), TA, 1 Dec 2008 - 31 Jan 2009, via MeteoIO examples")
+    """The project's SMET reader (TA K -> degC, the header's tz -> UTC)."""
+    ds = read_smet(sorted(folder.glob("*.smet")))
+    return ds[["temperature"]].load()
 
 
 def load_rofental(folder: Path) -> xr.Dataset:
