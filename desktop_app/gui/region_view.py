@@ -10,7 +10,7 @@ import xarray as xr
 
 from desktop_app.core.flags import QCFlag
 from desktop_app.core.variables import VARIABLES, get_variable
-from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
+from desktop_app.downscale.baseline import best_method, bilinear, lapse_rate_baseline
 from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
 from desktop_app.viz.styles import DEFAULT_COLORMAPS
@@ -19,7 +19,7 @@ COLORMAPS = DEFAULT_COLORMAPS
 
 
 LAYERS = {
-    "baseline": "Baseline (lapse rate)",
+    "baseline": "Baseline (physical)",
     "forecast": "Model forecast",
     "difference": "Forecast − baseline",
 }
@@ -44,11 +44,15 @@ class RegionView:
         self.region = region
         forecast: xr.Dataset | None = None
         if region.coarse is not None:
-            self.baseline = lapse_rate_baseline(region.coarse, region.terrain)
-            self.base_label = "lapse-rate baseline"
+            self.baseline_method = best_method(region.coarse)
+            self.baseline = lapse_rate_baseline(region.coarse, region.terrain,
+                                                method=self.baseline_method)
+            self.base_label = f"{self.baseline_method} baseline"
         elif region.fields is not None:
+            self.baseline_method = str(region.fields.attrs.get("baseline_method", "physical"))
             self.baseline, forecast, self.base_label = forecast_file_layers(region.fields)
         else:
+            self.baseline_method = "no"  # a terrain-only region has no baseline (nor stations)
             self.baseline = terrain_field(region.terrain)
             self.base_label = "terrain only (no weather background in this region)"
         self.forecast: xr.Dataset | None = None
@@ -109,6 +113,18 @@ class RegionView:
             self.field = diff
             self.field_label = f"difference {model} − baseline"
         self.field.attrs = dict(fc.attrs)
+
+    def step_note(self, t: int) -> str:
+        """What the shown step is, where the guard kept the model from it: '' for a
+        baseline layer or a forecast without a guard record."""
+        fc = self.forecast
+        if self.layer == "baseline" or fc is None or "model_used" not in fc:
+            return ""
+        if bool(fc["model_used"].values[t]):
+            return "this step: model"
+        share = float(fc["guard_outside_share"].values[t])
+        return (f"this step: {fc.attrs.get('baseline_method', 'physical')} baseline — "
+                f"guard: {share:.0%} of inputs outside the model's training domain")
 
     def cmap_for(self, variable: str) -> str:
         # diverging, blue below zero and red above: a warmer forecast shows red
@@ -220,7 +236,8 @@ def forecast_file_layers(fields: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset | N
         if f"{name}_baseline" in fields:
             base[name] = fields[f"{name}_baseline"].assign_attrs(
                 **get_variable(name).cf_attrs())
-        elif str(fields[name].attrs.get("source", "")).startswith("lapse-rate baseline"):
+        elif str(fields[name].attrs.get("source", "")).endswith(
+                "baseline (no model for this variable)"):
             base[name] = fields[name]
     if not base:
         shown = fields[names]
@@ -228,6 +245,8 @@ def forecast_file_layers(fields: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset | N
         return shown, None, "fields of the forecast file"
     baseline = xr.Dataset(base)
     baseline.attrs = {"method": "as written in the forecast file"}
-    forecast = fields[names]
+    guard = [g for g in ("model_used", "guard_outside_share") if g in fields]
+    forecast = fields[names + guard]  # the guard's per-step verdict, for the status line
     forecast.attrs = dict(fields.attrs)
-    return baseline, forecast, "lapse-rate baseline (from the forecast file)"
+    method = fields.attrs.get("baseline_method", "physical")
+    return baseline, forecast, f"{method} baseline (from the forecast file)"
