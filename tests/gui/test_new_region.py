@@ -78,4 +78,4 @@ def test_open_takes_a_forecast_file(window, qtbot, tmp_path):
     np.testing.assert_allclose(window.current_field(),
                                forecast[window.variable].values[t], atol=1e-5)
     layers = [window.layer_box.itemText(i) for i in range(window.layer_box.count())]
-    assert "Baseline (lapse rate)" in layers and "Forecast − baseline" in layers
+    assert "Baseline (physical)" in layers and "Forecast − baseline" in layers
