@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.errors import DataFileError
+from desktop_app.sources.era5_files import proj_before_eccodes
 
 GRID_COORDS = ("latitude", "longitude", "station_id")
 
@@ -34,9 +35,12 @@ def _open_one(path: Path, what: str, chunks: dict[str, int] | None) -> xr.Datase
         raise DataFileError(f"{what} file not found: {path}")
     try:
         engine = _engine(path)
+        if engine == "cfgrib":
+            proj_before_eccodes()
         if engine == "zarr":
             return xr.open_zarr(path, chunks=chunks or {})
-        return xr.open_dataset(path, engine=engine, chunks=chunks or {})
+        # named engine: xarray's guessing would load every backend plugin
+        return xr.open_dataset(path, engine=engine or "netcdf4", chunks=chunks or {})
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc

@@ -23,11 +23,11 @@ from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import lapse_rate_baseline
 from desktop_app.downscale.features import FeatureBuilder, interp_matrix, separable_bilinear
-from desktop_app.errors import CancelledError, DataFileError, MicroclimateError, ModelError
-from desktop_app.fsutil import atomic_path
+from desktop_app.errors import CancelledError, MicroclimateError, ModelError
 from desktop_app.inference.card import check_against_graph, check_sha256
 from desktop_app.inference.registry import ModelEntry, ModelRegistry
 from desktop_app.inference.runtime import ModelSession, create_session
+from desktop_app.sources.output import write_netcdf
 
 ProgressFn = Callable[[float, str], None]
 DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
@@ -270,7 +270,9 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
         for var in predicted:
             if var not in baseline or var not in coarse:
                 continue
-            attrs = {"units": VARIABLES[var].units}
+            # the same physical quantity, so the same CF standard name (GIS tools read it)
+            attrs = {"units": VARIABLES[var].units,
+                     "standard_name": VARIABLES[var].standard_name}
             data_vars[f"{var}_baseline"] = (
                 ("time", "latitude", "longitude"), baseline[var],
                 {**attrs, "long_name": f"{var}: lapse-rate baseline (for comparison)"})
@@ -355,12 +357,6 @@ def baseline_fields(coarse: xr.Dataset, terrain: xr.Dataset, *,
 
 
 def write_forecast(ds: xr.Dataset, path: Path) -> Path:
-    """Write a forecast as compressed NetCDF atomically (temp file + rename)."""
-    encoding = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
-    try:
-        with atomic_path(Path(path)) as tmp:
-            ds.to_netcdf(tmp, encoding=encoding)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cannot write forecast {path}: {exc}") from exc
-    return Path(path)
+    """Write a forecast as compressed CF NetCDF atomically (temp file + rename)."""
+    return write_netcdf(ds, Path(path), what="forecast")
 

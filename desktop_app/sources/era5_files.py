@@ -15,6 +15,7 @@ already sums over the hour ending at the time stamp, so they are labelled as suc
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -69,12 +70,22 @@ def sniff(path: Path) -> str:
     raise DataFileError(f"{path} is not a NetCDF, GRIB or zip file (starts {head[:4]!r})")
 
 
+def proj_before_eccodes() -> None:
+    """Load pyproj (when installed) before ecCodes. The ecCodes wheel's eckitlib bundles
+    its own PROJ; pyproj loaded after it (rioxarray's GeoTIFF export, xarray's engine
+    guessing) binds PROJ symbols to the wrong library and the process crashes, at once
+    or at exit. Loaded first, both work."""
+    with contextlib.suppress(ImportError):
+        import pyproj  # noqa: F401
+
+
 def check_grib(path: Path) -> int:
     """Walk every GRIB message with ecCodes; a truncated or corrupt message is an error.
 
     cfgrib itself logs a premature end of file and returns the messages it could read,
     which would silently hand back a shorter month.
     """
+    proj_before_eccodes()
     import eccodes  # lazy: only GRIB users pay for loading ecCodes
 
     count = 0

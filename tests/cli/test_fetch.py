@@ -154,7 +154,8 @@ def test_era5_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0, err
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+        # and the grid-mapping variable the CF writer adds (WGS 84)
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "crs"}
         assert ds["latitude"].attrs["units"] == "degrees_north"
         assert np.isfinite(ds["surface_pressure"].values).all()
 
@@ -201,7 +202,8 @@ def test_era5_cds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert "submitted job" in err and "downloaded" in err  # progress on stderr
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+        # and the grid-mapping variable the CF writer adds (WGS 84)
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "crs"}
         assert ds.attrs["source_url"].endswith("/api/retrieve/v1/processes/"
                                                "reanalysis-era5-single-levels")
     # server gone: the same request is served from the cache offline
