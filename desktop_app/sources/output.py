@@ -63,6 +63,12 @@ def is_gridded(da: xr.DataArray) -> bool:
     return "latitude" in da.dims and "longitude" in da.dims
 
 
+def stored_float(dtype: np.dtype) -> np.dtype:
+    """Floats keep their precision (a QC'd observation is written as it was read);
+    half floats, which CF has no type for, widen to float32."""
+    return np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+
+
 def prepare_cf(ds: xr.Dataset) -> xr.Dataset:
     """A copy of ``ds`` with the CF attributes and the ``crs`` variable a file needs."""
     out = ds.copy(deep=False)  # copies each variable's attrs: the caller's stay as they were
@@ -102,7 +108,7 @@ def prepare_cf(ds: xr.Dataset) -> xr.Dataset:
         elif np.issubdtype(da.dtype, np.floating):
             for key in ("valid_min", "valid_max"):  # CF: same type as the stored data
                 if key in da.attrs:
-                    da.attrs[key] = np.float32(da.attrs[key])
+                    da.attrs[key] = np.asarray(da.attrs[key]).astype(stored_float(da.dtype))
     return out
 
 
@@ -115,7 +121,8 @@ def cf_encoding(ds: xr.Dataset, compress: bool = True) -> dict[str, dict[str, An
         if is_flag(da):
             encoding[str(name)] = {"dtype": "int8", **zlib}
         elif np.issubdtype(da.dtype, np.floating):
-            encoding[str(name)] = {"dtype": "float32", "_FillValue": FILL, **zlib}
+            kind = stored_float(da.dtype)
+            encoding[str(name)] = {"dtype": kind, "_FillValue": kind.type(FILL), **zlib}
     for name in ds.dims:  # CF: a coordinate variable has no missing values
         if name in ds.coords:
             encoding[str(name)] = {"_FillValue": None}

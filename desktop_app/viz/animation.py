@@ -55,6 +55,24 @@ def check_request(path: Path, steps: Sequence[int], fps: float) -> str:
     return kind
 
 
+def shared_palette(rgb: np.ndarray, exact: int = 64) -> Any:
+    """A 256-colour Pillow palette image for frames like ``rgb``: its ``exact`` most
+    frequent colours as they are (page, text, frame lines), the rest by octree."""
+    from PIL import Image
+
+    flat = rgb.reshape(-1, 3).astype(np.int32)
+    keys, counts = np.unique(flat[:, 0] << 16 | flat[:, 1] << 8 | flat[:, 2],
+                             return_counts=True)
+    top = keys[np.argsort(counts)[::-1][:exact]]
+    colours = np.stack([top >> 16, (top >> 8) & 255, top & 255], axis=1).astype(np.uint8)
+    n_rest = 256 - len(colours)
+    rest = Image.fromarray(rgb).quantize(n_rest, method=Image.Quantize.FASTOCTREE,
+                                         dither=Image.Dither.NONE).getpalette() or []
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([int(c) for c in colours.ravel()] + list(rest[: n_rest * 3]))
+    return palette
+
+
 class _GifWriter:
     """GIF frames on one palette, made once from a few frames of the loop.
 
@@ -67,9 +85,7 @@ class _GifWriter:
         from PIL import Image
 
         self.path, self.duration = path, round(1000.0 / fps)
-        stacked = np.concatenate([f[::2, ::2] for f in sample], axis=0)
-        self.palette = Image.fromarray(stacked).quantize(
-            256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        self.palette = shared_palette(np.concatenate([f[::2, ::2] for f in sample], axis=0))
         self.frames: list[Image.Image] = []
 
     def add(self, rgb: np.ndarray) -> None:
