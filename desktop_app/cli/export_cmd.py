@@ -89,7 +89,12 @@ def map_view(ds: xr.Dataset, variable: str) -> tuple[xr.Dataset, str]:
     if base not in VARIABLES or kind not in DERIVED_FIELDS:
         return ds, variable
     view = ds.drop_vars([base], errors="ignore").rename({variable: base})
-    view.attrs["model_name"] = DERIVED_FIELDS[kind]
+    model = " ".join(str(ds.attrs.get(k, "")) for k in ("model_name", "model_version"))
+    # the title names what is drawn, not the model whose file it came from
+    view.attrs["title"] = DERIVED_FIELDS[kind]
+    view.attrs.pop("region", None)
+    view.attrs["model_name"] = f"for comparison with {model.strip()}" if model.strip() \
+        else "not a model output"
     view.attrs.pop("model_version", None)
     return view, base
 

@@ -121,3 +121,15 @@ def test_bad_requests_are_one_line_and_write_nothing(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_png_of_the_baseline_is_labelled_as_the_baseline(forecast: Path, tmp_path: Path,
+                                                         qapp: object) -> None:
+    from PySide6 import QtGui
+
+    out = tmp_path / "base.png"
+    assert main(["export-map", str(forecast), "--variable", "temperature_baseline",
+                 "--out", str(out), "--width", "600", "--height", "400"]) == 0
+    image = QtGui.QImage(str(out))
+    assert "lapse-rate baseline" in image.text("Title")
+    assert "for comparison with era5-uk-downscaler" in image.text("Model")
