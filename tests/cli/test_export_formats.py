@@ -18,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 INF = ROOT / "tests" / "data" / "inference"
 
 
+@pytest.fixture(autouse=True)
+def _app(qapp: object) -> object:
+    # pytest-qt's QApplication: the renderer would otherwise make a QGuiApplication in
+    # this process, and later widget tests could not build their windows
+    return qapp
+
+
 @pytest.fixture(scope="module")
 def forecast(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("fc") / "uk.nc"
@@ -123,8 +130,8 @@ def test_bad_requests_are_one_line_and_write_nothing(
     assert not any(tmp_path.iterdir())
 
 
-def test_png_of_the_baseline_is_labelled_as_the_baseline(forecast: Path, tmp_path: Path,
-                                                         qapp: object) -> None:
+def test_png_of_the_baseline_is_labelled_as_the_baseline(forecast: Path,
+                                                         tmp_path: Path) -> None:
     from PySide6 import QtGui
 
     out = tmp_path / "base.png"
