@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
 
 import pytest
-
-# before anything loads ecCodes: see desktop_app.sources.era5_files.proj_before_eccodes
-with contextlib.suppress(ImportError):
-    import pyproj  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

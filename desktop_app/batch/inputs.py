@@ -16,7 +16,6 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.errors import DataFileError
-from desktop_app.sources.era5_files import proj_before_eccodes
 
 GRID_COORDS = ("latitude", "longitude", "station_id")
 
@@ -35,8 +34,6 @@ def _open_one(path: Path, what: str, chunks: dict[str, int] | None) -> xr.Datase
         raise DataFileError(f"{what} file not found: {path}")
     try:
         engine = _engine(path)
-        if engine == "cfgrib":
-            proj_before_eccodes()
         if engine == "zarr":
             return xr.open_zarr(path, chunks=chunks or {})
         # named engine: xarray's guessing would load every backend plugin

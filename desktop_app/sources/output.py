@@ -86,6 +86,8 @@ def prepare_cf(ds: xr.Dataset) -> xr.Dataset:
             out[name].attrs = {**kept, **attrs}
             if name not in out.dims:  # an auxiliary coordinate (stations) has no axis
                 out[name].attrs.pop("axis", None)
+    if "pressure_level" in out.dims:  # ERA5 profiles (sources.era5_normalise)
+        out["pressure_level"].attrs["axis"] = "Z"
     if "station" in out.dims:  # a CF discrete-sampling-geometry time series per station
         out.attrs.setdefault("featureType", "timeSeries")
         if "station_id" in out.coords:
