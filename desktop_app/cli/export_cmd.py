@@ -15,9 +15,6 @@ from desktop_app.errors import DataFileError
 
 FORMATS = {".png": "png", ".tif": "geotiff", ".tiff": "geotiff", ".gif": "animation",
            ".mp4": "animation"}
-# fields a forecast file holds beside the model's, drawn with their variable's style
-DERIVED_FIELDS = {"baseline": "lapse-rate baseline (physical, no model)",
-                  "bilinear": "bilinear interpolation of the coarse field"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,17 +78,21 @@ def step_range(times: np.ndarray, start: str | None, stop: str | None) -> list[i
 
 
 def map_view(ds: xr.Dataset, variable: str) -> tuple[xr.Dataset, str]:
-    """The dataset and name the map renderer draws for ``variable``: a derived field such
-    as ``temperature_baseline`` is drawn as its variable, labelled with what it is."""
+    """The dataset and name the map renderer draws for ``variable``: a field a forecast
+    holds for comparison (``temperature_baseline``, ``temperature_bilinear``, each
+    baseline method) is drawn in its variable's style, labelled with what it is."""
     if variable in VARIABLES or variable not in ds:
         return ds, variable
-    base, _, kind = variable.rpartition("_")
-    if base not in VARIABLES or kind not in DERIVED_FIELDS:
+    base = next((v for v in sorted(VARIABLES, key=len, reverse=True)
+                 if variable.startswith(f"{v}_")), None)
+    if base is None:
         return ds, variable
     view = ds.drop_vars([base], errors="ignore").rename({variable: base})
     model = " ".join(str(ds.attrs.get(k, "")) for k in ("model_name", "model_version"))
-    # the title names what is drawn, not the model whose file it came from
-    view.attrs["title"] = DERIVED_FIELDS[kind]
+    # the title names what is drawn (its long_name, "temperature: <what>"), not the
+    # model whose file it came from
+    label = str(ds[variable].attrs.get("long_name", variable))
+    view.attrs["title"] = label.split(": ", 1)[-1]
     view.attrs.pop("region", None)
     view.attrs["model_name"] = f"for comparison with {model.strip()}" if model.strip() \
         else "not a model output"

@@ -138,5 +138,7 @@ def test_png_of_the_baseline_is_labelled_as_the_baseline(forecast: Path,
     assert main(["export-map", str(forecast), "--variable", "temperature_baseline",
                  "--out", str(out), "--width", "600", "--height", "400"]) == 0
     image = QtGui.QImage(str(out))
-    assert "lapse-rate baseline" in image.text("Title")
+    with xr.open_dataset(forecast) as ds:
+        what = ds["temperature_baseline"].attrs["long_name"].split(": ", 1)[1]
+    assert "baseline" in what and what in image.text("Title")
     assert "for comparison with era5-uk-downscaler" in image.text("Model")
