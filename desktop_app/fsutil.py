@@ -1,17 +1,109 @@
-"""Atomic file writes (nothing a user made is ever left half-written or clobbered) and
-the one way to read a whole NetCDF file with a clear error."""
+"""Atomic file writes (nothing a user made is ever left half-written or clobbered), the
+one check for names that become paths, and the one way to read a whole NetCDF file with
+a clear error.
+
+Temp files are named ``.NAME.PID.XXXXXXXX.part`` beside the target. A process killed
+mid-write (SIGKILL, power loss) cannot remove its own; the next write of the same name
+removes every such file whose process is gone (:func:`clean_stale_parts`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
+import re
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import xarray as xr
 
-from desktop_app.errors import DataFileError
+from desktop_app.errors import ConfigError, DataFileError, MicroclimateError, WriteError
+
+# A name that becomes one path component: starts with a letter or digit (so never "."
+# "..", a hidden file or an option), then letters, digits and . _ + - only.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+# A temp file of a writer that died without a PID in its name (older versions) is
+# removed once it is this old; one with a PID as soon as that process is gone.
+STALE_PART_AGE_S = 24 * 3600
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
+
+
+def safe_name(value: object, what: str,
+              error: type[MicroclimateError] = ConfigError) -> str:
+    """``value`` if it can be used as one file or folder name, else ``error`` naming
+    ``what``: no separators, no ``..``, no leading dot or dash, at most 100 characters."""
+    if not isinstance(value, str) or not _SAFE_NAME.match(value):
+        raise error(f"{what} {value!r} cannot be used in a file name: use letters, digits "
+                    "and . _ + - (at most 100, starting with a letter or digit)")
+    return value
+
+
+def inside(root: Path, path: Path, what: str) -> Path:
+    """``path`` resolved, if it lies inside ``root`` (symlinks followed), else an error."""
+    resolved, base = Path(path).resolve(), Path(root).resolve()
+    if not resolved.is_relative_to(base):
+        raise ConfigError(f"{what} {path} is outside {root}")
+    return resolved
+
+
+def write_error(path: Path, exc: BaseException) -> WriteError | None:
+    """One clear line for a failed write of ``path``, or None when ``exc`` is not about
+    the write (a bug or a bad input inside the ``with`` block stays what it is)."""
+    path = Path(path)
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code in _NO_SPACE:
+        return WriteError(f"no space left on device writing {path}")
+    if code == errno.EROFS:
+        return WriteError(f"cannot write {path}: read-only file system")
+    if code == errno.EISDIR or path.is_dir():
+        return WriteError(f"cannot write {path}: it is an existing directory")
+    folder = path.parent
+    if code in (errno.EACCES, errno.EPERM) or (folder.is_dir() and not os.access(
+            folder, os.W_OK)):
+        return WriteError(f"cannot write {path}: permission denied (folder {folder} is "
+                          "read-only for this user)")
+    # netCDF/HDF5 report a full disk as "HDF error" (RuntimeError): look at the disk
+    with contextlib.suppress(OSError):
+        if folder.is_dir() and shutil.disk_usage(folder).free < 1024 * 1024:
+            return WriteError(f"no space left on device writing {path}")
+    if isinstance(exc, OSError) and code is not None and exc.filename in (None, str(path)):
+        return WriteError(f"cannot write {path}: {exc.strerror or exc}")
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_parts(path: Path) -> list[Path]:
+    """Remove the temp files of earlier writes of ``path`` whose writer is gone."""
+    path = Path(path)
+    removed: list[Path] = []
+    prefix = f".{path.name}."
+    for part in path.parent.glob(glob.escape(prefix) + "*.part"):
+        middle = part.name[len(prefix):-len(".part")].split(".")
+        try:
+            if middle[0].isdigit() and len(middle) == 2:
+                if int(middle[0]) == os.getpid() or _pid_alive(int(middle[0])):
+                    continue
+            elif time.time() - part.stat().st_mtime < STALE_PART_AGE_S:
+                continue
+            part.unlink()
+            removed.append(part)
+        except OSError:
+            continue  # another process removed it first, or it is not ours to remove
+    return removed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -33,20 +125,42 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success rename it over ``path``.
 
     On any exception (including cancel) the temp file is removed and ``path`` is left
-    exactly as it was.
+    exactly as it was; a failure of the write itself (disk full, read-only folder, a
+    directory in the way) is a :class:`WriteError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    if path.is_dir():
+        raise WriteError(f"cannot write {path}: it is an existing directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_parts(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.",
+                                        suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise (write_error(path, exc) or WriteError(f"cannot write {path}: {exc}")) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a user's file gets the usual mode
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise
+        if isinstance(exc, MicroclimateError) or not isinstance(exc, Exception):
+            raise
+        clear = write_error(path, exc)
+        if clear is None:
+            raise
+        raise clear from exc
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: Path) -> Iterator[tuple[Path, ...]]:
+    """Temp paths for files that belong together (a model and its card, a report's CSV
+    and JSON): all are renamed into place only after every one was written, so a failure
+    while writing any of them leaves none."""
+    with contextlib.ExitStack() as stack:
+        yield tuple(stack.enter_context(atomic_path(p)) for p in paths)
 
 
 def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None) -> xr.Dataset:
@@ -58,6 +172,6 @@ def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None)
     try:
         with xr.open_dataset(path, engine=engine) as ds:
             return ds.load()
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, EOFError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc
