@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import xarray as xr
 
@@ -30,6 +31,11 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 # A temp file of a writer that died without a PID in its name (older versions) is
 # removed once it is this old; one with a PID as soon as that process is gone.
 STALE_PART_AGE_S = 24 * 3600
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; folder_lock only records the PID
+    fcntl = None
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 
 
@@ -161,6 +167,36 @@ def atomic_paths(*paths: Path) -> Iterator[tuple[Path, ...]]:
     while writing any of them leaves none."""
     with contextlib.ExitStack() as stack:
         yield tuple(stack.enter_context(atomic_path(p)) for p in paths)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, what: str,
+                error: type[MicroclimateError] = ConfigError) -> Iterator[None]:
+    """Hold ``folder`` for this process (an exclusive lock on ``folder/.lock``, released
+    by the kernel if the process dies): a second process is refused with one line."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "a+", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise (write_error(folder / ".lock", exc) or WriteError(
+            f"cannot write {folder / '.lock'}: {exc}")) from exc
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                raise error(f"{what} {folder} is in use by another process (pid {holder}); "
+                            "wait for it to finish or choose another folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the lock
 
 
 def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None) -> xr.Dataset:

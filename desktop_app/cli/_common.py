@@ -27,7 +27,7 @@ def open_netcdf(path: Path, what: str) -> xr.Dataset:
     return load_netcdf(path, what)
 
 
-TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript")
+TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript", "psutil")
 
 
 def import_training(module: str) -> ModuleType:

@@ -23,6 +23,7 @@ comes as an upload or a checked server path; one without QC flags gets the defau
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import io
 import json
@@ -39,10 +40,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from desktop_app import __version__
 from desktop_app.errors import MicroclimateError
-from desktop_app.fsutil import atomic_path
+from desktop_app.fsutil import atomic_path, folder_lock
 from desktop_app.training.config import parse_config
 from desktop_app.training.jobstore import TERMINAL, JobStore
-from desktop_app.training.worker import JobWorker, job_dir, model_files
+from desktop_app.training.worker import JobWorker, end_orphans, job_dir, model_files
 from desktop_app.validation import INT64_MAX, loads_finite
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -71,11 +72,16 @@ class TrainerService:
             raise MicroclimateError("the trainer token must be at least 16 characters")
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # one service per state folder: a second one would run every job twice
+        self._held = contextlib.ExitStack()
+        self._held.enter_context(folder_lock(self.state_dir, "the trainer state folder",
+                                             MicroclimateError))
         self.token = token.encode("utf-8")
         self.data_roots = [Path(r).resolve() for r in (data_roots or [])]
         self.max_upload_bytes = max_upload_bytes
         self.max_datasets = max_datasets
         self.store = JobStore(self.state_dir / "jobs.sqlite")
+        self.orphans_ended = end_orphans(self.store, self.state_dir)
         self.recovered = self.store.recover()
         self.worker = JobWorker(self.store, self.state_dir)
 
@@ -85,6 +91,7 @@ class TrainerService:
     def stop(self) -> None:
         self.worker.stop()
         self.store.close()
+        self._held.close()
 
     # -- checks ---------------------------------------------------------------------------
     def check_token(self, request: Request) -> None:

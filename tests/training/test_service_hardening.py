@@ -27,7 +27,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def service(tmp_path: Path) -> Iterator[TrainerService]:
     svc = TrainerService(tmp_path / "state", TOKEN, max_datasets=2)  # worker not started
     yield svc
-    svc.store.close()
+    svc.stop()
 
 
 @pytest.fixture
