@@ -199,12 +199,74 @@ def folder_lock(folder: Path, what: str,
         handle.close()  # closing releases the lock
 
 
+def check_grib_framing(path: Path, what: str = "GRIB file") -> int:
+    """Count the messages of a GRIB file by their framing alone (``GRIB``, the length in
+    the header, ``7777`` at the end), without ecCodes: a truncated or corrupt file is one
+    :class:`DataFileError` here, where ecCodes would log a traceback and may crash the
+    process at exit (a double free) after cfgrib returned part of the file."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            count, pos = 0, 0
+            while pos < size:
+                handle.seek(pos)
+                window = handle.read(1 << 16)
+                skip = window.find(b"GRIB")  # writers pad messages (GRIB1 to 120 bytes)
+                if skip < 0:
+                    break  # trailing padding, as ecCodes tolerates
+                pos += skip
+                head = window[skip:skip + 16]
+                if len(head) < 16:
+                    raise DataFileError(f"{what} {path} is truncated: message {count + 1} "
+                                        "has no complete header")
+                if head[7] == 1:
+                    length = int.from_bytes(head[4:7], "big")
+                    if length & 0x800000:
+                        return count + 1  # GRIB1 "large message" scaling: leave to ecCodes
+                elif head[7] == 2:
+                    length = int.from_bytes(head[8:16], "big")
+                else:
+                    raise DataFileError(f"{what} {path}: message {count + 1} has unknown "
+                                        f"GRIB edition {head[7]}")
+                if length < 16 or pos + length > size:
+                    raise DataFileError(f"{what} {path} is truncated: message {count + 1} "
+                                        f"needs {length} bytes, {size - pos} are left")
+                handle.seek(pos + length - 4)
+                if handle.read(4) != b"7777":
+                    raise DataFileError(f"{what} {path} is corrupt: message {count + 1} "
+                                        "does not end with 7777")
+                count, pos = count + 1, pos + length
+    except OSError as exc:
+        raise DataFileError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if count == 0:
+        raise DataFileError(f"{what} {path} holds no GRIB messages")
+    return count
+
+
+def is_grib(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) == b"GRIB"
+    except OSError:
+        return False
+
+
 def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None) -> xr.Dataset:
     """Open and fully load a NetCDF file; a missing, truncated or unreadable file is one
-    :class:`DataFileError` line naming ``what`` and the path."""
+    :class:`DataFileError` line naming ``what`` and the path. A GRIB file is not opened
+    here (cfgrib would guess, write index files beside it and, on a corrupt file, crash):
+    it is read, checked, by ``fetch era5 --from-file``."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{what} file not found: {path}")
+    if engine is None and is_grib(path):
+        raise DataFileError(f"{what} {path} is a GRIB file, not NetCDF; convert it first: "
+                            f"microclimate fetch era5 --from-file {path} --out FILE.nc")
+    # netCDF4 reads NetCDF 3 and 4 alike. Letting xarray guess loads every backend's
+    # plugin (cfgrib/ecCodes among them), and that mix crashed the process at exit
+    # (double free, SIGSEGV) after a clean one-line error or even a clean run.
+    engine = engine or "netcdf4"
     try:
         with xr.open_dataset(path, engine=engine) as ds:
             return ds.load()

@@ -6,6 +6,7 @@ from. Inside the program, data are trusted; so every reader calls these once.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from typing import Any
@@ -85,9 +86,10 @@ def check_times(times: Any, what: str,
     arr = np.asarray(times)
     if arr.size == 0 or not np.issubdtype(arr.dtype, np.datetime64):
         return
-    arr = arr.astype("datetime64[ns]")
+    # compared in the values' own unit: casting 9999-12-31 to ns first would wrap to 1816
     valid = ~np.isnat(arr)
-    bad = valid & ((arr < _T_MIN) | (arr > _T_MAX))
+    bad = valid & ((arr < _T_MIN.astype("datetime64[D]")) | (arr > _T_MAX.astype(
+        "datetime64[D]")))
     if bad.any():
         first = arr[bad].flat[0]
         hint = (" (epoch seconds read as nanoseconds? give ISO times or say the unit)"
@@ -105,3 +107,38 @@ def check_finite_values(values: Any, what: str, *, low: float, high: float,
     if bad.any():
         raise error(f"{what}: value {arr[bad].flat[0]!r} is outside the physically "
                     f"possible range {low:g}..{high:g}")
+
+
+# -- command-line argument types (argparse prints "argument --x: ..." and exits 2) -------
+def arg_float(low: float | None = None, high: float | None = None) -> Any:
+    """An argparse ``type`` for a finite float within ``[low, high]``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, "
+                                             f"got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+def arg_int(low: int, high: int) -> Any:
+    """An argparse ``type`` for a whole number within ``[low, high]``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {text}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+PORT = arg_int(1, 65535)

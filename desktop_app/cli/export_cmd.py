@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_app.errors import DataFileError
+from desktop_app.errors import ConfigError, DataFileError
+from desktop_app.validation import arg_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="valid time (ISO, UTC, e.g. 2024-07-15T12:00) or step index; "
                              "default: the first step")
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    parser.add_argument("--width", type=int, default=1600)
-    parser.add_argument("--height", type=int, default=1000)
-    parser.add_argument("--dpi", type=int, default=150)
+    parser.add_argument("--width", type=arg_int(16, 20000), default=1600)
+    parser.add_argument("--height", type=arg_int(16, 20000), default=1000)
+    parser.add_argument("--dpi", type=arg_int(10, 1200), default=150)
     parser.add_argument("--cmap", default=None, help="colormap (default: per variable)")
     parser.add_argument("--no-shading", action="store_true", help="exact colours, no hillshade")
     parser.set_defaults(func=run)
@@ -52,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from desktop_app.sources.region import open_grid_file
     from desktop_app.viz import export
 
+    if args.cmap is not None:
+        from desktop_app.viz.styles import known_colormaps
+
+        known = known_colormaps()
+        if args.cmap not in known:
+            raise ConfigError(f"--cmap {args.cmap!r} is not a colormap; known: "
+                              f"{', '.join(known)}")
     ds = open_grid_file(args.forecast)
     spec = export.spec_from_dataset(ds, args.variable, select_time(ds["time"].values, args.time),
                                     cmap=args.cmap, shading=not args.no_shading)

@@ -25,6 +25,7 @@ from desktop_app.sources.jobs import (
     fetch_to_file,
 )
 from desktop_app.sources.stations import CsvMapping
+from desktop_app.validation import arg_float, finite_number, latitude, longitude
 
 
 def _date(text: str) -> dt.date:
@@ -41,6 +42,9 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
     if not values:
         raise ConfigError(f"{what} is empty")
+    check = latitude if what == "--lat" else longitude if what == "--lon" else finite_number
+    for value in values:
+        check(value, what)
     return values
 
 
@@ -63,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--lat", help="latitude(s), comma-separated")
     om.add_argument("--lon", help="longitude(s), comma-separated")
     om.add_argument("--bbox", help="south,west,north,east: sample a grid instead of points")
-    om.add_argument("--resolution", type=float, default=0.1,
+    om.add_argument("--resolution", type=arg_float(1e-4, 10.0), default=0.1,
                     help="grid spacing in degrees for --bbox (default 0.1)")
     om.add_argument("--start", type=_date, help="first day (YYYY-MM-DD)")
     om.add_argument("--end", type=_date, help="last day (YYYY-MM-DD)")
@@ -96,10 +100,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--columns", help="CSV: time=COL,temperature=COL,...")
     st.add_argument("--units", default="", help="CSV: variable=unit,... when not ours")
     st.add_argument("--station-id", default="station", help="CSV: station id")
-    st.add_argument("--lat", type=float, help="CSV: station latitude")
-    st.add_argument("--lon", type=float, help="CSV: station longitude")
-    st.add_argument("--elevation", type=float, default=float("nan"), help="CSV: elevation (m)")
-    st.add_argument("--utc-offset", type=float, default=0.0,
+    st.add_argument("--lat", type=arg_float(-90, 90), help="CSV: station latitude")
+    st.add_argument("--lon", type=arg_float(-180, 360), help="CSV: station longitude")
+    st.add_argument("--elevation", type=arg_float(-500, 9000), default=float("nan"),
+                    help="CSV: elevation (m)")
+    st.add_argument("--utc-offset", type=arg_float(-24, 24), default=0.0,
                     help="CSV: hours to subtract from local times to get UTC")
     st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     st.set_defaults(func=run)

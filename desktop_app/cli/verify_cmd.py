@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     forecast = open_netcdf(args.forecast, "forecast")
     obs = open_netcdf(args.obs, "observations")
-    report = verify_at_stations(forecast, obs, args.variable)
+    report = verify_at_stations(forecast, obs, args.variable,
+                                forecast_name=f"forecast {args.forecast}",
+                                obs_name=f"observations {args.obs}")
     stem = args.report or args.forecast.with_name(args.forecast.stem + ".verify")
     csv_path, json_path = report.write(stem)
     print(report.table())

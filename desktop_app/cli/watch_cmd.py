@@ -17,6 +17,7 @@ from typing import Any
 from desktop_app import paths
 from desktop_app.cli.trainer_cmd import read_or_create_token
 from desktop_app.errors import MicroclimateError
+from desktop_app.validation import PORT, arg_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub = parser.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
     run_p = wsub.add_parser("run", help="poll the configured stations until Ctrl-C")
     run_p.add_argument("--config", type=Path, required=True)
-    run_p.add_argument("--polls", type=int, default=None, help="stop after N polls")
+    run_p.add_argument("--polls", type=arg_int(1, 2**31), default=None, help="stop after N polls")
     run_p.set_defaults(func=run)
     serve = wsub.add_parser("serve", help="serve the local watch API")
     serve.add_argument("--config", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8766)
+    serve.add_argument("--port", type=PORT, default=8766)
     serve.add_argument("--token-file", type=Path, default=None)
     serve.add_argument("--with-poller", action="store_true")
     serve.set_defaults(func=run_serve)

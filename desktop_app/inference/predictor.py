@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
-from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import lapse_rate_baseline
 from desktop_app.downscale.features import FeatureBuilder, interp_matrix, separable_bilinear
@@ -234,6 +234,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     coarse, terrain = _inputs(region_or_inputs)
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
+    check_overlap(coarse, terrain)
     coarse = to_hourly(coarse)
     check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
     predictors = [predictor] if predictor is not None else _predictors(
