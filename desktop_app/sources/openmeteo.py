@@ -36,6 +36,7 @@ from desktop_app.sources.openmeteo_parse import (
     Resolution,
     decode_series,
     encode_series,
+    numbers,
     parse_location,
     provider_name,
 )
@@ -252,7 +253,7 @@ class OpenMeteo:
                     raise DataSourceError(
                         f"{PROVIDER}: elevation answer lacks {count} 'elevation' values"
                     )
-                return [np.nan if v is None else float(v) for v in values]
+                return list(numbers(values, "elevation"))
 
             out.extend(self._get(endpoint, params, parse, cancel, what=f"{PROVIDER} elevation"))
         return np.asarray(out, dtype="float64")
