@@ -11,6 +11,9 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import xarray as xr
+
+from desktop_app.cli._common import add_output_options, check_new_output, print_result
 from desktop_app.core.grid import BBox
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
@@ -78,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--base-url", help="Open-Meteo base URL (self-hosted or test server)")
     om.add_argument("--offline", action="store_true", help="serve from the cache only")
     om.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(om)
     om.set_defaults(func=run)
 
     era5 = kinds.add_parser("era5", help="ERA5 from the CDS API or from local files")
@@ -92,6 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     era5.add_argument("--hours", default="", help="hours 0-23, comma-separated (default all)")
     era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
     era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(era5)
     era5.set_defaults(func=run)
 
     st = kinds.add_parser("stations", help="station file (USCRN, TMY3, CSV) to NetCDF")
@@ -107,6 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--utc-offset", type=arg_float(-24, 24), default=0.0,
                     help="CSV: hours to subtract from local times to get UTC")
     st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(st)
     st.set_defaults(func=run)
 
 
@@ -152,7 +158,11 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if getattr(args, "offline", False):
         settings.offline = True
+    check_new_output(args.out, args.force)
     context = FetchContext(settings=settings)
     out = fetch_to_file(request, args.out, context=context, progress=_progress)
-    print(f"wrote {out}", file=sys.stderr)
+    with xr.open_dataset(out, engine="netcdf4") as ds:
+        sizes = {str(k): int(v) for k, v in ds.sizes.items()}
+        names = sorted(str(v) for v in ds.data_vars)
+    print_result(args, f"wrote {out}", {"out": str(out), "sizes": sizes, "variables": names})
     return 0
