@@ -62,7 +62,10 @@ def write_error(path: Path, exc: BaseException) -> WriteError | None:
     the write (a bug or a bad input inside the ``with`` block stays what it is)."""
     path = Path(path)
     code = exc.errno if isinstance(exc, OSError) else None
-    if code in _NO_SPACE:
+    # libraries report a full disk in their own words: netCDF/HDF5 as "HDF error" or even
+    # "Permission denied", Qt's image writer as "Unknown error"; so look at the disk
+    if code in _NO_SPACE or (code in (None, errno.EACCES, errno.EPERM, errno.EIO)
+                             and _disk_full(path.parent)):
         return WriteError(f"no space left on device writing {path}")
     if code == errno.EROFS:
         return WriteError(f"cannot write {path}: read-only file system")
@@ -73,13 +76,37 @@ def write_error(path: Path, exc: BaseException) -> WriteError | None:
             folder, os.W_OK)):
         return WriteError(f"cannot write {path}: permission denied (folder {folder} is "
                           "read-only for this user)")
-    # netCDF/HDF5 report a full disk as "HDF error" (RuntimeError): look at the disk
-    with contextlib.suppress(OSError):
-        if folder.is_dir() and shutil.disk_usage(folder).free < 1024 * 1024:
-            return WriteError(f"no space left on device writing {path}")
     if isinstance(exc, OSError) and code is not None and exc.filename in (None, str(path)):
         return WriteError(f"cannot write {path}: {exc.strerror or exc}")
     return None
+
+
+def check_writable(path: Path) -> None:
+    """Fail fast, before any work, when ``path`` cannot be written: a directory in the
+    way, a file where a folder should be, a read-only or missing-permission folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(f"cannot write {path}: it is an existing directory")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # atomic_path creates the missing folders
+    if not folder.is_dir():
+        raise WriteError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK):
+        try:
+            read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            read_only = False
+        raise WriteError(f"cannot write {path}: " + ("read-only file system" if read_only
+                         else f"permission denied (folder {folder} is read-only for this "
+                              "user)"))
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return folder.is_dir() and shutil.disk_usage(folder).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 def _pid_alive(pid: int) -> bool:
@@ -152,7 +179,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, MicroclimateError) or not isinstance(exc, Exception):
+        if isinstance(exc, WriteError) or not isinstance(exc, Exception):
+            raise
+        if isinstance(exc, MicroclimateError):
+            if _disk_full(path.parent):  # a writer's own error, caused by the full disk
+                raise WriteError(f"no space left on device writing {path}") from exc
             raise
         clear = write_error(path, exc)
         if clear is None:

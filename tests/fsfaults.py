@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,20 @@ def _mount(folder: Path, options: str) -> bool:
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
                             capture_output=True, check=False)
     return result.returncode == 0
+
+
+def mount_allowed() -> bool:
+    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN)."""
+    if os.geteuid() != 0:
+        return False
+    probe = Path(tempfile.mkdtemp(prefix="mount-probe-"))
+    try:
+        if not _mount(probe, "size=4k"):
+            return False
+        subprocess.run(["umount", "-l", str(probe)], check=False)
+        return True
+    finally:
+        probe.rmdir()
 
 
 @contextlib.contextmanager

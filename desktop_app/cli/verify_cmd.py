@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from desktop_app.cli._common import open_netcdf, print_result
+from desktop_app.fsutil import check_writable
 from desktop_app.verify.stations import verify_at_stations
 
 
@@ -22,12 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stem = args.report or args.forecast.with_name(args.forecast.stem + ".verify")
+    for suffix in (".csv", ".json"):
+        check_writable(stem.with_name(stem.name + suffix))
     forecast = open_netcdf(args.forecast, "forecast")
     obs = open_netcdf(args.obs, "observations")
     report = verify_at_stations(forecast, obs, args.variable,
                                 forecast_name=f"forecast {args.forecast}",
                                 obs_name=f"observations {args.obs}")
-    stem = args.report or args.forecast.with_name(args.forecast.stem + ".verify")
     csv_path, json_path = report.write(stem)
     print_result(args, f"{report.table()}\nwrote {csv_path} and {json_path}",
                  {**report.as_dict(), "files": [str(csv_path), str(json_path)]})
