@@ -16,7 +16,7 @@ from typing import Any
 
 from desktop_app import paths
 from desktop_app.cli.trainer_cmd import read_or_create_token
-from desktop_app.errors import MicroclimateError
+from desktop_app.errors import MicroclimateError, WriteError
 from desktop_app.validation import PORT, arg_int
 
 
@@ -85,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     c = watcher.counters
     print(f"stopped after {c.polls} poll(s): {c.new_values} new values, "
           f"{c.anomalies} anomalies, {c.poll_failures} failed polls")
+    unstored = sum(len(b.observations) for b in watcher.pending)
+    if unstored:
+        # kept for retry while running; at exit they are lost, which is not a success
+        raise WriteError(f"stopped with {unstored} polled value(s) not stored in {store.path} "
+                         f"({c.store_failures} failed store write(s): full disk or locked "
+                         "database?)")
     return 0
 
 
