@@ -84,3 +84,28 @@ def test_huge_log_offset_is_422(client: TestClient) -> None:
 def test_the_job_database_is_private(service: TrainerService) -> None:
     mode = stat.S_IMODE(service.store.path.stat().st_mode)
     assert mode == 0o600, oct(mode)
+
+
+def test_an_export_name_that_is_a_path_is_422(client: TestClient, tmp_path: Path) -> None:
+    """The export name becomes the model's file name in the job folder: ``../`` would
+    write anywhere the service's user can."""
+    body = {"config": {"export": {"name": "../../../../tmp/evil"}}, "dataset_id": None,
+            "coarse_path": "a", "fine_path": "b"}
+    response = client.post("/jobs", json=body, headers=AUTH)
+    # refused before any job exists: by the path check (403, no data roots) or the name
+    assert response.status_code in (403, 422)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("c.nc", "f.nc"):
+        (data / name).write_bytes(b"x")
+    svc = TrainerService(tmp_path / "state2", TOKEN, data_roots=[data])
+    try:
+        with TestClient(create_app(svc)) as c2:
+            body = {"config": {"export": {"name": "../../../../tmp/evil"}},
+                    "coarse_path": str(data / "c.nc"), "fine_path": str(data / "f.nc")}
+            response = c2.post("/jobs", json=body, headers=AUTH)
+            assert response.status_code == 422
+            assert "export.name" in response.json()["detail"]
+            assert c2.get("/jobs", headers=AUTH).json() == []
+    finally:
+        svc.stop()
