@@ -11,7 +11,8 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.variables import VARIABLES
-from desktop_app.errors import DataFileError
+from desktop_app.errors import ConfigError, DataFileError
+from desktop_app.validation import arg_float, arg_int
 
 FORMATS = {".png": "png", ".tif": "geotiff", ".tiff": "geotiff", ".gif": "animation",
            ".mp4": "animation"}
@@ -36,12 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="last step, included (time or index); default: the last")
     parser.add_argument("--all-steps", action="store_true",
                         help="GeoTIFF: every step as a band (as --from/--to do for a range)")
-    parser.add_argument("--fps", type=float, default=4.0, help="loop speed, frames per second")
-    parser.add_argument("--width", type=int, default=None,
+    parser.add_argument("--fps", type=arg_float(0.1, 60.0), default=4.0,
+                        help="loop speed, frames per second")
+    parser.add_argument("--width", type=arg_int(16, 20000), default=None,
                         help="pixels (default 1600 for PNG, 1280 for a loop)")
-    parser.add_argument("--height", type=int, default=None,
+    parser.add_argument("--height", type=arg_int(16, 20000), default=None,
                         help="pixels (default 1000 for PNG, 720 for a loop)")
-    parser.add_argument("--dpi", type=int, default=None,
+    parser.add_argument("--dpi", type=arg_int(10, 1200), default=None,
                         help="text scale (default 150 for PNG, 96 for a loop)")
     parser.add_argument("--cmap", default=None, help="colormap (default: per variable)")
     parser.add_argument("--no-shading", action="store_true", help="exact colours, no hillshade")
@@ -113,6 +115,13 @@ def run(args: argparse.Namespace) -> int:
         return _geotiff(ds, args, times)
     from desktop_app.viz import export
 
+    if args.cmap is not None:
+        from desktop_app.viz.styles import known_colormaps
+
+        known = known_colormaps()
+        if args.cmap not in known:
+            raise ConfigError(f"--cmap {args.cmap!r} is not a colormap; known: "
+                              f"{', '.join(known)}")
     view, name = map_view(ds, args.variable)
     if kind == "animation":
         return _animation(view, name, args, times)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
-from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, available_methods, best_method
 from desktop_app.downscale.features import FeatureBuilder
@@ -277,6 +277,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     coarse, terrain = _inputs(region_or_inputs)
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
+    check_overlap(coarse, terrain)
     coarse = to_hourly(coarse)
     methods = available_methods(coarse) if "temperature" in coarse else []
     check_memory(coarse, terrain, n_fields=4 + (len(methods) + 1) * int(references) + 1)
