@@ -11,9 +11,8 @@ Nodata pixels never enter an average. A box cell the DEM's footprint does not re
 an error that names the uncovered part; small voids inside the footprint (a few
 percent, as SRTM has) are filled from their neighbours and counted in the attributes.
 
-rasterio is imported lazily (start-up time). rioxarray is deliberately not needed: its
-xarray backend drags pyproj and rasterio into every ``open_dataset``, and PROJ copies
-loaded in the wrong order (pyproj after ecCodes' or rasterio's) crash the process at exit.
+rasterio is imported lazily (start-up time) and used directly, not through rioxarray:
+windowed reads of only the part over the box, and one warp per tile.
 """
 
 from __future__ import annotations
@@ -327,9 +326,7 @@ def dem_to_grid(paths: Sequence[Path], box: BBox, grid: GridSpec, *, crs: str | 
 
 
 def crs_attrs() -> dict[str, Any]:
-    """CF grid mapping of a plain WGS 84 latitude/longitude grid."""
-    from rasterio.crs import CRS
+    """CF grid mapping of a plain WGS 84 latitude/longitude grid (the writer's own)."""
+    from desktop_app.sources.output import CRS_ATTRS
 
-    return {"grid_mapping_name": "latitude_longitude", "epsg_code": WGS84,
-            "semi_major_axis": 6378137.0, "inverse_flattening": 298.257223563,
-            "crs_wkt": CRS.from_epsg(4326).to_wkt()}
+    return dict(CRS_ATTRS)

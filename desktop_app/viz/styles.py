@@ -23,3 +23,11 @@ QC_COLORS = {  # QARTOD flag -> RGBA marker face colour
 
 def colormap_for(variable: str) -> str:
     return DEFAULT_COLORMAPS.get(variable, "viridis")
+
+
+def known_colormaps() -> list[str]:
+    """The colormap names vispy can draw (checked before painting: an unknown name
+    raised inside a QPainter and crashed the process)."""
+    from vispy.color import get_colormaps
+
+    return sorted(get_colormaps())
