@@ -141,9 +141,14 @@ def _netcdf_piece(path: Path, box: BBox, crs_override: CRS | None) -> DemPiece |
     from affine import Affine
     from rasterio.crs import CRS
 
-    from desktop_app.fsutil import load_netcdf
-
-    ds = load_netcdf(path, "DEM", engine="netcdf4")
+    # opened directly, not through fsutil.load_netcdf: that drops grid-mapping
+    # variables (the app's own files are WGS 84), and a DEM's grid mapping is its CRS
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as opened:
+            ds = opened.load()
+    except (OSError, ValueError, RuntimeError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFileError(f"cannot read DEM {path}: {first}") from exc
     names = [str(n) for n, v in ds.data_vars.items()
              if n == "elevation" or v.attrs.get("standard_name") == "surface_altitude"]
     if not names:

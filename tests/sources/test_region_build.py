@@ -76,7 +76,9 @@ def test_terrain_only_region_loads_and_goes_to_the_user_regions_folder() -> None
     region = load_region(folder)
     assert region.coarse is None and region.stations is None
     assert region.terrain["elevation"].shape == (36, 34)
-    assert region.terrain["crs"].attrs["epsg_code"] == "EPSG:4326"
+    with xr.open_dataset(folder / "terrain.nc") as written:  # the file carries its CRS
+        assert written["crs"].attrs["epsg_code"] == "EPSG:4326"
+        assert written["elevation"].attrs["grid_mapping"] == "crs"
     meta = json.loads((folder / "region.json").read_text())
     assert meta["bbox"] == [46.76, 9.83, 46.84, 9.94]
     assert "davos_srtm30m_utm32n.tif" in meta["description"]
