@@ -23,8 +23,10 @@ from desktop_app.errors import ModelError
 FORMAT_VERSION = 1
 _TOP_KEYS = {"format_version", "name", "version", "created", "description", "trained",
              "onnx_file", "sha256", "input", "outputs", "grid", "training_data",
-             "metrics", "limitations"}
-_OPTIONAL = {"metrics", "limitations", "description"}
+             "metrics", "limitations", "architecture", "training_runs"}
+# architecture: how the trainer rebuilds the network from the graph's weights (to
+# fine-tune it); training_runs: the tracked runs behind the model (desktop_app.tracking)
+_OPTIONAL = {"metrics", "limitations", "description", "architecture", "training_runs"}
 META_FEATURES = "microclimate.features"
 META_UNITS = "microclimate.output_units"
 
@@ -152,6 +154,11 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     halo = grid.get("halo_cells", 0)
     if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
         raise ModelError(f"{source}: grid 'halo_cells' must be a whole number >= 0")
+    if "architecture" in data and not isinstance(data["architecture"], dict):
+        raise ModelError(f"{source}: 'architecture' must be an object")
+    runs = data.get("training_runs", [])
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ModelError(f"{source}: 'training_runs' must be a list of objects")
     sha = _need(data, "sha256", str, source)
     if len(sha) != 64:
         raise ModelError(f"{source}: sha256 must be 64 hex digits")
