@@ -71,9 +71,11 @@ def gate_metrics(data: TrainingData, split: Split, which: str, onnx_path: Path,
     else:
         record["passed"] = ft <= base
         record["reason"] = (f"RMSE {ft:g} vs base {base:g} {record['units']} (n={n})")
-    if st.generated:
-        record["note"] = ("the observations are GENERATED: these numbers test the code, "
-                          "they are not the model's skill")
+    inputs_generated = str(data.coarse.attrs.get("generated_values", "")).lower() == "yes"
+    if st.generated or inputs_generated:
+        what = "observations" if st.generated else "coarse input fields"
+        record["note"] = (f"the {what} are GENERATED: these numbers test the code, they "
+                          "are not the model's skill")
     return record
 
 
