@@ -31,11 +31,12 @@ import torch.distributed as dist
 
 from desktop_app.errors import TrainingError
 from desktop_app.fsutil import atomic_path, atomic_write_bytes
-from desktop_app.tracking import Tracker, default_root, flatten
+from desktop_app.tracking import Tracker
 from desktop_app.training.config import Config, parse_config
 from desktop_app.training.dataset import Split, TrainingData, build_dataset
 from desktop_app.training.loss import compute_loss
 from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.runlog import open_tracker
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
 METRICS_CSV, METRICS_JSONL = "metrics.csv", "metrics.jsonl"
@@ -271,22 +272,9 @@ class Trainer:
             self.progress(self.step / total, message)
 
     def open_tracker(self) -> None:
-        """Start (or, resumed, reopen) this run's record in the run store."""
-        track = self.cfg.track
-        if self.rank != 0 or not track.enabled or self.tracker is not None:
-            return
-        trained, total = (sum(p.numel() for p in self.model.parameters() if p.requires_grad),
-                          sum(p.numel() for p in self.model.parameters()))
-        kind = "finetune" if self.base is not None else "train"
-        tags = {"microclimate.kind": kind, "microclimate.run_dir": str(self.out_dir.resolve())}
-        if self.base is not None:
-            tags["microclimate.base"] = self.cfg.finetune.base_spec or self.base.card.spec
-        params = {**flatten(self.cfg.to_dict()), "parameters.trained": str(trained),
-                  "parameters.total": str(total)}
-        self.tracker = Tracker.open(Path(track.uri) if track.uri else default_root(),
-                                    track.experiment, self.out_dir,
-                                    f"{kind} {self.cfg.export.name}@{self.cfg.export.version}",
-                                    params, tags)
+        """Start (or, resumed, reopen) this run's record in the run store (rank 0)."""
+        if self.rank == 0 and self.cfg.track.enabled and self.tracker is None:
+            self.tracker = open_tracker(self)
 
     def run(self) -> RunResult:
         self.open_tracker()
