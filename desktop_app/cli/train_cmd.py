@@ -79,6 +79,10 @@ def _finetune_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     words = list(args.resume)
+    tune_flags = [f"--{k}" for k in ("base", "stations", "coarse", "terrain")
+                  if getattr(args, k) is not None]
+    if tune_flags and words != ["finetune"]:
+        raise ConfigError(f"{', '.join(tune_flags)} go with 'microclimate train finetune'")
     if words == ["finetune"]:
         cfg = _finetune_config(args)
         runner = import_training("run")

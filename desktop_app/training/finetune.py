@@ -168,6 +168,6 @@ def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | No
     if cfg.export.name == "downscaler":  # the default: keep the base's name
         cfg.export.name = card.name
     if cfg.export.version == "0.1.0":
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         cfg.export.version = f"{card.version}-ft.{stamp}"
     return cfg
