@@ -168,6 +168,8 @@ class _MlflowBackend:
 
     def __init__(self, root: Path) -> None:
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        # a desktop app's training record stays local: no usage telemetry from MLflow
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient(tracking_uri=root.resolve().as_uri())
