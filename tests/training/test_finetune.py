@@ -174,3 +174,51 @@ def test_runs_are_tracked_and_named_in_the_card(base, tmp_path: Path) -> None:
     assert artifacts == [exported.card_path.name, exported.onnx_path.name]
     assert mine.status == "FINISHED"
     assert mine.tags["microclimate.model"] == f"tiny-base@{cfg.export.version}"
+
+
+def test_ctrl_c_during_finetune_then_resume(base, tmp_path: Path, capsys) -> None:
+    """SIGINT to a real `microclimate train finetune` process: the step in progress ends,
+    its checkpoint is written, exit 130; `train resume` continues that run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    onnx_path, track, _ = base
+    assert main(["models", "install", str(onnx_path)]) == 0
+    config = write_finetune_config(tmp_path, track, steps=100_000, checkpoint_every=100_000)
+    config.write_text(config.read_text().replace("eval_every = 2", "eval_every = 1"))
+    out = tmp_path / "run"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "desktop_app", "train", "finetune", "--base", "tiny-base",
+         "--stations", str(REGION / "stations.nc"), "--config", str(config), "--out",
+         str(out)], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if json.loads((out / "progress.json").read_text())["step"] >= 2:
+                    break
+            except (OSError, ValueError):
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    k = int(torch.load(out / LAST, weights_only=True)["step"])
+    assert k >= 2 and f"resume with: microclimate train resume {out}" in stdout
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["finetune"]["base_spec"] == "tiny-base@1.0.0"
+    saved["train"]["steps"] = k + 1
+    (out / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(["train", "resume", str(out)]) == 0
+    assert f"finished at step {k + 1}" in capsys.readouterr().out
+    assert (out / "model").is_dir()
