@@ -19,14 +19,16 @@ from typing import Any
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FEATURES
 from desktop_app.errors import ModelError
+from desktop_app.inference.guard import TrainingDomain, parse_domain
 
 FORMAT_VERSION = 1
 _TOP_KEYS = {"format_version", "name", "version", "created", "description", "trained",
              "onnx_file", "sha256", "input", "outputs", "grid", "training_data",
-             "metrics", "limitations", "architecture", "training_runs"}
+             "metrics", "limitations", "training_domain", "architecture", "training_runs"}
 # architecture: how the trainer rebuilds the network from the graph's weights (to
 # fine-tune it); training_runs: the tracked runs behind the model (desktop_app.tracking)
-_OPTIONAL = {"metrics", "limitations", "description", "architecture", "training_runs"}
+_OPTIONAL = {"metrics", "limitations", "description", "training_domain", "architecture",
+             "training_runs"}
 META_FEATURES = "microclimate.features"
 META_UNITS = "microclimate.output_units"
 
@@ -67,6 +69,7 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     limitations: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    domain: TrainingDomain | None = None  # what the guard checks inputs against
 
     @property
     def spec(self) -> str:
@@ -159,6 +162,13 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     runs = data.get("training_runs", [])
     if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
         raise ModelError(f"{source}: 'training_runs' must be a list of objects")
+    domain = (parse_domain(data["training_domain"], f"{source} training_domain")
+              if "training_domain" in data else None)
+    names = {f.name for f in features}
+    stray = sorted(set(domain.inputs) - names) if domain is not None else []
+    if stray:
+        raise ModelError(f"{source} training_domain: input {stray[0]!r} is not a feature "
+                         "of this model")
     sha = _need(data, "sha256", str, source)
     if len(sha) != 64:
         raise ModelError(f"{source}: sha256 must be 64 hex digits")
@@ -174,6 +184,7 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
         description=str(data.get("description", "")),
         metrics=dict(data.get("metrics") or {}), limitations=str(data.get("limitations", "")),
         raw=data,
+        domain=domain,
     )
 
 

@@ -111,6 +111,7 @@ def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: s
                f"stations {', '.join(data.station_set.split['train'])})"
                if data.station_set is not None else "")),
         "metrics": metrics,
+        "training_domain": training_domain(data),
         "limitations": cfg_export.limitations or (
             f"Verified only on the held-out days listed in the metrics, at {res:g} deg; "
             "not verified at other resolutions, regions or seasons."),
@@ -131,7 +132,46 @@ def _lineage(trainer: Trainer) -> dict[str, Any]:
                      "kind": "finetune" if base is not None else "train"})
     if runs:
         extra["training_runs"] = runs
+    base_domain = base.card.raw.get("training_domain") if base is not None else None
+    if isinstance(base_domain, dict):
+        # tuned weights carry the base's training too: the guard's domain is the union
+        extra["training_domain"] = merge_domains(base_domain, training_domain(trainer.data))
     return extra
+
+
+def merge_domains(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The union of two ``training_domain`` records (ranges widened, months joined)."""
+    def span(x: list[float], y: list[float]) -> list[float]:
+        return [min(x[0], y[0]), max(x[1], y[1])]
+
+    inputs = {k: span(a["inputs"][k], v) if k in a.get("inputs", {}) else v
+              for k, v in b["inputs"].items()}
+    return {**b, "inputs": inputs,
+            **{k: span(a[k], b[k]) for k in ("elevation_m", "spacing_ratio", "latitude")
+               if k in a and k in b},
+            "months": sorted(set(a.get("months", [])) | set(b.get("months", [])))}
+
+
+def training_domain(data: TrainingData, quantiles: tuple[float, float] = (0.001, 0.999)
+                    ) -> dict[str, Any]:
+    """What the guard checks forecast inputs against: each input's low/high quantiles
+    over the training cells and steps (physical units), the fine elevation range, the
+    coarse/fine spacing ratio, the training months and the latitude band."""
+    from desktop_app.inference.guard import TrainingDomain, spacing_ratio
+
+    x = data.train.x  # normalised (steps, features, rows, cols)
+    flat = np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)
+    q = np.quantile(flat, quantiles, axis=1) * data.std[None, :] + data.mean[None, :]
+    lat = data.fine["latitude"].values
+    elev = data.fine["elevation"].values
+    months = sorted({int(m) for m in (np.asarray(data.train.times, "datetime64[M]")
+                                      .astype(int) % 12) + 1})
+    ratio = spacing_ratio(data.coarse["latitude"].values, lat)
+    return TrainingDomain(
+        inputs={n: (float(q[0, k]), float(q[1, k])) for k, n in enumerate(data.names)},
+        elevation_m=(float(np.nanmin(elev)), float(np.nanmax(elev))),
+        spacing_ratio=(ratio, ratio), months=tuple(months),
+        latitude=(float(lat.min()), float(lat.max())), quantiles=quantiles).as_dict()
 
 
 def predicted_fields(data: TrainingData, times: np.ndarray, onnx_path: Path,

@@ -16,8 +16,10 @@ from desktop_app.paths import bundled_models_dir
 from desktop_app.tracking import Tracker
 
 pytestmark = pytest.mark.gui
-BUNDLED = "era5-uk-downscaler-1.0.0"
-GATE = {"base": "era5-uk-downscaler@1.0.0", "units": "degC", "passed": False, "n": 24,
+BUNDLED = sorted(p.stem for p in bundled_models_dir().glob("*.onnx")
+                 if not p.name.endswith(".int8.onnx"))[-1]
+NAME, VERSION = BUNDLED.rsplit("-", 1)
+GATE = {"base": f"{NAME}@{VERSION}", "units": "degC", "passed": False, "n": 24,
         "where": "held-out test stations S3 on held-out test days: 2024-07-17",
         "rmse": {"finetuned": 1.5, "base": 1.25, "baseline": 1.3, "bilinear": 3.0},
         "mae": {"finetuned": 1.2, "base": 1.0, "baseline": 1.1, "bilinear": 2.9},
@@ -35,7 +37,7 @@ def test_gate_refusal_force_and_side_by_side(window, tmp_path, messages):
     for ext in ("onnx", "json"):
         shutil.copy(bundled_models_dir() / f"{BUNDLED}.{ext}", tmp_path / f"ft.{ext}")
     card = json.loads((tmp_path / "ft.json").read_text())
-    card.update(version="1.0.0-ft.1", onnx_file="ft.onnx",
+    card.update(version=f"{VERSION}-ft.1", onnx_file="ft.onnx",
                 training_runs=[{**tracker.reference(), "kind": "finetune"}])
     card["metrics"]["gate"] = GATE
     (tmp_path / "ft.json").write_text(json.dumps(card))
@@ -47,8 +49,8 @@ def test_gate_refusal_force_and_side_by_side(window, tmp_path, messages):
     panel.force_box.setChecked(True)
     assert panel.install(tmp_path / "ft.onnx")
     row = [panel.table.item(r, 0).text() for r in range(2)].index(
-        "era5-uk-downscaler@1.0.0-ft.1")
-    assert panel.table.item(row, 5).text() == "FORCED vs era5-uk-downscaler@1.0.0"
+        f"{NAME}@{VERSION}-ft.1")
+    assert panel.table.item(row, 5).text() == f"FORCED vs {NAME}@{VERSION}"
     panel.table.selectRow(row)
     rmse = [panel.gate_table.item(r, 0).text() for r in range(4)]
     assert rmse == ["1.5000", "1.2500", "1.3000", "3.0000"]
