@@ -222,3 +222,18 @@ def test_ctrl_c_during_finetune_then_resume(base, tmp_path: Path, capsys) -> Non
     assert main(["train", "resume", str(out)]) == 0
     assert f"finished at step {k + 1}" in capsys.readouterr().out
     assert (out / "model").is_dir()
+
+
+def test_tuned_training_domain_is_the_union_with_the_base() -> None:
+    from desktop_app.training.export import merge_domains
+
+    base = {"quantiles": [0.001, 0.999], "inputs": {"elevation": [0.0, 900.0]},
+            "elevation_m": [0.0, 900.0], "spacing_ratio": [4.0, 4.0], "months": [3],
+            "latitude": [50.0, 58.0]}
+    tuned = {"quantiles": [0.001, 0.999], "inputs": {"elevation": [500.0, 2300.0]},
+             "elevation_m": [480.0, 2350.0], "spacing_ratio": [160.0, 160.0],
+             "months": [7], "latitude": [34.2, 34.4]}
+    merged = merge_domains(base, tuned)
+    assert merged["inputs"] == {"elevation": [0.0, 2300.0]}
+    assert merged["elevation_m"] == [0.0, 2350.0] and merged["months"] == [3, 7]
+    assert merged["spacing_ratio"] == [4.0, 160.0] and merged["latitude"] == [34.2, 58.0]
