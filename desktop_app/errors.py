@@ -64,6 +64,10 @@ class ModelError(MicroclimateError):
     """An ONNX model or its model card is missing, corrupt or inconsistent."""
 
 
+class GateError(ModelError):
+    """A fine-tuned model did worse than its base where it was not trained: not installed."""
+
+
 class CancelledError(MicroclimateError):
     """The user cancelled a long-running operation."""
 

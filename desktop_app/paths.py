@@ -73,3 +73,13 @@ def trainer_dir() -> Path:
     """The trainer service's state: job database, uploaded datasets, job folders."""
     home = _home()
     return home / "trainer" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "trainer"
+
+
+def tracking_dir() -> Path:
+    """The training-run store (MLflow file-store layout); ``MICROCLIMATE_TRACKING_DIR``
+    points it elsewhere (e.g. a shared folder the team's ``mlflow ui`` reads)."""
+    override = os.environ.get("MICROCLIMATE_TRACKING_DIR")
+    if override:
+        return Path(override).expanduser()
+    home = _home()
+    return home / "mlruns" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "mlruns"

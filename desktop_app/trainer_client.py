@@ -64,13 +64,18 @@ class TrainerClient:
         result: dict[str, Any] = self._request("GET", "/health").json()
         return result
 
-    def upload_dataset(self, coarse: Path, fine: Path, stations: Path | None = None) -> str:
+    def upload_dataset(self, coarse: Path, fine: Path, stations: Path | None = None,
+                       base_model: Path | None = None) -> str:
         """Upload the coarse and fine NetCDF files (and a station file for station
-        targets); returns the dataset id."""
+        targets; and, to fine-tune, an installed model's ONNX with its card beside it);
+        returns the dataset id."""
         dataset_id: str = self._request("POST", "/datasets").json()["id"]
         files = [("coarse", coarse), ("fine", fine)]
         if stations is not None:
             files.append(("stations", stations))
+        if base_model is not None:
+            files += [("base_model", Path(base_model)),
+                      ("base_card", Path(base_model).with_suffix(".json"))]
         for role, path in files:
             with open(path, "rb") as handle:
                 self._request("PUT", f"/datasets/{dataset_id}/{role}", content=handle,

@@ -67,8 +67,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 # launch needs the app only; test also needs the dev tools, the trainer ([train]),
-# the live watch ([watch]) and the Dask batch runs ([cluster]).
-if [ "$MODE" = "test" ]; then TARGET=".[dev,train,watch,cluster]"; else TARGET="."; fi
+# the live watch ([watch]), the Dask batch runs ([cluster]) and MLflow's client for the
+# training-run store ([track]; without it the same record is written as plain files).
+if [ "$MODE" = "test" ]; then TARGET=".[dev,train,watch,cluster,track]"; else TARGET="."; fi
 stamp=".venv/.installed-$MODE-$(cat pyproject.toml scripts/test-constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   say "installing microclimate-desk ($TARGET) into .venv (first time takes a few minutes)"

@@ -12,7 +12,7 @@ import xarray as xr
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError, DataFileError
-from desktop_app.validation import arg_float, arg_int
+from desktop_app.validation import arg_int
 
 FORMATS = {".png": "png", ".tif": "geotiff", ".tiff": "geotiff", ".gif": "animation",
            ".mp4": "animation"}
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="last step, included (time or index); default: the last")
     parser.add_argument("--all-steps", action="store_true",
                         help="GeoTIFF: every step as a band (as --from/--to do for a range)")
-    parser.add_argument("--fps", type=arg_float(0.1, 60.0), default=4.0,
+    parser.add_argument("--fps", type=float, default=4.0,
                         help="loop speed, frames per second")
     parser.add_argument("--width", type=arg_int(16, 20000), default=None,
                         help="pixels (default 1600 for PNG, 1280 for a loop)")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import MicroclimateError
 from desktop_app.inference.registry import ModelRegistry, validate_model
 from desktop_app.inference.runtime import runtime_status
 from desktop_app.settings import load_settings
+from desktop_app.tracking import runs_for
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     install = actions.add_parser("install", help="validate and install MODEL.onnx + card")
     install.add_argument("path", type=Path)
     install.add_argument("--use", action="store_true", help="also make it active")
+    install.add_argument("--force", action="store_true",
+                         help="install a fine-tuned model even though it did worse than "
+                              "its base at the held-out stations (the card records it)")
     use = actions.add_parser("use", help="make NAME[@VERSION] the active model")
     use.add_argument("spec", metavar="NAME[@VERSION]")
     back = actions.add_parser("rollback", help="go back to the previously active model")
@@ -28,6 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.add_argument("spec", nargs="?", default=None, metavar="NAME[@VERSION]")
     info.add_argument("--json", action="store_true", help="print the card as JSON")
     parser.set_defaults(func=run)
+
+
+def _print_gate(gate: Any) -> None:
+    """A fine-tuned model's comparison with its base, side by side."""
+    if not isinstance(gate, dict):
+        return
+    state = "passed" if gate.get("passed") else (
+        "FORCED past a refusal" if gate.get("forced") else "refused")
+    print(f"  gate:       {state} against base {gate.get('base')} ({gate.get('where', '')})")
+    rmse, mae = gate.get("rmse") or {}, gate.get("mae") or {}
+    for label in rmse:
+        print(f"    {label:10s} RMSE {rmse[label]}  MAE {mae.get(label)} "
+              f"{gate.get('units', '')}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
             print("no models installed")
         return 0
     if args.action == "install":
-        entry = registry.install(args.path)
+        entry = registry.install(args.path, force=args.force)
         print(f"installed {entry.spec} -> {entry.onnx_path}")
+        _print_gate(entry.card.metrics.get("gate"))
         if args.use:
             registry.use(entry.spec)
             print(f"active for {', '.join(entry.card.variables)}: {entry.spec}")
@@ -78,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  limits:     {card.limitations}")
     for row in card.metrics.get("rows", []):
         print(f"  holdout:    {row}")
+    _print_gate(card.metrics.get("gate"))
+    for run in runs_for(card.raw):
+        print(f"  run:        {run.run_id} {run.status} {run.start} {run.name} "
+              f"({run.folder})")
     print(f"  check:      {check}")
     print(f"  runtime:    {runtime_status(load_settings().provider).summary()}")
     return 0

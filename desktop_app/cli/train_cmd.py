@@ -2,6 +2,8 @@
 
     microclimate train --config FILE --out DIR
     microclimate train resume DIR
+    microclimate train finetune --base NAME[@VERSION] --stations FILE --out DIR
+        (--config FILE | --coarse FILE --terrain FILE)
 
 Ctrl-C (SIGINT) stops a run after the step in progress: the checkpoint of that last
 completed step is written (atomically), the command says where it is and how to resume,
@@ -31,14 +33,62 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "resume DIR")
     parser.add_argument("--config", type=Path, help="training config (TOML or JSON)")
     parser.add_argument("--out", type=Path, help="run folder (checkpoints, logs, model)")
-    parser.add_argument("resume", nargs="*", metavar="resume DIR",
-                        help="continue the run in DIR from its last checkpoint")
+    parser.add_argument("resume", nargs="*", metavar="resume DIR | finetune",
+                        help="'resume DIR': continue the run in DIR from its last "
+                             "checkpoint; 'finetune': tune part of an installed model")
+    tune = parser.add_argument_group("finetune")
+    tune.add_argument("--base", metavar="NAME[@VERSION]",
+                      help="the installed model to start from")
+    tune.add_argument("--stations", type=Path,
+                      help="station targets (e.g. 'microclimate watch export pairs.nc')")
+    tune.add_argument("--coarse", type=Path,
+                      help="coarse fields over the stations (instead of --config)")
+    tune.add_argument("--terrain", type=Path,
+                      help="fine terrain over the stations (instead of --config)")
     parser.set_defaults(func=run)
+
+
+FINETUNE_DEFAULTS = {"steps": 200, "eval_every": 20, "checkpoint_every": 20, "lr": 1e-3}
+
+
+def _finetune_config(args: argparse.Namespace) -> Any:
+    """The fine-tuning config: --config (its [finetune] section says what trains) or
+    --coarse/--terrain with defaults; the base's card fixes features and architecture."""
+    from desktop_app.inference.registry import ModelRegistry
+
+    config = import_training("config")
+    finetune = import_training("finetune")
+    if args.base is None or args.out is None:
+        raise ConfigError("usage: microclimate train finetune --base NAME[@VERSION] "
+                          "--stations FILE --out DIR (--config FILE | --coarse FILE "
+                          "--terrain FILE)")
+    if args.config is not None:
+        cfg = config.load_config(args.config)
+        if args.coarse or args.terrain:
+            raise ConfigError("give the data in --config or as --coarse/--terrain, not both")
+    elif args.coarse and args.terrain:
+        cfg = config.parse_config({"data": {"coarse": str(args.coarse.resolve()),
+                                            "fine": str(args.terrain.resolve())},
+                                   "train": dict(FINETUNE_DEFAULTS)})
+    else:
+        raise ConfigError("microclimate train finetune needs --config FILE, or --coarse "
+                          "FILE and --terrain FILE (the fields over the stations)")
+    entry = ModelRegistry().find(args.base)
+    return finetune.finetune_config(cfg, entry.onnx_path, entry.spec, args.stations)
 
 
 def run(args: argparse.Namespace) -> int:
     words = list(args.resume)
-    if words:
+    tune_flags = [f"--{k}" for k in ("base", "stations", "coarse", "terrain")
+                  if getattr(args, k) is not None]
+    if tune_flags and words != ["finetune"]:
+        raise ConfigError(f"{', '.join(tune_flags)} go with 'microclimate train finetune'")
+    if words == ["finetune"]:
+        cfg = _finetune_config(args)
+        runner = import_training("run")
+        with interruptible(TRAIN_STOPPING) as interrupt:
+            result, exported = runner.finetune_and_export(cfg, args.out, cancel=interrupt)
+    elif words:
         if len(words) != 2 or words[0] != "resume" or args.config or args.out:
             raise ConfigError("usage: microclimate train resume DIR "
                               "(or: microclimate train --config FILE --out DIR)")
@@ -69,7 +119,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {row['forecast']:9s} RMSE {row['rmse']:.4f} MAE {row['mae']:.4f} "
               f"({exported.metrics['holdout'].split(':')[0]})")
     _print_station_metrics(exported.metrics.get("stations"))
+    _print_gate(exported.metrics.get("gate"))
     return 0
+
+
+def _print_gate(gate: dict[str, Any] | None) -> None:
+    if not gate:
+        return
+    print(f"  gate against the base {gate['base']}: "
+          f"{'PASSED' if gate.get('passed') else 'REFUSED'} ({gate.get('reason', '')})")
+    for label, value in (gate.get("rmse") or {}).items():
+        print(f"  {label:9s} RMSE {value} {gate.get('units', '')}")
+    if gate.get("note"):
+        print(f"  note: {gate['note']}")
 
 
 def _report_interrupted(result: Any) -> int:

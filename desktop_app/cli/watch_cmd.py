@@ -4,6 +4,9 @@
 finishes its store write). ``watch serve --config F`` serves the local API on
 127.0.0.1 (``--with-poller`` also runs the poller in the same process).
 ``watch export --config F OUT.csv|OUT.nc`` writes the verified-forecast training set.
+``watch score-models --config F --coarse C --terrain T [--model SPEC ...]`` scores the
+desk's own models at the stations (default: the active model and the one it replaced),
+and ``watch skill --config F`` prints the rolling skill table (per model version: A/B).
 """
 
 from __future__ import annotations
@@ -40,6 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--all-flags", action="store_true",
                         help="include observations QC did not pass")
     export.set_defaults(func=run_export)
+    score = wsub.add_parser("score-models",
+                            help="downscale with the desk's models at the stations")
+    score.add_argument("--config", type=Path, required=True)
+    score.add_argument("--coarse", type=Path, required=True, help="coarse fields (NetCDF)")
+    score.add_argument("--terrain", type=Path, required=True, help="fine terrain (NetCDF)")
+    score.add_argument("--model", action="append", default=[], metavar="NAME[@VERSION]",
+                       help="a model to score (repeat); default: the active model and "
+                            "the one it replaced")
+    score.set_defaults(func=run_score_models)
+    skill = wsub.add_parser("skill", help="the rolling skill table, per model version")
+    skill.add_argument("--config", type=Path, required=True)
+    skill.set_defaults(func=run_skill)
 
 
 def _build(config_path: Path) -> tuple[Any, Any]:
@@ -137,4 +152,43 @@ def run_export(args: argparse.Namespace) -> int:
     with Store(cfg.database_path) as store:
         n = export_training_set(store, args.out, cfg.variable, args.all_flags)
     print(f"wrote {n} verification pairs to {args.out}")
+    return 0
+
+
+def run_score_models(args: argparse.Namespace) -> int:
+    from desktop_app.cli._common import open_netcdf
+    from desktop_app.inference.registry import ModelRegistry
+    from desktop_app.watch.config import load_config
+    from desktop_app.watch.models import score_models
+    from desktop_app.watch.store import Store
+
+    cfg = load_config(args.config)
+    registry = ModelRegistry()
+    if args.model:
+        entries = [registry.find(spec) for spec in args.model]
+    else:
+        active = registry.resolve(None, cfg.variable)
+        history = registry.history(cfg.variable)
+        entries = [active] + ([registry.find(history[-1])] if history else [])
+    coarse = open_netcdf(args.coarse, "coarse fields")
+    terrain = open_netcdf(args.terrain, "terrain")
+    with Store(cfg.database_path) as store:
+        written = score_models(store, entries, coarse, terrain, cfg.variable)
+    for spec, n in written.items():
+        print(f"{spec}: {n} station values stored")
+    return 0
+
+
+def run_skill(args: argparse.Namespace) -> int:
+    from desktop_app.watch.config import load_config
+    from desktop_app.watch.store import Store
+
+    cfg = load_config(args.config)
+    with Store(cfg.database_path) as store:
+        rows = store.skill(cfg.variable)
+    print(f"{'station':16s} {'model':24s} {'version':24s} {'lead_h':>6s} {'n':>5s} "
+          f"{'MAE':>7s} {'RMSE':>7s} {'bias':>7s}")
+    for s in rows:
+        print(f"{s.station:16s} {s.model:24s} {s.model_version:24s} {s.lead_s / 3600:6g} "
+              f"{s.n:5d} {s.mae:7.3f} {s.rmse:7.3f} {s.bias:7.3f}")
     return 0

@@ -25,8 +25,11 @@ from desktop_app.inference.guard import TrainingDomain, parse_domain
 FORMAT_VERSION = 1
 _TOP_KEYS = {"format_version", "name", "version", "created", "description", "trained",
              "onnx_file", "sha256", "input", "outputs", "grid", "training_data",
-             "metrics", "limitations", "training_domain"}
-_OPTIONAL = {"metrics", "limitations", "description", "training_domain"}
+             "metrics", "limitations", "training_domain", "architecture", "training_runs"}
+# architecture: how the trainer rebuilds the network from the graph's weights (to
+# fine-tune it); training_runs: the tracked runs behind the model (desktop_app.tracking)
+_OPTIONAL = {"metrics", "limitations", "description", "training_domain", "architecture",
+             "training_runs"}
 META_FEATURES = "microclimate.features"
 META_UNITS = "microclimate.output_units"
 
@@ -155,6 +158,11 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     halo = grid.get("halo_cells", 0)
     if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
         raise ModelError(f"{source}: grid 'halo_cells' must be a whole number >= 0")
+    if "architecture" in data and not isinstance(data["architecture"], dict):
+        raise ModelError(f"{source}: 'architecture' must be an object")
+    runs = data.get("training_runs", [])
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ModelError(f"{source}: 'training_runs' must be a list of objects")
     domain = (parse_domain(data["training_domain"], f"{source} training_domain")
               if "training_domain" in data else None)
     names = {f.name for f in features}

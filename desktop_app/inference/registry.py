@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app import paths
-from desktop_app.errors import ModelError
+from desktop_app.errors import GateError, ModelError
 from desktop_app.fsutil import atomic_paths, atomic_write_bytes, inside
 from desktop_app.inference.card import (
     ModelCard,
@@ -47,6 +47,24 @@ def version_key(version: str) -> tuple[Any, ...]:
     """Order versions numerically where they are numbers ("1.10" after "1.9")."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p)
                  for p in re.split(r"[.+-]", version))
+
+
+GATE_LABELS = ("finetuned", "base", "baseline", "bilinear")
+
+
+def gate_failure(card: ModelCard) -> str | None:
+    """Why a fine-tuned model's recorded gate (``metrics.gate``, written by the trainer)
+    refuses it, or None: passed, or not a fine-tuned model."""
+    gate = card.metrics.get("gate")
+    if not isinstance(gate, dict) or gate.get("passed") is True:
+        return None
+    rmse = gate.get("rmse") or {}
+    if not rmse:
+        return (f"its comparison with its base {gate.get('base')} is missing "
+                f"({gate.get('reason', 'not scored')})")
+    parts = ", ".join(f"{k} {rmse.get(k)}" for k in GATE_LABELS if k in rmse)
+    return (f"it is worse than its base {gate.get('base')} at the held-out stations: RMSE "
+            f"{parts} {gate.get('units', '')} (n={gate.get('n')}; {gate.get('where', '')})")
 
 
 def validate_model(onnx_path: Path, card: ModelCard) -> None:
@@ -178,8 +196,12 @@ class ModelRegistry:
         self._save_state(state)
         return entry
 
-    def install(self, path: Path) -> ModelEntry:
-        """Copy a validated model (``.onnx`` with its ``.json`` card, or the card) in."""
+    def install(self, path: Path, force: bool = False) -> ModelEntry:
+        """Copy a validated model (``.onnx`` with its ``.json`` card, or the card) in.
+
+        A fine-tuned model whose card says it lost to its base at the held-out stations
+        is refused (:class:`GateError`, with the numbers) unless ``force``; a forced
+        install is marked in the installed card (``metrics.gate.forced``)."""
         path = Path(path)
         if path.suffix == ".json":
             card = load_card(path)
@@ -192,6 +214,10 @@ class ModelRegistry:
         if onnx_path.suffix != ".onnx" or not onnx_path.exists():
             raise ModelError(f"not an ONNX model file: {onnx_path}")
         validate_model(onnx_path, card)
+        refused = gate_failure(card)
+        if refused and not force:
+            raise GateError(f"{card.spec} not installed: {refused}. Install it anyway with "
+                            "--force")
         dest = self.user_dir / "installed" / card.name / card.version
         dest_onnx = dest / f"{card.name}-{card.version}.onnx"
         existing = [e for e in self.entries() if e.spec == card.spec]
@@ -201,7 +227,11 @@ class ModelRegistry:
             raise ModelError(f"{card.spec} is already installed with different contents; "
                              "give the new model a new version")
         inside(self.user_dir / "installed", dest_onnx, "model file")
-        card_text = json.dumps({**card.raw, "onnx_file": dest_onnx.name}, indent=2) + "\n"
+        raw = {**card.raw, "onnx_file": dest_onnx.name}
+        if refused:  # forced past the gate: the installed card says so
+            raw["metrics"] = {**raw["metrics"], "gate": {**raw["metrics"]["gate"],
+                                                         "forced": True}}
+        card_text = json.dumps(raw, indent=2) + "\n"
         # the model and its card land together or not at all (a full disk leaves neither)
         with atomic_paths(dest_onnx, dest_onnx.with_suffix(".json")) as (tmp_onnx, tmp_card):
             shutil.copyfile(onnx_path, tmp_onnx)

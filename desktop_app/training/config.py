@@ -80,6 +80,24 @@ class ExportConfig:
     limitations: str = ""
 
 
+TRAINABLE = ("last_layers", "biases")
+
+
+@dataclass
+class FinetuneConfig:
+    base: str = ""  # the installed model's .onnx (card beside it); "": train from scratch
+    base_spec: str = ""  # NAME@VERSION of the base, for the card and the tracking record
+    trainable: str = "last_layers"  # last_layers | biases: which parameters are trained
+    layers: int = 1  # last_layers: how many of the last parameterised layers
+
+
+@dataclass
+class TrackConfig:
+    uri: str = ""  # MLflow-layout run store (a folder); "": the user's default store
+    experiment: str = "microclimate-training"
+    enabled: bool = True
+
+
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -87,13 +105,16 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    track: TrackConfig = field(default_factory=TrackConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
 _SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig,
-                              "train": TrainConfig, "export": ExportConfig}
+                              "train": TrainConfig, "export": ExportConfig,
+                              "finetune": FinetuneConfig, "track": TrackConfig}
 
 
 def _check_value(where: str, value: Any, default: Any) -> Any:
@@ -137,10 +158,12 @@ def parse_config(data: Any, base_dir: Path | None = None) -> Config:
                                               getattr(target, key)))
     validate(cfg)
     if base_dir is not None:
-        for key in ("coarse", "fine", "stations", "station_qc"):
-            value = getattr(cfg.data, key)
+        for section, key in (("data", "coarse"), ("data", "fine"), ("data", "stations"),
+                             ("data", "station_qc"), ("finetune", "base"),
+                             ("track", "uri")):
+            value = getattr(getattr(cfg, section), key)
             if value and not Path(value).is_absolute():
-                setattr(cfg.data, key, str((base_dir / value).resolve()))
+                setattr(getattr(cfg, section), key, str((base_dir / value).resolve()))
     return cfg
 
 
@@ -174,6 +197,11 @@ def validate(cfg: Config) -> None:
     # name and version become the exported file's name (NAME-VERSION.onnx)
     safe_name(cfg.export.name, "config key 'export.name'")
     safe_name(cfg.export.version, "config key 'export.version'")
+    if cfg.finetune.trainable not in TRAINABLE:
+        raise ConfigError(f"config key 'finetune.trainable' must be one of "
+                          f"{', '.join(TRAINABLE)}, got {cfg.finetune.trainable!r}")
+    if cfg.finetune.layers < 1:
+        raise ConfigError("config key 'finetune.layers' must be >= 1")
     if not 7 <= cfg.export.opset <= 21:
         raise ConfigError("config key 'export.opset' must be between 7 and 21")
 

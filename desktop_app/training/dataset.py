@@ -115,8 +115,13 @@ def _pairs(times: np.ndarray) -> np.ndarray:
     return np.stack([idx, idx + 1], 1).astype(np.int64)
 
 
-def build_dataset(cfg: DataConfig, seed: int = 0) -> TrainingData:
-    """Samples from ``cfg``; ``seed`` draws the held-out stations (when not listed)."""
+Norm = tuple[np.ndarray, np.ndarray, float, float]  # feature mean, std; output mean, std
+
+
+def build_dataset(cfg: DataConfig, seed: int = 0, norm: Norm | None = None) -> TrainingData:
+    """Samples from ``cfg``; ``seed`` draws the held-out stations (when not listed).
+    ``norm``: a base model's normalisation (fine-tuning keeps the card's, it is part of
+    the model), else computed on the training days."""
     coarse = open_dataset(cfg.coarse, "coarse")
     fine = open_dataset(cfg.fine, "fine")
     if cfg.target not in VARIABLES:
@@ -153,9 +158,12 @@ def build_dataset(cfg: DataConfig, seed: int = 0) -> TrainingData:
     train_days, val_days, test_days = day_split(days, cfg)
     day_arr = np.array(day_names)
     train_idx = np.flatnonzero(np.isin(day_arr, train_days))
-    mean = x[train_idx].mean(axis=(0, 2, 3), dtype=np.float64)
-    std = x[train_idx].std(axis=(0, 2, 3), dtype=np.float64)
-    std = np.where(std < 1e-6, 1.0, std)  # constant over the training days
+    if norm is not None:
+        mean, std = np.asarray(norm[0], np.float64), np.asarray(norm[1], np.float64)
+    else:
+        mean = x[train_idx].mean(axis=(0, 2, 3), dtype=np.float64)
+        std = x[train_idx].std(axis=(0, 2, 3), dtype=np.float64)
+        std = np.where(std < 1e-6, 1.0, std)  # constant over the training days
     x = (x - mean[None, :, None, None].astype(np.float32)) / std[None, :, None, None].astype(
         np.float32)
     ids, n_blocks = nearest_block_ids(coarse, fine)
@@ -184,10 +192,11 @@ def build_dataset(cfg: DataConfig, seed: int = 0) -> TrainingData:
         raise TrainingError(f"no QC-passed observation of a validation station "
                             f"({', '.join(val.stations.ids)}) on a validation day "
                             f"({', '.join(val_days)}): nothing to stop early on")
+    out_mean, out_std = ((norm[2], norm[3]) if norm is not None
+                         else (float(out.mean()), float(max(out.std(), 1e-6))))
     return TrainingData(
         names=list(cfg.features), units=[str(u) for u in _units(cfg.features)],
-        mean=mean, std=std, out_mean=float(out.mean()),
-        out_std=float(max(out.std(), 1e-6)), target=cfg.target,
+        mean=mean, std=std, out_mean=out_mean, out_std=out_std, target=cfg.target,
         block_ids=ids, n_blocks=n_blocks, train=train, val=val,
         test=split(test_days, "test") if test_days else None, coarse=coarse, fine=fine,
         station_set=st, seed=seed)

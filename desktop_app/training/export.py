@@ -81,7 +81,7 @@ def parity(model: ResidualDownscaler, onnx_path: Path, x: np.ndarray) -> float:
 
 
 def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: str,
-          metrics: dict[str, Any]) -> dict[str, Any]:
+          metrics: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     lat, lon = data.fine["latitude"].values, data.fine["longitude"].values
     res = float(abs(lat[1] - lat[0])) if lat.size > 1 else 0.0
     days = data.train.days
@@ -115,7 +115,41 @@ def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: s
         "limitations": cfg_export.limitations or (
             f"Verified only on the held-out days listed in the metrics, at {res:g} deg; "
             "not verified at other resolutions, regions or seasons."),
+        **extra,
     }
+
+
+def _lineage(trainer: Trainer) -> dict[str, Any]:
+    """Card keys on how the model came about: its architecture, the tracked runs behind
+    it (the base model's too) and, fine-tuned, what it was tuned from."""
+    runs: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {"architecture": trainer.model.architecture()}
+    base = trainer.base
+    if base is not None:
+        runs += list(base.card.raw.get("training_runs") or [])
+    if trainer.tracker is not None:
+        runs.append({**trainer.tracker.reference(),
+                     "kind": "finetune" if base is not None else "train"})
+    if runs:
+        extra["training_runs"] = runs
+    base_domain = base.card.raw.get("training_domain") if base is not None else None
+    if isinstance(base_domain, dict):
+        # tuned weights carry the base's training too: the guard's domain is the union
+        extra["training_domain"] = merge_domains(base_domain, training_domain(trainer.data))
+    return extra
+
+
+def merge_domains(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The union of two ``training_domain`` records (ranges widened, months joined)."""
+    def span(x: list[float], y: list[float]) -> list[float]:
+        return [min(x[0], y[0]), max(x[1], y[1])]
+
+    inputs = {k: span(a["inputs"][k], v) if k in a.get("inputs", {}) else v
+              for k, v in b["inputs"].items()}
+    return {**b, "inputs": inputs,
+            **{k: span(a[k], b[k]) for k in ("elevation_m", "spacing_ratio", "latitude")
+               if k in a and k in b},
+            "months": sorted(set(a.get("months", [])) | set(b.get("months", [])))}
 
 
 def training_domain(data: TrainingData, quantiles: tuple[float, float] = (0.001, 0.999)
@@ -218,8 +252,19 @@ def export_run(trainer: Trainer, dest: Path | None = None) -> ExportResult:
                          f"{max_abs:.3g} (tolerance {PARITY_TOLERANCE})")
     sha = sha256_file(onnx_path)
 
+    extra = _lineage(trainer)
+    base = trainer.base
+    if base is not None and not cfg.export.training_data and data.station_set is not None:
+        st = data.station_set
+        extra["training_data"] = (
+            f"{base.card.spec} ({base.card.training_data}), fine-tuned "
+            f"({cfg.finetune.trainable}: {', '.join(trainer.trainable)}) on QC-passed "
+            f"observations of {st.title} at training stations "
+            f"{', '.join(st.split['train'])} on days {data.train.days[0]}.."
+            f"{data.train.days[-1]}")
+
     def write(metrics: dict[str, Any]) -> None:
-        card = _card(data, cfg.export, model.halo, sha, onnx_path.name, metrics)
+        card = _card(data, cfg.export, model.halo, sha, onnx_path.name, metrics, extra)
         atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
 
     write({})
@@ -229,6 +274,21 @@ def export_run(trainer: Trainer, dest: Path | None = None) -> ExportResult:
                                if data.has_grid_target else {})
     if data.station_set is not None:
         metrics["stations"] = station_metrics(data, split, which, onnx_path, card_path)
+    if base is not None:
+        from desktop_app.training.gate import gate_metrics
+
+        metrics["gate"] = gate_metrics(data, split, which, onnx_path, card_path,
+                                       base.onnx_path, base.card_path,
+                                       cfg.finetune.base_spec or base.card.spec)
+        metrics["finetune"] = {"base": cfg.finetune.base_spec or base.card.spec,
+                               "base_sha256": base.card.sha256,
+                               "trainable": cfg.finetune.trainable,
+                               "parameters": trainer.trainable,
+                               "parameters_trained": sum(
+                                   p.numel() for p in trainer.model.parameters()
+                                   if p.requires_grad),
+                               "parameters_total": sum(
+                                   p.numel() for p in trainer.model.parameters())}
     metrics["split"] = data.split_record()
     metrics["parity_max_abs_error"] = max_abs
     metrics["best_step"] = trainer.best_step

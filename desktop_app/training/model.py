@@ -15,6 +15,8 @@ from torch import nn
 
 from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE
 
+KIND = "residual_cnn"
+
 
 class ResidualDownscaler(nn.Module):
     feat_mean: torch.Tensor
@@ -49,6 +51,13 @@ class ResidualDownscaler(nn.Module):
     def halo(self) -> int:
         return self.layers  # each 3x3 convolution reaches one cell further
 
+    def architecture(self) -> dict[str, object]:
+        """What the card records so the model can be rebuilt from its ONNX alone."""
+        first = self.net[0]
+        channels = int(first.out_channels) if self.layers > 1 and isinstance(
+            first, nn.Conv2d) else 0
+        return {"kind": KIND, "channels": channels, "layers": self.layers}
+
     def baseline(self, x: torch.Tensor) -> torch.Tensor:
         b = self.base_index
         base = x[:, b:b + 1] * self.feat_std[b] + self.feat_mean[b]
@@ -65,3 +74,18 @@ class ResidualDownscaler(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised output, exactly what the exported graph returns."""
         return (self.physical(x) - self.out_mean) / self.out_std
+
+
+def build_model(architecture: dict[str, object], names: list[str], mean: list[float],
+                std: list[float], out_mean: float, out_std: float,
+                target: str) -> ResidualDownscaler:
+    """A model of the trainer's architectures from a card's ``architecture`` record."""
+    kind = architecture.get("kind")
+    if kind != KIND:
+        raise ValueError(f"unknown model architecture {kind!r} (known: {KIND})")
+    channels, layers = architecture.get("channels"), architecture.get("layers")
+    if not isinstance(channels, int) or not isinstance(layers, int) or layers < 1:
+        raise ValueError(f"architecture {kind}: 'channels' and 'layers' must be whole "
+                         f"numbers, got {channels!r}, {layers!r}")
+    return ResidualDownscaler(names, mean, std, out_mean, out_std, target,
+                              max(channels, 1), layers)

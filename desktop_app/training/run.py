@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 from desktop_app.errors import TrainingError
 from desktop_app.fsutil import folder_lock
-from desktop_app.training.config import load_config
+from desktop_app.training.config import Config, load_config
 from desktop_app.training.export import ExportResult, export_run
 from desktop_app.training.trainer import LAST, RunResult, resume, start
 
@@ -41,7 +42,34 @@ def resume_and_export(out_dir: Path, **kwargs: Any
 def _finish(result: RunResult, trainer: Any) -> tuple[RunResult, ExportResult | None]:
     if result.stopped == "cancelled" or trainer.rank != 0:
         return result, None
-    return result, export_run(trainer)
+    tracker = trainer.tracker
+    try:
+        exported = export_run(trainer)
+    except BaseException:
+        if tracker is not None:
+            tracker.status("FAILED")
+        raise
+    if tracker is not None:
+        tracker.artifact(exported.onnx_path)
+        tracker.artifact(exported.card_path)
+        card = json.loads(exported.card_path.read_text(encoding="utf-8"))
+        tracker.tag("microclimate.model", f"{card['name']}@{card['version']}")
+        gate = exported.metrics.get("gate")
+        if isinstance(gate, dict):
+            tracker.tag("microclimate.gate", "passed" if gate.get("passed") else "refused")
+            for label, value in (gate.get("rmse") or {}).items():
+                if value is not None:
+                    tracker.log_metrics({f"gate_rmse_{label}": value}, result.step)
+        tracker.status("FINISHED")
+    return result, exported
+
+
+def finetune_and_export(config: Config, out_dir: Path, **kwargs: Any
+                        ) -> tuple[RunResult, ExportResult | None]:
+    """A fine-tuning run (``config.finetune.base`` set, see :mod:`.finetune`)."""
+    with _held(out_dir):
+        trainer = start(config, out_dir, **kwargs)
+        return _finish(trainer.run(), trainer)
 
 
 def has_checkpoint(out_dir: Path) -> bool:

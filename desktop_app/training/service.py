@@ -6,6 +6,8 @@ constant time). Routes::
     GET  /health                         liveness, no auth
     POST /datasets                       new upload folder -> {"id"}
     PUT  /datasets/{id}/{coarse|fine|stations}  raw NetCDF body, streamed, size-limited
+    PUT  /datasets/{id}/{base_model|base_card}  the installed model to fine-tune (ONNX,
+                                         card JSON): the job is then a fine-tune
     POST /jobs                           {"config": {...}, "dataset_id"} or
                                          {"config": {...}, "coarse_path", "fine_path"
                                           [, "stations_path"]}
@@ -62,6 +64,11 @@ class JobRequest(BaseModel):
 
 
 FILE_KEYS = ("coarse", "fine", "stations", "station_qc")
+# what an upload role is stored as (fixed names, never the client's)
+UPLOAD_NAMES = {"coarse": "coarse.nc", "fine": "fine.nc", "stations": "stations.nc",
+                "base_model": "base.onnx", "base_card": "base.json"}
+# config keys naming files or folders on the server: set by the service, never a client
+SERVER_KEYS = {"finetune": ("base",), "track": ("uri",)}
 
 
 class TrainerService:
@@ -143,7 +150,7 @@ class TrainerService:
             raise HTTPException(413, f"upload of {declared} bytes is over the limit of "
                                      f"{self.max_upload_bytes} bytes")
         total = 0
-        with atomic_path(folder / f"{role}.nc") as tmp, open(tmp, "wb") as handle:
+        with atomic_path(folder / UPLOAD_NAMES[role]) as tmp, open(tmp, "wb") as handle:
             async for chunk in request.stream():
                 total += len(chunk)
                 if total > self.max_upload_bytes:
@@ -188,6 +195,13 @@ class TrainerService:
             raise HTTPException(400, "give the data as dataset_id or coarse_path/fine_path"
                                      "/stations_path, not as data.coarse/fine/stations/"
                                      "station_qc in the config")
+        for section, keys in SERVER_KEYS.items():
+            given = config.get(section)
+            if isinstance(given, dict) and any(k in given for k in keys):
+                raise HTTPException(400, f"{section}.{'/'.join(keys)} names a file on the "
+                                         "server; upload a base model (base_model, "
+                                         "base_card) to fine-tune it")
+        base: Path | None = None
         if body.dataset_id is not None:
             folder = self.dataset_dir(body.dataset_id)
             for role in ("coarse", "fine"):
@@ -197,6 +211,11 @@ class TrainerService:
                 data[role] = str(folder / f"{role}.nc")
             if (folder / "stations.nc").is_file():
                 data["stations"] = str(folder / "stations.nc")
+            if (folder / "base.onnx").is_file() != (folder / "base.json").is_file():
+                raise HTTPException(400, f"dataset {body.dataset_id}: a base model needs "
+                                         "both base_model (ONNX) and base_card (JSON)")
+            if (folder / "base.onnx").is_file():
+                base = folder / "base.onnx"
         elif body.coarse_path and body.fine_path:
             data["coarse"] = self.server_path(body.coarse_path)
             data["fine"] = self.server_path(body.fine_path)
@@ -206,7 +225,13 @@ class TrainerService:
             raise HTTPException(400, "a job needs dataset_id, or coarse_path and fine_path")
         try:
             parsed = parse_config(config)
-        except MicroclimateError as exc:
+            if base is not None:
+                from desktop_app.training.finetune import finetune_config
+
+                spec = json.loads(base.with_suffix(".json").read_text(encoding="utf-8"))
+                parsed = finetune_config(parsed, base, f"{spec.get('name')}@"
+                                         f"{spec.get('version')}", None)
+        except (MicroclimateError, OSError, ValueError) as exc:
             raise HTTPException(422, str(exc)) from exc
         dataset = {"dataset_id": body.dataset_id, "coarse": data["coarse"],
                    "fine": data["fine"]}
@@ -244,7 +269,8 @@ def create_app(service: TrainerService) -> FastAPI:
         return service.new_dataset()
 
     @app.put("/datasets/{dataset_id}/{role}", dependencies=auth)
-    async def upload(dataset_id: str, role: Literal["coarse", "fine", "stations"],
+    async def upload(dataset_id: str,
+                     role: Literal["coarse", "fine", "stations", "base_model", "base_card"],
                      request: Request) -> dict[str, Any]:
         return await service.upload(dataset_id, role, request)
 

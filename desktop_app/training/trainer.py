@@ -14,6 +14,7 @@ only rank 0 writes files.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -30,10 +31,12 @@ import torch.distributed as dist
 
 from desktop_app.errors import TrainingError
 from desktop_app.fsutil import atomic_path, atomic_write_bytes
+from desktop_app.tracking import Tracker
 from desktop_app.training.config import Config, parse_config
 from desktop_app.training.dataset import Split, TrainingData, build_dataset
 from desktop_app.training.loss import compute_loss
 from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.runlog import open_tracker
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
 METRICS_CSV, METRICS_JSONL = "metrics.csv", "metrics.jsonl"
@@ -89,19 +92,32 @@ class Trainer:
             torch.set_num_threads(t.threads)
         torch.manual_seed(t.seed)
         np.random.seed(t.seed)
-        self.data = data if data is not None else build_dataset(cfg.data, t.seed)
+        self.base: Any = None  # the base model when fine-tuning (finetune.BaseModel)
+        self.trainable: list[str] = []
+        if cfg.finetune.base:
+            from desktop_app.training.finetune import freeze, load_base
+
+            self.base = load_base(Path(cfg.finetune.base))
+        self.data = data if data is not None else build_dataset(
+            cfg.data, t.seed, self.base.norm if self.base is not None else None)
         d = self.data
-        self.model = ResidualDownscaler(d.names, d.mean.tolist(), d.std.tolist(), d.out_mean,
-                                        d.out_std, d.target, cfg.model.channels,
-                                        cfg.model.layers).to(self.device)
+        if self.base is not None:
+            self.model = copy.deepcopy(self.base.model).to(self.device)
+            self.trainable = freeze(self.model, cfg.finetune)
+        else:
+            self.model = ResidualDownscaler(d.names, d.mean.tolist(), d.std.tolist(),
+                                            d.out_mean, d.out_std, d.target,
+                                            cfg.model.channels, cfg.model.layers
+                                            ).to(self.device)
         self.net: torch.nn.Module = self.model
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
             self.net = DistributedDataParallel(
                 self.model, device_ids=[local] if use_cuda else None)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=t.lr,
-                                     weight_decay=t.weight_decay)
+        # frozen parameters stay out of the optimiser: weight decay never touches them
+        self.opt = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
+                                     lr=t.lr, weight_decay=t.weight_decay)
         self.amp = bool(t.amp and use_cuda)
         self.amp_dtype = (torch.bfloat16 if use_cuda and torch.cuda.is_bf16_supported()
                           else torch.float16)
@@ -114,6 +130,7 @@ class Trainer:
                          (torch.from_numpy(st.rows).to(self.device),
                           torch.from_numpy(st.cols).to(self.device)))
         self.step, self.best_val, self.best_step, self.bad_evals = 0, math.inf, 0, 0
+        self.tracker: Tracker | None = None
 
     # -- checkpoints ----------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -169,7 +186,8 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         self.scaler.scale(parts.total).backward()
         self.scaler.unscale_(self.opt)
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad],
+                                       self.cfg.train.grad_clip)
         self.scaler.step(self.opt)
         self.scaler.update()
         self.step += 1
@@ -239,6 +257,8 @@ class Trainer:
             writer.writerow(row)
         with open(self.out_dir / METRICS_JSONL, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
+        if self.tracker is not None:
+            self.tracker.log_metrics(row, int(row["step"]))
 
     def report(self, state: str, message: str) -> None:
         total = self.cfg.train.steps
@@ -251,11 +271,32 @@ class Trainer:
         if self.progress is not None:
             self.progress(self.step / total, message)
 
+    def open_tracker(self) -> None:
+        """Start (or, resumed, reopen) this run's record in the run store (rank 0)."""
+        if self.rank == 0 and self.cfg.track.enabled and self.tracker is None:
+            self.tracker = open_tracker(self)
+
     def run(self) -> RunResult:
+        self.open_tracker()
+        try:
+            result = self._run()
+        except BaseException:
+            if self.tracker is not None:
+                self.tracker.status("FAILED")
+            raise
+        if self.tracker is not None and result.stopped == "cancelled":
+            self.tracker.status("KILLED")  # a resume sets it RUNNING again
+        return result
+
+    def _run(self) -> RunResult:
         t = self.cfg.train
         started, stopped = time.perf_counter(), "finished"
         last_t, last_step = started, self.step
-        self.report("running", f"training from step {self.step} to {t.steps} on "
+        trained = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in self.model.parameters())
+        what = (f"fine-tuning {trained} of {total} parameters ({', '.join(self.trainable)})"
+                f" of {self.base.card.spec}" if self.base is not None else "training")
+        self.report("running", f"{what} from step {self.step} to {t.steps} on "
                     f"{self.device.type.upper()}{' with AMP' if self.amp else ''}"
                     f"{f' x{self.world} processes' if self.world > 1 else ''}")
         while self.step < t.steps:

@@ -196,3 +196,10 @@ def test_ctrl_c_saves_the_last_step_and_resume_continues_exactly(tmp_path: Path,
     resumed = torch.load(out / LAST, weights_only=True)["model"]
     expected = straight.model.state_dict()
     assert all(torch.equal(resumed[name], expected[name]) for name in expected)
+
+
+def test_finetune_usage_errors(capsys) -> None:
+    assert main(["train", "--base", "x", "--config", "c.toml", "--out", "o"]) != 0
+    assert "--base go with 'microclimate train finetune'" in capsys.readouterr().err
+    assert main(["train", "finetune", "--base", "x", "--out", "o"]) != 0
+    assert "--config FILE, or --coarse FILE and --terrain FILE" in capsys.readouterr().err

@@ -103,3 +103,45 @@ def test_missing_station_file_and_local_qc_config_are_refused(window, tmp_path):
     from desktop_app.gui.panels.training_panel import read_job_config
     with pytest.raises(ConfigError, match="station_qc"):
         read_job_config(config)
+
+
+def test_finetune_from_the_panel_installs_only_past_the_gate(window, qtbot, service,
+                                                             tmp_path, messages):
+    """Fine-tune: the chosen installed model is uploaded with the sample region (real
+    terrain, GENERATED weather and stations); the tuned model carries the gate."""
+    from desktop_app.training.config import load_config
+    from desktop_app.training.export import export_run
+    from desktop_app.training.trainer import start
+    from tests.training.finetune_helpers import (
+        REGION,
+        write_base_config,
+        write_finetune_config,
+    )
+
+    trainer = start(load_config(write_base_config(tmp_path, tmp_path / "mlruns")),
+                    tmp_path / "base")
+    trainer.run()
+    assert window.models_panel.install(export_run(trainer).onnx_path)
+    panel = window.training_panel
+    panel.refresh_bases()
+    panel.url_edit.setText(service.url)
+    panel.token_edit.setText(TOKEN)
+    panel.mode_box.setCurrentIndex(1)
+    assert panel.base_box.isEnabled()
+    panel.base_box.setCurrentIndex(panel.base_box.findText("tiny-base@1.0.0"))
+    panel.coarse_edit.setText(str(REGION / "coarse.nc"))
+    panel.fine_edit.setText(str(REGION / "terrain.nc"))
+    panel.config_edit.setText(str(write_finetune_config(tmp_path, tmp_path / "x", steps=4)))
+    assert not panel.submit()  # no station file: refused before anything is sent
+    assert "station file" in panel.status_label.text()
+    panel.stations_edit.setText(str(REGION / "stations.nc"))
+    assert panel.submit()
+    qtbot.waitUntil(lambda: not window.tasks.busy, timeout=300000)
+    panel._drain_log()
+    assert "fine-tuning 37 of 405 parameters" in panel.log_view.toPlainText()
+    tuned = [e for e in ModelRegistry().entries() if e.card.version.startswith("1.0.0-ft.")]
+    if tuned:  # installed: only because the gate passed
+        assert tuned[0].card.metrics["gate"]["passed"] is True
+        assert "Installed" in panel.status_label.text()
+    else:  # refused: the message carries the numbers
+        assert "worse than its base tiny-base@1.0.0" in messages[-1]

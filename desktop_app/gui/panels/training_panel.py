@@ -1,5 +1,7 @@
 """Training: hand a job to the headless trainer service on a GPU workstation, watch its
-progress and log, and bring the exported model into the registry."""
+progress and log, and bring the exported model into the registry. *Fine-tune* uploads an
+installed model with the data; the tuned model is installed only if its gate (against
+that base, at the held-out stations) passed -- a refusal is shown with its numbers."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
 
 CONNECT, TRAIN = "Connect to trainer", "Train on the workstation"
+MODES = ("Train a new model", "Fine-tune an installed model")
 TOKEN_WARNING = ("The token is saved in plain text in settings.json, readable by anyone "
                  "who can read your files.")
 
@@ -36,6 +39,11 @@ def read_job_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read training config {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"training config {path} must be a table/object")
+    for name, keys in (("finetune", ("base", "base_spec")), ("track", ("uri",))):
+        part = data.get(name)
+        if isinstance(part, dict):  # local paths: the service sets its own
+            for key in keys:
+                part.pop(key, None)
     section = data.get("data")
     if isinstance(section, dict):
         for key in ("coarse", "fine", "stations"):
@@ -72,6 +80,12 @@ class TrainingPanel(QtWidgets.QWidget):
                            (self.stations_edit, "optional: station NetCDF (targets)"),
                            (self.config_edit, "training config (TOML/JSON)")):
             edit.setPlaceholderText(what)
+        self.mode_box = QtWidgets.QComboBox()
+        self.mode_box.addItems(MODES)
+        self.base_box = QtWidgets.QComboBox()
+        self.base_box.setToolTip("the installed model to fine-tune (its ONNX and card are "
+                                 "uploaded; the station file is required)")
+        self.refresh_bases()
         self.submit_button = QtWidgets.QPushButton("Upload, train and install the model")
         self.log_view = QtWidgets.QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -81,6 +95,8 @@ class TrainingPanel(QtWidgets.QWidget):
         form.addRow(self.remember_box)
         form.addRow(self.connect_button)
         form.addRow(self.status_label)
+        form.addRow("Job", self.mode_box)
+        form.addRow("Base model", self.base_box)
         form.addRow("Coarse", self.coarse_edit)
         form.addRow("Fine", self.fine_edit)
         form.addRow("Stations", self.stations_edit)
@@ -96,6 +112,22 @@ class TrainingPanel(QtWidgets.QWidget):
         self._log_timer.setInterval(250)
         self._log_timer.timeout.connect(self._drain_log)
         self.job_id: str | None = None
+        self.mode_box.currentIndexChanged.connect(self._mode_changed)
+        self._mode_changed()
+
+    @property
+    def finetune(self) -> bool:
+        return self.mode_box.currentIndex() == 1
+
+    def refresh_bases(self) -> None:
+        self.base_box.clear()
+        for entry in ModelRegistry().entries():
+            self.base_box.addItem(entry.spec, str(entry.onnx_path))
+
+    def _mode_changed(self) -> None:
+        self.base_box.setEnabled(self.finetune)
+        self.submit_button.setText("Upload, fine-tune and install if better than the base"
+                                   if self.finetune else "Upload, train and install the model")
 
     def _client(self) -> TrainerClient:
         url, token = self.url_edit.text().strip(), self.token_edit.text().strip()
@@ -132,6 +164,13 @@ class TrainingPanel(QtWidgets.QWidget):
                 if path is not None and not path.is_file():
                     raise ConfigError(f"training data file not found: {path}")
             config = read_job_config(Path(self.config_edit.text()))
+            chosen = self.base_box.currentData() if self.finetune else None
+            if self.finetune and not chosen:
+                raise ConfigError("choose the installed model to fine-tune")
+            base = Path(chosen) if chosen else None
+            if base is not None and stations is None:
+                raise ConfigError("fine-tuning needs a station file (e.g. what 'microclimate "
+                                  "watch export pairs.nc' writes)")
         except MicroclimateError as exc:
             self.status_label.setText(str(exc))
             return False
@@ -141,7 +180,7 @@ class TrainingPanel(QtWidgets.QWidget):
         def job(progress: Any, cancel: threading.Event) -> str:
             with client:
                 progress(0.0, "uploading the dataset")
-                dataset = client.upload_dataset(coarse, fine, stations)
+                dataset = client.upload_dataset(coarse, fine, stations, base_model=base)
                 submitted = client.submit(config, dataset_id=dataset)
                 self.job_id = job_id = str(submitted["id"])
                 offset = 0
@@ -188,3 +227,4 @@ class TrainingPanel(QtWidgets.QWidget):
             self.status_label.setText(f"Installed {result} into your models.")
             self.window_.models_panel.refresh()
             self.window_.forecast_panel.refresh_models()
+            self.refresh_bases()
