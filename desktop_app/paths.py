@@ -1,7 +1,7 @@
 """Where the application keeps its files.
 
 Per-user folders come from platformdirs. ``MICROCLIMATE_HOME`` overrides all of them
-with one folder (``cache/``, ``config/``, ``models/`` below it) for tests and portable
+with one folder (``cache/``, ``config/``, ``models/``, ``regions/`` below it) for tests and portable
 installs. Bundled read-only data (sample region, bundled models) is found next to the
 package in a source tree, or inside a frozen bundle.
 """
@@ -36,6 +36,12 @@ def config_dir() -> Path:
 def user_models_dir() -> Path:
     home = _home()
     return home / "models" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
+
+
+def regions_dir() -> Path:
+    """Region folders made by ``microclimate region create`` (one folder per region)."""
+    home = _home()
+    return home / "regions" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "regions"
 
 
 def install_root() -> Path:

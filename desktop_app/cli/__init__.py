@@ -20,6 +20,7 @@ from desktop_app.cli import (
     gui_cmd,
     models_cmd,
     qc_cmd,
+    region_cmd,
     train_cmd,
     trainer_cmd,
     verify_cmd,
@@ -29,7 +30,8 @@ from desktop_app.errors import MicroclimateError
 from desktop_app.fsutil import check_writable
 
 COMMAND_MODULES = (
-    gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, train_cmd,
+    gui_cmd, fetch_cmd, region_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd,
+    train_cmd,
     trainer_cmd, watch_cmd,
     batch_cmd,
 )

@@ -10,6 +10,7 @@ from desktop_app.cli._common import open_netcdf
 from desktop_app.errors import ConfigError
 from desktop_app.inference.predictor import run_forecast, write_forecast
 from desktop_app.inference.runtime import PROVIDERS
+from desktop_app.paths import regions_dir
 from desktop_app.settings import load_settings
 from desktop_app.validation import arg_int
 
@@ -17,8 +18,9 @@ from desktop_app.validation import arg_int
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("forecast", help="run the local downscaling model on a region")
     src = parser.add_mutually_exclusive_group()
-    src.add_argument("--region", default=None, metavar="sample|FOLDER",
-                     help="region bundle to downscale (default: the bundled sample)")
+    src.add_argument("--region", default=None, metavar="sample|FOLDER|NAME",
+                     help="region folder to downscale, or the name of one made by 'region "
+                          "create' (default: the bundled sample)")
     src.add_argument("--input", type=Path, metavar="COARSE.nc",
                      help="coarse background (time, latitude, longitude) with 'elevation'")
     parser.add_argument("--dem", type=Path, metavar="DEM.nc",
@@ -41,6 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def region_folder(text: str | None) -> Path | None:
+    """``sample`` (or nothing) is the bundled sample; a folder path; or the name of a
+    region made by ``region create`` in the user's regions folder."""
+    if text in (None, "sample"):
+        return None
+    path = Path(str(text))
+    named = regions_dir() / str(text)
+    return named if not path.exists() and path.name == str(text) and named.is_dir() else path
+
+
 def run(args: argparse.Namespace) -> int:
     from desktop_app.sources.region import accept_terrain, load_region
 
@@ -52,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.dem is not None:
             raise ConfigError("--dem goes with --input, not with --region")
-        folder = None if args.region in (None, "sample") else Path(args.region)
-        region = load_region(folder)
+        region = load_region(region_folder(args.region))
+        if region.coarse is None:
+            raise ConfigError(f"region {region.name!r} has no coarse background: make it "
+                              "with 'region create ... --era5 FILE...' or '--openmeteo'")
         inputs = (region.coarse, region.terrain)
     provider = args.provider or load_settings().provider
     last = [-1]

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data",
         type=Path,
         default=None,
-        help="region file to open (default: the bundled sample region)",
+        help="region folder, or a forecast file the app wrote (default: the bundled "
+             "sample region)",
     )
     parser.add_argument(
         "--screenshot",

@@ -9,6 +9,8 @@ import numpy as np
 
 from desktop_app.errors import ConfigError
 
+METRES_PER_DEGREE = 111_320.0  # of latitude (and of longitude at the equator)
+
 
 @dataclass(frozen=True)
 class BBox:
@@ -63,6 +65,23 @@ class GridSpec:
         lat = bbox.south + resolution_deg * np.arange(nlat)
         lon = bbox.west + resolution_deg * np.arange(nlon)
         return cls(lat, lon)
+
+    @classmethod
+    def tiling_box(cls, bbox: BBox, resolution_m: float) -> GridSpec:
+        """Cells about ``resolution_m`` metres square that tile ``bbox`` exactly: the
+        box edges are cell edges, so the grid covers the box and nothing more. The
+        longitude step is widened by 1/cos(latitude) at the box centre."""
+        if resolution_m <= 0:
+            raise ConfigError(f"grid resolution must be positive, got {resolution_m} m")
+        mid = math.radians((bbox.south + bbox.north) / 2)
+        step_lat = resolution_m / METRES_PER_DEGREE
+        step_lon = step_lat / max(math.cos(mid), 1e-6)
+        nlat = max(1, round((bbox.north - bbox.south) / step_lat))
+        nlon = max(1, round((bbox.east - bbox.west) / step_lon))
+        dlat = (bbox.north - bbox.south) / nlat
+        dlon = (bbox.east - bbox.west) / nlon
+        return cls(bbox.south + dlat * (np.arange(nlat) + 0.5),
+                   bbox.west + dlon * (np.arange(nlon) + 0.5))
 
     @property
     def shape(self) -> tuple[int, int]:

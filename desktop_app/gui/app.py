@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from desktop_app.errors import DataFileError
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.region_view import RegionView
-from desktop_app.sources.region import load_region
+from desktop_app.sources.region import open_data
 from desktop_app.viz.export import save_png
 
 SCREENSHOT_SETTLE_MS = 300
@@ -38,7 +38,7 @@ def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
 
 def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> int:
     started = time.perf_counter()
-    region = load_region(data_path)  # bad data fails here, before any display is needed
+    region = open_data(data_path)  # bad data fails here, before any display is needed
     app = ensure_app()
     window = MainWindow(RegionView(region))
     window.show()

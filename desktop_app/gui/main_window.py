@@ -16,15 +16,16 @@ from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state
 from desktop_app.gui.about import add_help_menu
 from desktop_app.gui.exports import add_export_menu
+from desktop_app.gui.new_region import NEW_REGION_TASK, NewRegionDialog
 from desktop_app.gui.panels.data_panel import DataPanel
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
 from desktop_app.gui.panels.models_panel import ModelsPanel
 from desktop_app.gui.panels.qc_panel import QCPanel
 from desktop_app.gui.panels.training_panel import TrainingPanel
 from desktop_app.gui.panels.watch_panel import WatchPanel
-from desktop_app.gui.region_view import LAYERS, RegionView
+from desktop_app.gui.region_view import RegionView
 from desktop_app.gui.workers import TaskRunner
-from desktop_app.sources.region import load_region
+from desktop_app.sources.region import open_data
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
 
@@ -123,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.data_badge.setStyleSheet("color: #ffb000; font-weight: bold;")
         self.statusBar().addPermanentWidget(self.data_badge)
 
+        self.new_region_dialog: NewRegionDialog | None = None
         self.tasks = TaskRunner(self.statusBar())
         self.tasks.finished.connect(self._on_task_done)
         self._build_menus()
@@ -160,9 +162,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        new_action = file_menu.addAction("&New region…")
+        new_action.setShortcut(QtGui.QKeySequence.StandardKey.New)
+        new_action.triggered.connect(self.show_new_region)
         open_action = file_menu.addAction("&Open region…")
         open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self._ask_open_region)
+        file_menu.addAction("Open &forecast file…").triggered.connect(self._ask_open_file)
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
         add_export_menu(self, file_menu)
@@ -211,8 +217,16 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.tasks.start("Open region", lambda progress, cancel: _load_view(
             folder, progress, cancel))
 
+    def show_new_region(self) -> NewRegionDialog:
+        """File ▸ New region: the dialog (not modal, so a box can be drawn on the map)."""
+        if self.new_region_dialog is None:
+            self.new_region_dialog = NewRegionDialog(self)
+        self.new_region_dialog.show()
+        self.new_region_dialog.raise_()
+        return self.new_region_dialog
+
     def _on_task_done(self, name: str, result: object) -> None:
-        if name == "Open region" and isinstance(result, RegionView):
+        if name in ("Open region", NEW_REGION_TASK) and isinstance(result, RegionView):
             self.set_view(result)
             if result.region.path is not None:
                 window_state.remember_region(result.region.path)
@@ -222,6 +236,12 @@ class MainWindow(QtWidgets.QMainWindow):
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open region folder")
         if folder:
             self.open_region(Path(folder))
+
+    def _ask_open_file(self) -> None:
+        name, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open forecast file", "", "NetCDF (*.nc *.nc4);;All files (*)")
+        if name:
+            self.open_region(Path(name))
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -254,7 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
         for layer in self.view.available_layers():
-            self.layer_box.addItem(LAYERS[layer], layer)
+            self.layer_box.addItem(self.view.layer_name(layer), layer)
         self.layer_box.setCurrentIndex(self.layer_box.findData(self.view.layer))
         self.layer_box.blockSignals(False)
 
@@ -408,7 +428,7 @@ class MainWindow(QtWidgets.QMainWindow):
 def _load_view(folder: Path, progress: Callable[[float, str], None],
                cancel: threading.Event) -> RegionView:
     progress(0.1, "reading files")
-    region = load_region(folder)
+    region = open_data(folder)
     if cancel.is_set():
         raise CancelledError("open region cancelled")
     progress(0.6, "computing the baseline field")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from desktop_app.core.flags import QCFlag
-from desktop_app.core.variables import get_variable
+from desktop_app.core.variables import VARIABLES, get_variable
 from desktop_app.downscale.baseline import best_method, bilinear, lapse_rate_baseline
 from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
@@ -41,21 +42,40 @@ class RegionView:
 
     def __init__(self, region: RegionBundle) -> None:
         self.region = region
-        self.baseline_method = best_method(region.coarse)
-        self.baseline = lapse_rate_baseline(region.coarse, region.terrain,
-                                            method=self.baseline_method)
+        forecast: xr.Dataset | None = None
+        if region.coarse is not None:
+            self.baseline_method = best_method(region.coarse)
+            self.baseline = lapse_rate_baseline(region.coarse, region.terrain,
+                                                method=self.baseline_method)
+            self.base_label = f"{self.baseline_method} baseline"
+        elif region.fields is not None:
+            self.baseline_method = str(region.fields.attrs.get("baseline_method", "physical"))
+            self.baseline, forecast, self.base_label = forecast_file_layers(region.fields)
+        else:
+            self.baseline_method = "no"  # a terrain-only region has no baseline (nor stations)
+            self.baseline = terrain_field(region.terrain)
+            self.base_label = "terrain only (no weather background in this region)"
         self.forecast: xr.Dataset | None = None
         self.layer = "baseline"
         self.field = self.baseline
-        self.field_label = f"{self.baseline_method} baseline"
+        self.field_label = self.base_label
         self.times: np.ndarray = self.field["time"].values
         self.lat: np.ndarray = self.field["latitude"].values
         self.lon: np.ndarray = self.field["longitude"].values
         self.elevation: np.ndarray = region.terrain["elevation"].values
         self.stations: xr.Dataset | None = region.stations
         self._clim: dict[str, tuple[float, float]] = {}
+        if forecast is not None:
+            self.set_forecast(forecast)
 
     # -- layers -----------------------------------------------------------------------
+    def layer_name(self, layer: str) -> str:
+        """What the Field box says for ``layer`` (a region with no background shows its
+        terrain, not a baseline)."""
+        if layer == "baseline" and self.region.coarse is None and self.region.fields is None:
+            return "Terrain"
+        return LAYERS[layer]
+
     def available_layers(self) -> list[str]:
         return ["baseline"] if self.forecast is None else list(LAYERS)
 
@@ -73,8 +93,7 @@ class RegionView:
         self.layer = layer
         self._clim.clear()
         if layer == "baseline" or self.forecast is None:
-            self.field = self.baseline
-            self.field_label = f"{self.baseline_method} baseline"
+            self.field, self.field_label = self.baseline, self.base_label
             return
         fc = self.forecast
         model = f"{fc.attrs.get('model_name', 'model')}@{fc.attrs.get('model_version', '?')}"
@@ -162,9 +181,12 @@ class RegionView:
         lon = float(st["longitude"].values[k])
         i = int(np.abs(self.lat - lat).argmin())
         j = int(np.abs(self.lon - lon).argmin())
-        coarse = self.region.coarse[variable]
-        coarse_at = bilinear(coarse.values, coarse["latitude"].values,
-                             coarse["longitude"].values, np.array([lat]), np.array([lon]))
+        if self.region.coarse is not None and variable in self.region.coarse:
+            coarse = self.region.coarse[variable]
+            coarse_at = bilinear(coarse.values, coarse["latitude"].values,
+                                 coarse["longitude"].values, np.array([lat]), np.array([lon]))
+        else:
+            coarse_at = np.full((self.times.size, 1, 1), np.nan)
         observed = st[variable].values[k].astype(float) if variable in st else None
         qc_name = f"{variable}_qc"
         if qc_name in st:
@@ -185,3 +207,46 @@ class RegionView:
             coarse=coarse_at[:, 0, 0],
             flagged=flagged,
         )
+
+
+def terrain_field(terrain: xr.Dataset) -> xr.Dataset:
+    """A region with no weather yet shows its terrain, as a one-step field (the map and
+    the slider always show a (time, lat, lon) stack)."""
+    elevation = terrain["elevation"]
+    now = np.datetime64(dt.date.today().isoformat(), "ns")
+    return xr.Dataset(
+        {"elevation": (("time", "latitude", "longitude"), elevation.values[None],
+                       get_variable("elevation").cf_attrs())},
+        coords={"time": [now], "latitude": terrain["latitude"].values,
+                "longitude": terrain["longitude"].values},
+        attrs={"method": "no background yet: time is not meaningful"})
+
+
+def forecast_file_layers(fields: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset | None, str]:
+    """A forecast file's layers: (baseline, forecast or None, baseline label). The
+    baseline is the file's own ``<var>_baseline`` reference, or the variable itself
+    where the file says it is the baseline; with no baseline at all, the file's fields
+    are shown on their own."""
+    names = [str(v) for v in fields.data_vars
+             if "time" in fields[v].dims and str(v) in VARIABLES]
+    if not names:
+        raise SchemaError("the file has no time-varying variable the app knows")
+    base: dict[str, xr.DataArray] = {}
+    for name in names:
+        if f"{name}_baseline" in fields:
+            base[name] = fields[f"{name}_baseline"].assign_attrs(
+                **get_variable(name).cf_attrs())
+        elif str(fields[name].attrs.get("source", "")).endswith(
+                "baseline (no model for this variable)"):
+            base[name] = fields[name]
+    if not base:
+        shown = fields[names]
+        shown.attrs = dict(fields.attrs)
+        return shown, None, "fields of the forecast file"
+    baseline = xr.Dataset(base)
+    baseline.attrs = {"method": "as written in the forecast file"}
+    guard = [g for g in ("model_used", "guard_outside_share") if g in fields]
+    forecast = fields[names + guard]  # the guard's per-step verdict, for the status line
+    forecast.attrs = dict(fields.attrs)
+    method = fields.attrs.get("baseline_method", "physical")
+    return baseline, forecast, f"{method} baseline (from the forecast file)"

@@ -41,7 +41,7 @@ class CancelToken(Protocol):
 
 
 class HasCoarseTerrain(Protocol):
-    coarse: xr.Dataset
+    coarse: xr.Dataset | None  # a region made without a background has none
     terrain: xr.Dataset
 
 
@@ -241,6 +241,9 @@ def _inputs(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset]
             ) -> tuple[xr.Dataset, xr.Dataset]:
     if isinstance(region_or_inputs, tuple):
         return region_or_inputs
+    if region_or_inputs.coarse is None:
+        raise MicroclimateError("this region has no coarse background to downscale: make it "
+                                "with an ERA5 or Open-Meteo background")
     return region_or_inputs.coarse, region_or_inputs.terrain
 
 

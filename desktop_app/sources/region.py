@@ -1,7 +1,9 @@
 """Region bundles: a folder with ``region.json``, terrain, coarse background, stations.
 
-The bundled sample region (``resources/sample_region``) is one; a user's fetched region
-is saved the same way. Every file is checked against the canonical schema on load.
+The bundled sample region (``resources/sample_region``) is one; ``region create``
+(:mod:`.region_build`) writes the same layout. The coarse background is optional (a
+region made with no background shows its terrain). Every file is checked against the
+canonical schema on load. A forecast file the app wrote opens as a region in memory.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ class RegionBundle:
     description: str
     bbox: BBox
     terrain: xr.Dataset
-    coarse: xr.Dataset
+    coarse: xr.Dataset | None  # None: terrain only (a region made with no background)
     stations: xr.Dataset | None
     generated: list[str] = field(default_factory=list)
     path: Path | None = None
+    fields: xr.Dataset | None = None  # a forecast file's own fields (no coarse to redo them)
 
     @property
     def has_generated_values(self) -> bool:
@@ -63,7 +66,7 @@ def load_region(folder: Path | None = None) -> RegionBundle:
     try:
         files = meta["files"]
         terrain = _open(folder / files["terrain"])
-        coarse = _open(folder / files["coarse"])
+        coarse = _open(folder / files["coarse"]) if files.get("coarse") else None
         stations = _open(folder / files["stations"]) if files.get("stations") else None
         bbox = BBox(*(float(v) for v in meta["bbox"]))
     except KeyError as exc:
@@ -73,7 +76,8 @@ def load_region(folder: Path | None = None) -> RegionBundle:
     except (TypeError, ValueError) as exc:
         raise DataFileError(f"{manifest}: {exc}") from exc
     validate_grid_dataset(terrain, require_time=False)
-    validate_grid_dataset(coarse)
+    if coarse is not None:
+        validate_grid_dataset(coarse)
     if stations is not None:
         validate_station_dataset(stations)
     return RegionBundle(
@@ -86,6 +90,34 @@ def load_region(folder: Path | None = None) -> RegionBundle:
         generated=list(meta.get("generated_values", [])),
         path=folder,
     )
+
+
+def open_data(path: Path | None = None) -> RegionBundle:
+    """What ``gui --data`` and File ▸ Open take: a region folder (or its region.json),
+    or a grid NetCDF the app wrote (a forecast, an exported field) as a region in memory."""
+    if path is None or Path(path).is_dir() or Path(path).name == "region.json":
+        return load_region(path)
+    return forecast_region(Path(path))
+
+
+def forecast_region(path: Path) -> RegionBundle:
+    """A forecast file as a region: its elevation is the terrain, its fields are shown
+    as they are (there is no coarse background to recompute them from)."""
+    ds = open_grid_file(path)
+    if "elevation" not in ds.variables:
+        raise DataFileError(f"{path}: not a region folder nor a forecast file (a grid "
+                            "with 'elevation' and time-varying fields)")
+    fields = ds.reset_coords().drop_vars("elevation")
+    if not any("time" in fields[v].dims for v in fields.data_vars):
+        raise DataFileError(f"{path}: no time-varying field to show")
+    terrain = ds.reset_coords()[["elevation"]]
+    lat, lon = ds["latitude"].values, ds["longitude"].values
+    generated = ["forecast input"] if ds.attrs.get("generated_values") == "yes" else []
+    return RegionBundle(
+        name=str(ds.attrs.get("title") or path.stem), description=f"forecast file {path}",
+        bbox=BBox(float(lat.min()), float(lon.min()), float(lat.max()), float(lon.max())),
+        terrain=terrain, coarse=None, stations=None, generated=generated, path=None,
+        fields=fields)
 
 
 def open_grid_file(path: Path) -> xr.Dataset:

@@ -105,6 +105,11 @@ class ForecastPanel(QtWidgets.QWidget):
             if on_cluster:
                 from desktop_app.batch.interactive import forecast_on_cluster
 
+                if region.coarse is None:
+                    raise MicroclimateError("this region has no coarse background to "
+                                            "downscale: make it with an ERA5 or Open-Meteo "
+                                            "background")
+
                 return forecast_on_cluster(region.coarse, region.terrain, model,
                                            load_settings().cluster_scheduler,
                                            progress=progress,  # type: ignore[arg-type]
