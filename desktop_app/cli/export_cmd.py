@@ -59,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
     image = export.render_map(spec, args.width, args.height, args.dpi)
     export.save_png(image, args.out)
     print(f"wrote {args.out} ({args.width}x{args.height} px, {args.dpi} dpi): "
-          f"{args.variable} at {spec.valid_time}")
+          f"{args.variable} at {spec.meta.valid_time}")
     return 0
