@@ -94,12 +94,14 @@ class GeoPainter:
             py = float(y[k]) + prim.offset_px[1] * self.scale
             px -= {"left": 0.0, "center": w / 2, "right": w}[prim.anchor_x]
             py += {"top": asc, "center": (asc - desc) / 2, "bottom": -desc}[prim.anchor_y]
-            path = QtGui.QPainterPath()
-            path.addText(QtCore.QPointF(px, py), font, text)
+            # a translucent dark box behind the label so it reads on any field colour
+            self.p.setFont(font)
             if prim.halo:
-                self.p.strokePath(path, QtGui.QPen(QtGui.QColor(0, 0, 0, 200),
-                                                   2.5 * self.scale))
-            self.p.fillPath(path, _qcolor(prim.color))
+                m = 2.0 * self.scale
+                self.p.fillRect(QtCore.QRectF(px - m, py - asc - m / 2, w + 2 * m,
+                                              asc + desc + m), QtGui.QColor(0, 0, 0, 130))
+            self.p.setPen(_qcolor(prim.color))
+            self.p.drawText(QtCore.QPointF(px, py), text)
 
 
 def _qcolor(rgba: RGBA | np.ndarray) -> QtGui.QColor:
