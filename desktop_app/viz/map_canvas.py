@@ -136,13 +136,14 @@ class MapCanvas(QtCore.QObject):
         layer = self.model.field
         prims = layer.primitives(self.current_view())
         field = prims[0] if prims and isinstance(prims[0], FieldFrames) else None
-        if field is None or not np.isfinite(field.frames).any():
-            self.image.visible = False
+        new_stack = field is not None and field.frames is not self._field_frames
+        if field is None or (new_stack and not np.isfinite(field.frames).any()):
+            self.image.visible = False  # (checked once per stack, not per time step)
             return
         self.image.visible = layer.visible
         self._place_grid(field.lat, field.lon)
         scale = field.scale
-        if field.frames is not self._field_frames or scale.clim != self._field_clim:
+        if new_stack or scale.clim != self._field_clim:
             frames = field.frames
             self.resident = FieldStackVisual.fits(frames.shape)
             self._frames = None if self.resident else frames

@@ -72,7 +72,7 @@ def test_coastline_and_graticule_are_drawn_and_can_be_switched_off(uk_window, qt
                    & (coast[:, 1] > south + 0.3) & (coast[:, 1] < north - 0.3)]
     sample = inside[:: max(1, len(inside) // 300)]
     assert len(sample) > 100  # Britain and Ireland are in the box
-    step = basemap.graticule_step(view.span)
+    step = basemap.graticule_step(min(view.north - view.south, view.east - view.west))
     lon_line = np.ceil((west + 1.0) / step) * step  # a meridian well inside the field
     along = np.linspace(south + 1.0, north - 1.0, 40)
 

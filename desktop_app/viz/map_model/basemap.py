@@ -70,7 +70,7 @@ def places() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 def graticule_step(span_deg: float) -> float:
     """A step in degrees giving 3-6 lines: 1-2-5 decades, or 10/15/30 minute steps."""
     for step in (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0):
-        if span_deg / step <= 6:
+        if span_deg / step <= 5:
             return step
     return 45.0
 

@@ -158,7 +158,8 @@ class GraticuleLayer(Layer):
     view_dependent = True
 
     def primitives(self, view: View) -> list[Primitive]:
-        step = basemap.graticule_step(view.span)
+        # the shorter side decides the step, so both directions get a few labelled lines
+        step = basemap.graticule_step(min(view.north - view.south, view.east - view.west))
         lons = np.arange(np.ceil(view.west / step) * step, view.east, step)
         lats = np.arange(np.ceil(view.south / step) * step, view.north, step)
         parts = [np.array([[x, view.south], [x, view.north]]) for x in lons]
