@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from desktop_app.core.display import (
-    DisplayUnits, conversion, nice_limits, nice_step, symbol, tick_text,
+    DisplayUnits,
+    conversion,
+    nice_limits,
+    nice_step,
+    symbol,
+    tick_text,
 )
 from desktop_app.errors import ConfigError
 from desktop_app.settings import Settings
