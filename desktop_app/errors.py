@@ -51,6 +51,11 @@ class OfflineError(DataSourceError):
     """Offline mode is on and the request is not in the cache."""
 
 
+class WriteError(MicroclimateError):
+    """An output could not be written: no space, a read-only folder, a directory in the
+    way. The message names the file and the cause, never the library's ("HDF error")."""
+
+
 class CacheError(MicroclimateError):
     """The on-disk cache could not be read or written."""
 

@@ -27,7 +27,7 @@ import xarray as xr
 from desktop_app.batch import inputs as inputs_mod
 from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
 from desktop_app.batch.store import ChunkStore
-from desktop_app.core.schema import validate_grid_dataset
+from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
 from desktop_app.errors import DataFileError
@@ -153,6 +153,7 @@ def run_batch_forecast(client: Any, coarse_paths: list[Path], terrain_path: Path
         validate_grid_dataset(coarse)
     terrain = load_netcdf(terrain_path, "terrain")
     validate_grid_dataset(terrain, require_time=False)
+    check_overlap(coarse, terrain)
     times = np.asarray(coarse["time"].values, "datetime64[ns]")
     if times.size > 1 and not bool((np.diff(times) == np.timedelta64(1, "h")).all()):
         raise DataFileError(f"coarse input {coarse_paths[0]}: batch forecasts need hourly "

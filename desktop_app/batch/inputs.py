@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.errors import DataFileError
+from desktop_app.fsutil import check_grib_framing
 
 GRID_COORDS = ("latitude", "longitude", "station_id")
 
@@ -36,8 +37,14 @@ def _open_one(path: Path, what: str, chunks: dict[str, int] | None) -> xr.Datase
         engine = _engine(path)
         if engine == "zarr":
             return xr.open_zarr(path, chunks=chunks or {})
-        return xr.open_dataset(path, engine=engine, chunks=chunks or {})
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        if engine == "cfgrib":
+            check_grib_framing(path, what)  # before ecCodes sees a truncated file
+            return xr.open_dataset(path, engine=engine, chunks=chunks or {},
+                                   backend_kwargs={"indexpath": ""})  # no files beside it
+        # named, never guessed: xarray's guessing loads every backend plugin, and that
+        # mix crashed the process at exit (double free) -- see fsutil.load_netcdf
+        return xr.open_dataset(path, engine=engine or "netcdf4", chunks=chunks or {})
+    except (OSError, ValueError, RuntimeError, KeyError, EOFError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc
 

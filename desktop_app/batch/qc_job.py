@@ -30,9 +30,9 @@ from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
 from desktop_app.batch.store import ChunkStore
 from desktop_app.core.flags import worst
 from desktop_app.core.schema import validate_station_dataset
-from desktop_app.errors import SchemaError
+from desktop_app.errors import DataFileError, SchemaError
 from desktop_app.qc.config import QCConfig, VariableQC
-from desktop_app.qc.runner import run_qc
+from desktop_app.qc.runner import require_values, run_qc
 
 BUDDY = "buddy_check"
 _OPENED: dict[tuple[str, ...], xr.Dataset] = {}  # per worker process: inputs opened once
@@ -125,7 +125,8 @@ def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
     with inputs_mod.in_task():  # small reads for the checks and the template: here
         try:
             validate_station_dataset(ds)
-        except SchemaError as exc:
+            require_values(ds)
+        except (SchemaError, DataFileError) as exc:
             raise SchemaError(f"station input {paths[0]}: {exc}") from exc
         n_st, n_t = ds.sizes["station"], ds.sizes["time"]
         sc, tc = max(1, min(station_chunk, n_st)), max(1, min(time_chunk, n_t))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from desktop_app import __version__
 from desktop_app.cli import (
@@ -25,12 +26,17 @@ from desktop_app.cli import (
     watch_cmd,
 )
 from desktop_app.errors import MicroclimateError
+from desktop_app.fsutil import check_writable
 
 COMMAND_MODULES = (
     gui_cmd, fetch_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd, train_cmd,
     trainer_cmd, watch_cmd,
     batch_cmd,
 )
+
+
+# commands whose --out is one file (batch and train write folders they resume into)
+FILE_OUT_COMMANDS = ("fetch", "qc", "forecast", "export-map")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         args_list = ["gui", *args_list]
     args = parser.parse_args(args_list)
+    for name, value in vars(args).items():
+        # no file name can hold NUL, and every OS call on one raises ValueError
+        values = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(v, str | Path) and "\x00" in str(v) for v in values):
+            parser.error(f"argument {name.replace('_', '-')}: contains a NUL byte")
     try:
+        if args.command in FILE_OUT_COMMANDS and getattr(args, "out", None) is not None:
+            check_writable(args.out)  # before the work, not after it
         result: int = args.func(args)
         return result
     except MicroclimateError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import os
 import signal
 import sys
@@ -11,10 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType
+from typing import Any
 
 import xarray as xr
 
-from desktop_app.errors import DataFileError, MicroclimateError, install_hint
+from desktop_app.errors import (
+    ConfigError,
+    DataFileError,
+    MicroclimateError,
+    WriteError,
+    install_hint,
+)
 from desktop_app.fsutil import load_netcdf
 
 
@@ -27,7 +36,7 @@ def open_netcdf(path: Path, what: str) -> xr.Dataset:
     return load_netcdf(path, what)
 
 
-TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript")
+TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript", "psutil")
 
 
 def import_training(module: str) -> ModuleType:
@@ -82,3 +91,27 @@ def interruptible(message: str) -> Iterator[Interrupt]:
         yield handler
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--force`` (also ``--overwrite``) and ``--json`` for a command that writes a file:
+    the one convention of the CLI (results on stdout, progress and errors on stderr)."""
+    parser.add_argument("--force", "--overwrite", dest="force", action="store_true",
+                        help="replace an existing --out (default: refuse)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as one JSON object on stdout")
+
+
+def check_new_output(path: Path, force: bool) -> None:
+    """Nothing a user made is replaced without being asked: an existing ``--out`` is an
+    error unless ``--force``; a directory there is never replaced."""
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(f"cannot write {path}: it is an existing directory")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; give --force to replace it")
+
+
+def print_result(args: argparse.Namespace, text: str, result: dict[str, Any]) -> None:
+    """The result on stdout: ``text`` for a person, or ``result`` as JSON with --json."""
+    print(json.dumps(result, default=str) if getattr(args, "json", False) else text)

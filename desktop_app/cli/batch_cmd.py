@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from desktop_app.cli._common import EXIT_INTERRUPTED, interruptible
 from desktop_app.errors import CancelledError, ConfigError
+from desktop_app.validation import arg_float, arg_int
 
 CHUNK_KEYS = {"qc": ("station", "time"), "forecast": ("time", "tile"), "verify": ("time",)}
 
@@ -49,12 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         job.add_argument("--out", type=Path, required=True,
                          help="output .zarr or .nc (verify: report STEM for .csv/.json)")
         job.add_argument("--cluster", default="local", metavar="local|tcp://HOST:PORT|slurm|pbs")
-        job.add_argument("--workers", type=int, default=2, metavar="N",
+        job.add_argument("--workers", type=arg_int(1, 100_000), default=2, metavar="N",
                          help="workers (local) or worker jobs (slurm/pbs); default 2")
-        job.add_argument("--threads-per-worker", type=int, default=1, metavar="N")
+        job.add_argument("--threads-per-worker", type=arg_int(1, 4096), default=1, metavar="N")
         job.add_argument("--memory-limit", default=None, metavar="SIZE",
                          help="memory per worker, e.g. 2GiB (default: machine share)")
-        job.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+        job.add_argument("--connect-timeout", type=arg_float(0.1, 86400), default=10.0, metavar="S",
                          help="seconds to reach a scheduler address (default 10)")
         job.add_argument("--chunks", default=None, metavar="K=N,...",
                          help="qc: station=64,time=8760; forecast: time=24,tile=256; "

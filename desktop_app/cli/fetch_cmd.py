@@ -11,6 +11,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from desktop_app.cli._common import add_output_options, check_new_output, print_result
 from desktop_app.core.grid import BBox
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
@@ -28,6 +29,7 @@ from desktop_app.sources.jobs import (
 from desktop_app.sources.output import write_netcdf
 from desktop_app.sources.station_formats import STATION_FORMATS
 from desktop_app.sources.stations import CsvMapping
+from desktop_app.validation import arg_float, finite_number, latitude, longitude
 
 
 def _date(text: str) -> dt.date:
@@ -44,6 +46,9 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
         raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
     if not values:
         raise ConfigError(f"{what} is empty")
+    check = latitude if what == "--lat" else longitude if what == "--lon" else finite_number
+    for value in values:
+        check(value, what)
     return values
 
 
@@ -66,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--lat", help="latitude(s), comma-separated")
     om.add_argument("--lon", help="longitude(s), comma-separated")
     om.add_argument("--bbox", help="south,west,north,east: sample a grid instead of points")
-    om.add_argument("--resolution", type=float, default=0.1,
+    om.add_argument("--resolution", type=arg_float(1e-4, 10.0), default=0.1,
                     help="grid spacing in degrees for --bbox (default 0.1)")
     om.add_argument("--start", type=_date, help="first day (YYYY-MM-DD)")
     om.add_argument("--end", type=_date, help="last day (YYYY-MM-DD)")
@@ -80,6 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--refresh", action="store_true",
                     help="ask the server again even if the cache holds a fresh answer")
     om.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(om)
     om.set_defaults(func=run)
 
     era5 = kinds.add_parser("era5", help="ERA5 from the CDS API or from local files")
@@ -99,6 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
     era5.add_argument("--refresh", action="store_true", help="--cds: download again")
     era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(era5)
     era5.set_defaults(func=run)
 
     formats = ", ".join(f"{f.name} ({f.description})" for f in STATION_FORMATS.values())
@@ -111,13 +118,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--columns", help="CSV: time=COL,temperature=COL,...")
     st.add_argument("--units", default="", help="CSV: variable=unit,... when not ours")
     st.add_argument("--station-id", default="station", help="CSV: station id")
-    st.add_argument("--lat", type=float, help="CSV: station latitude")
-    st.add_argument("--lon", type=float, help="CSV: station longitude")
-    st.add_argument("--elevation", type=float, default=None,
+    st.add_argument("--lat", type=arg_float(-90, 90), help="CSV: station latitude")
+    st.add_argument("--lon", type=arg_float(-180, 360), help="CSV: station longitude")
+    st.add_argument("--elevation", type=arg_float(-500, 9000), default=None,
                     help="CSV, USCRN: station elevation (m); USCRN files carry none")
-    st.add_argument("--utc-offset", type=float, default=0.0,
+    st.add_argument("--utc-offset", type=arg_float(-24, 24), default=0.0,
                     help="CSV: hours to subtract from local times to get UTC")
     st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
+    add_output_options(st)
     st.set_defaults(func=run)
 
 
@@ -165,10 +173,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if getattr(args, "offline", False):
         settings.offline = True
+    check_new_output(args.out, args.force)
     context = FetchContext(settings=settings, refresh=getattr(args, "refresh", False))
     ds = run_fetch(request, context=context, progress=_progress)
     out = write_netcdf(ds, args.out)
     for line in fetch_notes(ds):
         print(line, file=sys.stderr)
-    print(f"wrote {out}", file=sys.stderr)
+    sizes = {str(k): int(v) for k, v in ds.sizes.items()}
+    names = sorted(str(v) for v in ds.data_vars)
+    print_result(args, f"wrote {out}", {"out": str(out), "sizes": sizes, "variables": names,
+                                        "notes": list(fetch_notes(ds))})
     return 0

@@ -11,6 +11,7 @@ from desktop_app.errors import ConfigError
 from desktop_app.inference.predictor import run_forecast, write_forecast
 from desktop_app.inference.runtime import PROVIDERS
 from desktop_app.settings import load_settings
+from desktop_app.validation import arg_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,9 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="where the model runs (default: the provider setting, auto)")
     parser.add_argument("--int8", action="store_true",
                         help="run an INT8-quantised copy on the CPU (faster, less accurate)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=arg_int(1, 4096), default=None, metavar="N",
                         help="CPU threads for the model (default: all cores)")
-    parser.add_argument("--subhourly", type=int, default=0, metavar="HOURS",
+    parser.add_argument("--subhourly", type=arg_int(0, 24 * 366), default=0, metavar="HOURS",
                         help="15-minute steps (linear in time) for the first HOURS")
     parser.add_argument("--force-model", action="store_true",
                         help="use the model on every step, even where the guard finds its "

@@ -16,6 +16,7 @@ from desktop_app import paths
 from desktop_app.cli._common import import_training
 from desktop_app.errors import ConfigError
 from desktop_app.fsutil import atomic_path
+from desktop_app.validation import PORT, arg_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = actions.add_parser("serve", help="serve the authenticated HTTP job API")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--port", type=PORT, default=8765)
     serve.add_argument("--token-file", type=Path, default=None,
                        help="file holding the bearer token (default: create one in the "
                             "state folder)")
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="job database, uploads and job folders")
     serve.add_argument("--data-root", type=Path, action="append", default=[],
                        help="allow jobs to read server files under this folder (repeat)")
-    serve.add_argument("--max-upload-mb", type=int, default=2048)
+    serve.add_argument("--max-upload-mb", type=arg_int(1, 1024**2), default=2048)
     parser.set_defaults(func=run)
 
 
@@ -43,6 +44,8 @@ def read_or_create_token(token_file: Path | None, state_dir: Path) -> tuple[str,
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(f"cannot read the token file {token_file}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"the token file {token_file} is not UTF-8 text") from exc
         if len(token) < 16:
             raise ConfigError(f"the token in {token_file} is shorter than 16 characters")
         return token, token_file

@@ -16,7 +16,8 @@ from typing import Any
 
 from desktop_app import paths
 from desktop_app.cli.trainer_cmd import read_or_create_token
-from desktop_app.errors import MicroclimateError
+from desktop_app.errors import MicroclimateError, WriteError
+from desktop_app.validation import PORT, arg_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,12 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub = parser.add_subparsers(dest="watch_command", metavar="ACTION", required=True)
     run_p = wsub.add_parser("run", help="poll the configured stations until Ctrl-C")
     run_p.add_argument("--config", type=Path, required=True)
-    run_p.add_argument("--polls", type=int, default=None, help="stop after N polls")
+    run_p.add_argument("--polls", type=arg_int(1, 2**31), default=None, help="stop after N polls")
     run_p.set_defaults(func=run)
     serve = wsub.add_parser("serve", help="serve the local watch API")
     serve.add_argument("--config", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8766)
+    serve.add_argument("--port", type=PORT, default=8766)
     serve.add_argument("--token-file", type=Path, default=None)
     serve.add_argument("--with-poller", action="store_true")
     serve.set_defaults(func=run_serve)
@@ -84,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     c = watcher.counters
     print(f"stopped after {c.polls} poll(s): {c.new_values} new values, "
           f"{c.anomalies} anomalies, {c.poll_failures} failed polls")
+    unstored = sum(len(b.observations) for b in watcher.pending)
+    if unstored:
+        # kept for retry while running; at exit they are lost, which is not a success
+        raise WriteError(f"stopped with {unstored} polled value(s) not stored in {store.path} "
+                         f"({c.store_failures} failed store write(s): full disk or locked "
+                         "database?)")
     return 0
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FEATURES
 from desktop_app.errors import ModelError
+from desktop_app.fsutil import safe_name
 from desktop_app.inference.guard import TrainingDomain, parse_domain
 
 FORMAT_VERSION = 1
@@ -165,7 +166,10 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     if len(sha) != 64:
         raise ModelError(f"{source}: sha256 must be 64 hex digits")
     return ModelCard(
-        name=_need(data, "name", str, source), version=_need(data, "version", str, source),
+        # name and version become folder and file names when the model is installed
+        name=safe_name(_need(data, "name", str, source), f"{source}: name", ModelError),
+        version=safe_name(_need(data, "version", str, source), f"{source}: version",
+                          ModelError),
         created=_need(data, "created", str, source),
         trained=_need(data, "trained", bool, source),
         onnx_file=_need(data, "onnx_file", str, source), sha256=sha.lower(),

@@ -19,7 +19,7 @@ from typing import Any
 
 from desktop_app import paths
 from desktop_app.errors import ModelError
-from desktop_app.fsutil import atomic_path, atomic_write_bytes
+from desktop_app.fsutil import atomic_paths, atomic_write_bytes, inside
 from desktop_app.inference.card import (
     ModelCard,
     check_against_graph,
@@ -200,9 +200,11 @@ class ModelRegistry:
                 return existing[0]
             raise ModelError(f"{card.spec} is already installed with different contents; "
                              "give the new model a new version")
-        with atomic_path(dest_onnx) as tmp:
-            shutil.copyfile(onnx_path, tmp)
+        inside(self.user_dir / "installed", dest_onnx, "model file")
         card_text = json.dumps({**card.raw, "onnx_file": dest_onnx.name}, indent=2) + "\n"
-        atomic_write_bytes(dest_onnx.with_suffix(".json"), card_text.encode("utf-8"))
+        # the model and its card land together or not at all (a full disk leaves neither)
+        with atomic_paths(dest_onnx, dest_onnx.with_suffix(".json")) as (tmp_onnx, tmp_card):
+            shutil.copyfile(onnx_path, tmp_onnx)
+            tmp_card.write_bytes(card_text.encode("utf-8"))
         return ModelEntry(load_card(dest_onnx.with_suffix(".json")), dest_onnx,
                           dest_onnx.with_suffix(".json"), "user")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,7 +206,49 @@ def _parse_test(key: str, cls: type, table: object) -> Any:
     for f in fields.values():
         if f.name not in kwargs and f.default is dataclasses.MISSING:
             raise ConfigError(f"{key}.{f.name} is required")
-    return cls(**kwargs)
+    test = cls(**kwargs)
+    _check_bounds(key, test)
+    return test
+
+
+# Parameters that must be > 0, >= 1, and pairs (low, high) that must be ordered. A NaN or
+# a reversed span would make a test pass everything without a word.
+_POSITIVE = {"threshold", "fail_threshold", "suspect_threshold", "radius", "min_std",
+             "suspect_z", "fail_z"}
+_AT_LEAST_ONE = {"num_min", "num_iterations", "min_count"}
+_ORDERED = (("suspect_threshold", "fail_threshold"), ("suspect_z", "fail_z"))
+SPIKE_METHODS = ("average", "differential")
+
+
+def _check_bounds(key: str, test: Any) -> None:
+    values = dataclasses.asdict(test)
+    for name, value in values.items():
+        numbers = value if isinstance(value, tuple) else (value,)
+        for number in numbers:
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ConfigError(f"{key}.{name}: must be finite numbers, got {value!r}")
+        if name in _POSITIVE and value is not None and not value > 0:
+            raise ConfigError(f"{key}.{name}: must be > 0, got {value!r}")
+        if name in _AT_LEAST_ONE and value < 1:
+            raise ConfigError(f"{key}.{name}: must be at least 1, got {value!r}")
+        if name in ("fail_span", "suspect_span") and value is not None and \
+                not value[0] < value[1]:
+            raise ConfigError(f"{key}.{name}: must be [low, high] with low < high, "
+                              f"got {list(value)}")
+    for low, high in _ORDERED:
+        if values.get(low) is not None and values.get(high) is not None and \
+                values[low] > values[high]:
+            raise ConfigError(f"{key}: {low} ({values[low]}) must not exceed {high} "
+                              f"({values[high]})")
+    if "tolerance" in values and values["tolerance"] < 0:
+        raise ConfigError(f"{key}.tolerance: must be >= 0, got {values['tolerance']!r}")
+    if "method" in values and values["method"] not in SPIKE_METHODS:
+        raise ConfigError(f"{key}.method: unknown spike method {values['method']!r} "
+                          f"(known: {', '.join(SPIKE_METHODS)})")
+    if "monthly_min" in values and any(
+            lo > hi for lo, hi in zip(values["monthly_min"], values["monthly_max"],
+                                      strict=True)):
+        raise ConfigError(f"{key}: monthly_min must not exceed monthly_max in any month")
 
 
 def parse_config(data: object) -> QCConfig:
@@ -249,6 +292,8 @@ def load_config(path: Path | None) -> QCConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read QC config {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"QC config {path} is not UTF-8 text (byte {exc.start})") from exc
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -21,9 +21,9 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from desktop_app.core.flags import FLAG_MEANINGS, FLAG_VALUES, QCFlag, flag_attrs, worst
+from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs, worst
 from desktop_app.core.schema import validate_station_dataset
-from desktop_app.errors import CancelledError, ConfigError
+from desktop_app.errors import CancelledError, ConfigError, DataFileError
 from desktop_app.qc import _kernels, checks
 from desktop_app.qc.config import (
     TEST_ORDER,
@@ -116,12 +116,19 @@ def run_test(
 def _test_attrs(var: str, test: str, params: Any) -> dict[str, object]:
     text = ", ".join(f"{k}={v}" for k, v in vars(params).items())
     return {
-        "long_name": f"QC flag of the {test.replace('_', ' ')} test for {var}",
-        "flag_values": FLAG_VALUES,
-        "flag_meanings": FLAG_MEANINGS,
+        **test_flag_attrs(var, test),
         "qc_test": test,
         "qc_parameters": text,
     }
+
+
+def require_values(ds: xr.Dataset) -> None:
+    """Something to check: at least one station and one time step (the checks need a
+    value; an empty file is one clear line, not a kernel's ValueError)."""
+    for dim in ("station", "time"):
+        if ds.sizes.get(dim, 0) == 0:
+            raise DataFileError(f"the station data hold no {dim} "
+                                f"{'steps' if dim == 'time' else 'series'}: nothing to check")
 
 
 def run_qc(
@@ -136,6 +143,7 @@ def run_qc(
     is raised and nothing is returned.
     """
     validate_station_dataset(ds)
+    require_values(ds)
     report = QCReport()
     report.compile_seconds, report.first_call = kernels_ready()
     start = time.perf_counter()

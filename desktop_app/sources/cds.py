@@ -38,7 +38,11 @@ def read_cdsapirc(path: Path | None = None) -> dict[str, str]:
     if not path.exists():
         return {}
     out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the CDS key file {path}: {exc}") from exc
+    for line in text.splitlines():
         key, sep, value = line.partition(":")
         if sep and key.strip() in ("url", "key"):
             out[key.strip()] = value.strip()

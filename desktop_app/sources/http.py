@@ -8,7 +8,7 @@ import email.utils
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -18,6 +18,15 @@ import httpx
 from desktop_app.errors import CancelledError, DataSourceError
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
+# The read timeout restarts at every byte, so a server trickling one byte a second would
+# hold a request for ever: each request (each download) also has an overall deadline.
+DEFAULT_DEADLINE_S = 300.0
+DEFAULT_DOWNLOAD_DEADLINE_S = 6 * 3600.0
+# Bodies are counted after decompression, chunk by chunk, so a 200 MB answer or a small
+# gzip that inflates to gigabytes is refused while streaming, never held in memory.
+DEFAULT_MAX_BODY_BYTES = 100 * 1024**2
+DEFAULT_MAX_DOWNLOAD_BYTES = 50 * 1024**3
+MAX_REDIRECTS = 5
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "token", "access_token", "password"})
 USER_AGENT = "microclimate-desk (+sources)"
@@ -111,13 +120,21 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         provider: str = "HTTP",
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        download_deadline_s: float = DEFAULT_DOWNLOAD_DEADLINE_S,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         self._client = httpx.Client(
             transport=transport,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
         )
+        self.deadline_s, self.max_body_bytes = deadline_s, max_body_bytes
+        self.download_deadline_s = download_deadline_s
+        self.max_download_bytes = max_download_bytes
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self.provider = provider
@@ -154,8 +171,13 @@ class HttpClient:
             safe_url = redact_url(request.url)
             retry_after: float | None = None
             try:
-                response = self._client.send(request)
-                response.read()
+                response = self._client.send(request, stream=True)
+                try:
+                    body = b"".join(self._chunks(response, who, safe_url, self.deadline_s,
+                                                 self.max_body_bytes, cancel))
+                finally:
+                    response.close()
+                response._content = body  # the body as read, within the caps
             except httpx.TimeoutException as exc:
                 last = DataSourceError(
                     f"{who}: timed out ({type(exc).__name__}) requesting {safe_url}",
@@ -174,6 +196,9 @@ class HttpClient:
                     url=safe_url,
                 )
                 last.__cause__ = exc
+            except httpx.RequestError as exc:  # too many redirects, undecodable gzip
+                raise DataSourceError(f"{who}: bad response from {safe_url}: "
+                                      f"{exc or type(exc).__name__}", url=safe_url) from exc
             else:
                 if response.is_success:
                     return response
@@ -196,6 +221,31 @@ class HttpClient:
                 status=last.status,
             ) from last.__cause__
         raise last
+
+    @staticmethod
+    def _chunks(response: httpx.Response, who: str, safe_url: str, deadline_s: float,
+                max_bytes: int, cancel: threading.Event | None) -> Iterator[bytes]:
+        """The decoded body chunk by chunk, within ``deadline_s`` from now and
+        ``max_bytes`` after decompression; else one :class:`DataSourceError`."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise DataSourceError(f"{who}: response from {safe_url} is {declared} bytes, "
+                                  f"over the limit of {max_bytes}", url=safe_url)
+        end = time.monotonic() + deadline_s
+        total = 0
+        for chunk in response.iter_bytes():  # as they arrive (a size would buffer)
+            total += len(chunk)
+            if total > max_bytes:
+                raise DataSourceError(f"{who}: response from {safe_url} is over the limit "
+                                      f"of {max_bytes} bytes (after decompression)",
+                                      url=safe_url)
+            if time.monotonic() > end:
+                raise DataSourceError(f"{who}: response from {safe_url} took longer than "
+                                      f"{deadline_s:g} s in all (server too slow)",
+                                      url=safe_url)
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(f"{who}: cancelled")
+            yield chunk
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         response = self.request("GET", url, **kwargs)
@@ -230,9 +280,8 @@ class HttpClient:
                     )
                 total_header = response.headers.get("Content-Length")
                 total = int(total_header) if total_header and total_header.isdigit() else None
-                for chunk in response.iter_bytes(chunk_size=1 << 20):
-                    if cancel is not None and cancel.is_set():
-                        raise CancelledError(f"{who}: download cancelled")
+                for chunk in self._chunks(response, who, safe_url, self.download_deadline_s,
+                                          self.max_download_bytes, cancel):
                     write(chunk)
                     done += len(chunk)
                     if progress is not None:
@@ -243,6 +292,9 @@ class HttpClient:
             raise DataSourceError(
                 f"{who}: download of {safe_url} failed or was truncated: {exc}", url=safe_url
             ) from exc
+        except httpx.RequestError as exc:
+            raise DataSourceError(f"{who}: bad response from {safe_url}: "
+                                  f"{exc or type(exc).__name__}", url=safe_url) from exc
         if total is not None and done != total:
             raise DataSourceError(
                 f"{who}: truncated download from {safe_url}: got {done} of {total} bytes",

@@ -48,6 +48,7 @@ from desktop_app.sources.openmeteo_parse import (
     Resolution,
     decode_series,
     encode_series,
+    numbers,
     parse_location,
     provider_name,
 )
@@ -279,7 +280,7 @@ class OpenMeteo:
                     raise DataSourceError(
                         f"{PROVIDER}: elevation answer lacks {count} 'elevation' values"
                     )
-                return [np.nan if v is None else float(v) for v in values]
+                return list(numbers(values, "elevation"))
 
             values, _ = self._get(endpoint, params, parse, cancel, what=f"{PROVIDER} elevation",
                                   lifetime_s=ELEVATION_LIFETIME_S)

@@ -66,6 +66,27 @@ class PointSeries:
     values: dict[str, np.ndarray]
 
 
+def _number(value: Any, key: str) -> float:
+    """A JSON number or null (NaN); a string or a list where a number belongs is the
+    provider's error, said in one line. 0.0 stays 0.0 (an elevation at sea level)."""
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataSourceError(f"{PROVIDER}: {key!r} must be a number, got {value!r:.40}")
+    return float(value)
+
+
+def numbers(values: Any, key: str) -> np.ndarray:
+    if not isinstance(values, list):
+        raise DataSourceError(f"{PROVIDER}: {key!r} must be a list of numbers, got "
+                              f"{type(values).__name__}")
+    bad = next((v for v in values if v is not None and (
+        isinstance(v, bool) or not isinstance(v, int | float))), None)
+    if bad is not None:
+        raise DataSourceError(f"{PROVIDER}: {key!r} holds {bad!r:.40} where a number belongs")
+    return np.array(values, dtype="float64")  # null -> NaN
+
+
 def parse_location(
     body: Any, variables: Sequence[str], resolution: Resolution, model: str | None = None
 ) -> PointSeries:
@@ -76,14 +97,19 @@ def parse_location(
         raise DataSourceError(f"{PROVIDER}: response has no '{resolution}' block with 'time'")
     units = body.get(f"{resolution}_units") or {}
     raw_time = block["time"]
+    if not isinstance(raw_time, list):
+        raise DataSourceError(f"{PROVIDER}: 'time' must be a list")
     if raw_time and isinstance(raw_time[0], int | float):  # timeformat=unixtime: already UTC
-        time = np.asarray(raw_time, dtype="int64").astype("datetime64[s]").astype("datetime64[ns]")
+        seconds = numbers(raw_time, "time")
+        if not np.isfinite(seconds).all():
+            raise DataSourceError(f"{PROVIDER}: 'time' holds null")
+        time = seconds.astype("int64").astype("datetime64[s]").astype("datetime64[ns]")
     else:
         try:
             local = np.asarray(raw_time, dtype="datetime64[ns]")
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise DataSourceError(f"{PROVIDER}: unreadable time stamps: {exc}") from exc
-        offset = int(body.get("utc_offset_seconds", 0) or 0)
+        offset = int(_number(body.get("utc_offset_seconds", 0) or 0, "utc_offset_seconds"))
         time = local - np.timedelta64(offset, "s")
     values: dict[str, np.ndarray] = {}
     for var in variables:
@@ -92,7 +118,7 @@ def parse_location(
         found = next((c for c in candidates if c and c in block), None)
         if found is None:
             raise DataSourceError(f"{PROVIDER}: response lacks {name!r} (for {var})")
-        data = np.array(block[found], dtype="float64")  # null -> NaN
+        data = numbers(block[found], found)
         if data.shape != time.shape:
             raise DataSourceError(
                 f"{PROVIDER}: {found!r} has {data.size} values for {time.size} time steps "
@@ -104,20 +130,12 @@ def parse_location(
         except ValueError as exc:
             raise DataSourceError(f"{PROVIDER}: {exc}") from exc
     return PointSeries(
-        latitude=float(body.get("latitude", np.nan)),
-        longitude=float(body.get("longitude", np.nan)),
-        # 0.0 is a real elevation (a coast, the Dutch polders): only absent/null is NaN
-        elevation=_number(body.get("elevation")),
+        latitude=_number(body.get("latitude"), "latitude"),
+        longitude=_number(body.get("longitude"), "longitude"),
+        elevation=_number(body.get("elevation"), "elevation"),
         time=time,
         values=values,
     )
-
-
-def _number(value: Any) -> float:
-    try:
-        return float("nan") if value is None else float(value)
-    except (TypeError, ValueError):
-        raise DataSourceError(f"{PROVIDER}: unreadable number {value!r}") from None
 
 
 def encode_series(series: list[PointSeries]) -> bytes:
@@ -168,7 +186,8 @@ def parse_current(body: Any, variable: str) -> tuple[int, float]:
             local = int(np.datetime64(str(raw_time), "s").astype(np.int64))
         except ValueError as exc:
             raise DataSourceError(f"{PROVIDER}: unreadable current time {raw_time!r}") from exc
-        when = local - int(body.get("utc_offset_seconds", 0) or 0)
+        when = local - int(_number(body.get("utc_offset_seconds", 0) or 0,
+                                   "utc_offset_seconds"))
     name = provider_name(variable)
     found = next((c for c in (name, _LEGACY.get(name, "")) if c and c in block), None)
     if found is None:
@@ -176,7 +195,7 @@ def parse_current(body: Any, variable: str) -> tuple[int, float]:
     raw = block[found]
     unit = (body.get("current_units") or {}).get(found) or _DEFAULT_UNITS[name]
     try:
-        value = to_internal(np.array([np.nan if raw is None else float(raw)]), unit, variable)
+        value = to_internal(np.array([_number(raw, found)]), unit, variable)
     except (TypeError, ValueError) as exc:
         raise DataSourceError(f"{PROVIDER}: {exc}") from exc
     return when, float(value[0])

@@ -21,6 +21,7 @@ from desktop_app.errors import ConfigError, DataFileError
 from desktop_app.sources.altitude import DESCRIPTION as ALTITUDE_GRID
 from desktop_app.sources.altitude import point_altitude
 from desktop_app.sources.units import to_internal
+from desktop_app.validation import check_times
 
 # Codes station networks use for "no value" (USCRN: -9999.0, -99999, -99.000; NREL: -9900)
 MISSING_CODES = (-9999.0, -7999.0, -99999.0, -99.0, -9900.0, -9999.9)
@@ -269,10 +270,15 @@ def read_csv(path: Path, mapping: CsvMapping) -> xr.Dataset:
         )
     if not np.isfinite([mapping.latitude, mapping.longitude]).all():
         raise ConfigError("a CSV station needs --lat and --lon")
+    column = frame[mapping.columns["time"]]
     try:
-        local = pd.to_datetime(frame[mapping.columns["time"]], format=mapping.time_format)
-    except (ValueError, TypeError) as exc:
+        if pd.api.types.is_numeric_dtype(column):  # epoch seconds, not pandas' default ns
+            local = pd.to_datetime(column, unit="s")
+        else:
+            local = pd.to_datetime(column, format=mapping.time_format)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataFileError(f"{path}: unreadable time column: {exc}") from exc
+    check_times(local.to_numpy(), f"{path}: column {mapping.columns['time']!r}")
     if getattr(local.dt, "tz", None) is not None:
         local = local.dt.tz_convert("UTC").dt.tz_localize(None)
         offset = 0.0
@@ -285,6 +291,8 @@ def read_csv(path: Path, mapping: CsvMapping) -> xr.Dataset:
             continue
         try:
             raw = mask_missing(pd.to_numeric(frame[column], errors="raise").to_numpy())
+            if np.isinf(raw).any():
+                raise ValueError("holds infinite values")
             values[name] = to_internal(raw, mapping.units.get(name, get_variable(name).units),
                                        name)
         except ValueError as exc:

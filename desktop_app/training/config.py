@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desktop_app.errors import ConfigError
+from desktop_app.fsutil import safe_name
 
 
 @dataclass
@@ -102,6 +104,8 @@ def _check_value(where: str, value: Any, default: Any) -> Any:
     elif isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         value = float(value) if ok else value
+        if ok and not math.isfinite(value):
+            raise ConfigError(f"config key {where!r} must be a finite number, got {value}")
     elif isinstance(default, list):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     else:
@@ -167,6 +171,9 @@ def validate(cfg: Config) -> None:
     if f"{cfg.data.target}_interp" not in cfg.data.features:
         raise ConfigError(f"config key 'data.features' must include "
                           f"'{cfg.data.target}_interp' (the model corrects the baseline)")
+    # name and version become the exported file's name (NAME-VERSION.onnx)
+    safe_name(cfg.export.name, "config key 'export.name'")
+    safe_name(cfg.export.version, "config key 'export.version'")
     if not 7 <= cfg.export.opset <= 21:
         raise ConfigError("config key 'export.opset' must be between 7 and 21")
 

@@ -23,27 +23,32 @@ comes as an upload or a checked server path; one without QC flags gets the defau
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import io
 import json
 import re
+import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from desktop_app import __version__
 from desktop_app.errors import MicroclimateError
-from desktop_app.fsutil import atomic_path
+from desktop_app.fsutil import atomic_path, folder_lock
 from desktop_app.training.config import parse_config
 from desktop_app.training.jobstore import TERMINAL, JobStore
-from desktop_app.training.worker import JobWorker, job_dir, model_files
+from desktop_app.training.worker import JobWorker, end_orphans, job_dir, model_files
+from desktop_app.validation import INT64_MAX, loads_finite
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
+DEFAULT_MAX_DATASETS = 100  # upload folders a client may hold at once (disk, inodes)
+MAX_JSON_BYTES = 1024 * 1024  # a job request is a config, never data
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -61,15 +66,22 @@ FILE_KEYS = ("coarse", "fine", "stations", "station_qc")
 
 class TrainerService:
     def __init__(self, state_dir: Path, token: str, *, data_roots: list[Path] | None = None,
-                 max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> None:
+                 max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+                 max_datasets: int = DEFAULT_MAX_DATASETS) -> None:
         if len(token) < 16:
             raise MicroclimateError("the trainer token must be at least 16 characters")
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        # one service per state folder: a second one would run every job twice
+        self._held = contextlib.ExitStack()
+        self._held.enter_context(folder_lock(self.state_dir, "the trainer state folder",
+                                             MicroclimateError))
         self.token = token.encode("utf-8")
         self.data_roots = [Path(r).resolve() for r in (data_roots or [])]
         self.max_upload_bytes = max_upload_bytes
+        self.max_datasets = max_datasets
         self.store = JobStore(self.state_dir / "jobs.sqlite")
+        self.orphans_ended = end_orphans(self.store, self.state_dir)
         self.recovered = self.store.recover()
         self.worker = JobWorker(self.store, self.state_dir)
 
@@ -79,6 +91,7 @@ class TrainerService:
     def stop(self) -> None:
         self.worker.stop()
         self.store.close()
+        self._held.close()
 
     # -- checks ---------------------------------------------------------------------------
     def check_token(self, request: Request) -> None:
@@ -139,6 +152,35 @@ class TrainerService:
                 handle.write(chunk)
         return {"id": dataset_id, "role": role, "bytes": total}
 
+    def new_dataset(self) -> dict[str, str]:
+        root = self.state_dir / "datasets"
+        held = sum(1 for p in root.iterdir() if p.is_dir()) if root.is_dir() else 0
+        if held >= self.max_datasets:
+            raise HTTPException(507, f"the service holds {held} datasets, its limit; "
+                                     "ask its operator to remove old ones")
+        dataset_id = uuid.uuid4().hex
+        (root / dataset_id).mkdir(parents=True)
+        return {"id": dataset_id}
+
+    async def job_request(self, request: Request) -> JobRequest:
+        """The body of ``POST /jobs``: at most ``MAX_JSON_BYTES``, strict JSON (no NaN or
+        Infinity, which would be stored and then break every later answer)."""
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_JSON_BYTES:
+                raise HTTPException(413, f"a job request is limited to {MAX_JSON_BYTES} "
+                                         "bytes")
+        try:
+            data = loads_finite(body, "the job request")
+            return JobRequest.model_validate(data)
+        except MicroclimateError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+            raise HTTPException(422, f"job request {where}: {first.get('msg')}") from exc
+
     def submit(self, body: JobRequest) -> dict[str, Any]:
         config = json.loads(json.dumps(body.config))
         data = config.setdefault("data", {})
@@ -184,7 +226,9 @@ class TrainerService:
 
 
 def create_app(service: TrainerService) -> FastAPI:
-    app = FastAPI(title="microclimate trainer", version=__version__)
+    # no /docs, /redoc, /openapi.json: they would answer without the token
+    app = FastAPI(title="microclimate trainer", version=__version__, openapi_url=None,
+                  docs_url=None, redoc_url=None)
     auth = [Depends(service.check_token)]
 
     @app.exception_handler(MicroclimateError)
@@ -197,11 +241,7 @@ def create_app(service: TrainerService) -> FastAPI:
 
     @app.post("/datasets", dependencies=auth)
     def new_dataset() -> dict[str, str]:
-        import uuid
-
-        dataset_id = uuid.uuid4().hex
-        (service.state_dir / "datasets" / dataset_id).mkdir(parents=True)
-        return {"id": dataset_id}
+        return service.new_dataset()
 
     @app.put("/datasets/{dataset_id}/{role}", dependencies=auth)
     async def upload(dataset_id: str, role: Literal["coarse", "fine", "stations"],
@@ -209,8 +249,9 @@ def create_app(service: TrainerService) -> FastAPI:
         return await service.upload(dataset_id, role, request)
 
     @app.post("/jobs", dependencies=auth)
-    def submit(body: JobRequest) -> dict[str, Any]:
-        return service.submit(body)
+    async def submit(request: Request) -> dict[str, Any]:
+        body = await service.job_request(request)
+        return await asyncio.to_thread(service.submit, body)
 
     @app.get("/jobs", dependencies=auth)
     def jobs() -> list[dict[str, Any]]:
@@ -227,7 +268,8 @@ def create_app(service: TrainerService) -> FastAPI:
         return service.job(job_id)
 
     @app.get("/jobs/{job_id}/log", dependencies=auth)
-    def log(job_id: str, offset: int = 0, follow: bool = False) -> Response:
+    def log(job_id: str, offset: int = Query(0, ge=0, le=INT64_MAX),
+            follow: bool = False) -> Response:
         service.job(job_id)
         path = job_dir(service.state_dir, job_id) / "log.txt"
 

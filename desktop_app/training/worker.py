@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -9,10 +10,14 @@ import sys
 import threading
 from pathlib import Path
 
+import psutil  # type: ignore[import-untyped]
+
 import desktop_app
+from desktop_app.fsutil import atomic_write_bytes
 from desktop_app.training.jobstore import JobStore
 
 POLL_S = 0.5
+PID_FILE = "job.pid"  # the job process's PID and start time, for a restarted service
 
 
 def job_dir(state_dir: Path, job_id: str) -> Path:
@@ -35,6 +40,44 @@ def last_line(path: Path) -> str:
     return (errors or lines or [""])[-1][:500]
 
 
+def _job_process(folder: Path) -> psutil.Process | None:
+    """The live process that runs the job in ``folder``, if any: the PID from its file,
+    checked against the start time and command line so a reused PID is never touched."""
+    try:
+        record = json.loads((folder / PID_FILE).read_text(encoding="utf-8"))
+        proc = psutil.Process(int(record["pid"]))
+        same = abs(proc.create_time() - float(record["started"])) < 1.0 and str(
+            folder) in proc.cmdline()
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+    return proc if same else None
+
+
+def end_orphans(store: JobStore, state_dir: Path, timeout: float = 30.0) -> list[str]:
+    """End the job processes that a killed service left running (with their children),
+    before their jobs are queued again: the job then resumes from its last checkpoint
+    in one process, never two training into the same run folder."""
+    ended = []
+    for job in store.list():
+        if job["state"] != "running":
+            continue
+        proc = _job_process(job_dir(state_dir, job["id"]))
+        if proc is None:
+            continue
+        with contextlib.suppress(psutil.Error):
+            family = [*proc.children(recursive=True), proc]
+            for p in family:
+                with contextlib.suppress(psutil.Error):
+                    p.terminate()
+            _, alive = psutil.wait_procs(family, timeout=timeout)
+            for p in alive:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            psutil.wait_procs(alive, timeout=timeout)
+        ended.append(job["id"])
+    return ended
+
+
 class JobWorker(threading.Thread):
     def __init__(self, store: JobStore, state_dir: Path) -> None:
         super().__init__(name="trainer-worker", daemon=True)
@@ -49,7 +92,8 @@ class JobWorker(threading.Thread):
         proc = self._proc
         if proc is not None and proc.poll() is None:
             proc.terminate()
-        self.join(timeout)
+        if self.is_alive():
+            self.join(timeout)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -67,7 +111,7 @@ class JobWorker(threading.Thread):
             return
         cfg_path = folder / "config.json"
         if not cfg_path.exists():
-            cfg_path.write_text(json.dumps(job["config"], indent=2), encoding="utf-8")
+            atomic_write_bytes(cfg_path, json.dumps(job["config"], indent=2).encode("utf-8"))
         env = dict(os.environ)
         root = str(Path(desktop_app.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
@@ -77,6 +121,10 @@ class JobWorker(threading.Thread):
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "desktop_app.training.job", str(folder)],
                 stdout=log, stderr=subprocess.STDOUT, env=env)
+            with contextlib.suppress(psutil.Error, OSError):
+                started = psutil.Process(self._proc.pid).create_time()
+                atomic_write_bytes(folder / PID_FILE, json.dumps(
+                    {"pid": self._proc.pid, "started": started}).encode("utf-8"))
             cancelled = False
             while self._proc.poll() is None:
                 if self._stop_event.wait(POLL_S):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop_app.fsutil import atomic_write_bytes
+from desktop_app.fsutil import atomic_paths
 
 COLUMNS = ("forecast", "n", "mae", "rmse", "bias", "skill_vs_baseline", "skill_vs_bilinear")
 
@@ -59,11 +59,12 @@ class VerificationReport:
         return out.getvalue()
 
     def write(self, stem: Path) -> tuple[Path, Path]:
-        """Write ``stem.csv`` and ``stem.json`` atomically."""
+        """Write ``stem.csv`` and ``stem.json`` atomically: both or neither."""
         stem = Path(stem)
         csv_path = stem.with_name(stem.name + ".csv")
         json_path = stem.with_name(stem.name + ".json")
-        atomic_write_bytes(csv_path, self.csv_text().encode("utf-8"))
         text = json.dumps(self.as_dict(), indent=2) + "\n"
-        atomic_write_bytes(json_path, text.encode("utf-8"))
+        with atomic_paths(csv_path, json_path) as (tmp_csv, tmp_json):
+            tmp_csv.write_bytes(self.csv_text().encode("utf-8"))
+            tmp_json.write_bytes(text.encode("utf-8"))
         return csv_path, json_path

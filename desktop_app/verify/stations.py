@@ -57,6 +57,16 @@ def match(forecast: xr.Dataset, obs: xr.Dataset, variable: str, *,
     """Check the forecast and observations against each other (variables, units, shared
     steps) and find each station's cell; the names say which files they are in errors."""
     var = get_variable(variable)
+    # the shapes first: a station file given as the forecast (arguments swapped) is named
+    # here, not a broadcasting error deep in the sampling
+    for dim in ("time", "latitude", "longitude"):
+        if dim not in forecast.dims:
+            raise SchemaError(f"{forecast_name}: not a grid (no {dim!r} dimension)")
+    for coord in ("latitude", "longitude"):
+        if "station" not in obs.dims or coord not in obs.coords or \
+                obs[coord].dims != ("station",):
+            raise SchemaError(f"{obs_name}: not station data (needs {coord!r} on a "
+                              "'station' dimension)")
     if variable not in obs:
         raise SchemaError(f"{obs_name} have no {variable!r}")
     present = {k: v.format(var=variable) for k, v in CANDIDATES.items()
@@ -114,8 +124,10 @@ def report(forecast: xr.Dataset, obs: xr.Dataset, variable: str, matched: Matche
 
 
 def verify_at_stations(forecast: xr.Dataset, obs: xr.Dataset,
-                       variable: str = "temperature") -> VerificationReport:
-    matched = match(forecast, obs, variable)
+                       variable: str = "temperature", *, forecast_name: str = "forecast",
+                       obs_name: str = "observations") -> VerificationReport:
+    matched = match(forecast, obs, variable, forecast_name=forecast_name,
+                    obs_name=obs_name)
     f_sel = forecast.sel(time=matched.times)
     candidates = {}
     for label, name in matched.present.items():

@@ -25,3 +25,11 @@ def make_colormap(name: str, steps: int | None = None) -> BaseColormap:
     centres = (np.arange(steps) + 0.5) / steps
     colors = np.asarray(cmap.map(centres[:, None]), np.float32)
     return Colormap(colors, controls=np.linspace(0.0, 1.0, steps + 1), interpolation="zero")
+
+
+def known_colormaps() -> list[str]:
+    """The colormap names vispy can draw (checked before painting: an unknown name
+    raised inside a QPainter and crashed the process)."""
+    from vispy.color import get_colormaps
+
+    return sorted(get_colormaps())

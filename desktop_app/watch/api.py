@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from desktop_app.errors import MicroclimateError, install_hint
+from desktop_app.validation import INT64_MAX
 from desktop_app.watch.store import Store
 from desktop_app.watch.watcher import Counters
 
@@ -68,7 +69,11 @@ def create_app(store: Store, token: str, variable: str = "temperature",
                                     value=open_alerts)
 
     registry.register(Collector())
-    app = fastapi.FastAPI(title="Microclimate watch", docs_url=None, redoc_url=None)
+    # no /openapi.json (nor /docs, /redoc): it would answer without the token
+    app = fastapi.FastAPI(title="Microclimate watch", docs_url=None, redoc_url=None,
+                          openapi_url=None)
+    # SQLite integers are 64-bit: a larger number is a 422 here, not a 500 in the store
+    since_q = fastapi.Query(0, ge=-INT64_MAX, le=INT64_MAX)
 
     def auth(request: Any) -> None:
         header = request.headers.get("authorization", "")
@@ -103,7 +108,7 @@ def create_app(store: Store, token: str, variable: str = "temperature",
             raise fastapi.HTTPException(404, f"unknown station {station!r}")
 
     @app.get("/history/{station}", dependencies=need)
-    def history(station: str, since: int = 0) -> dict[str, Any]:
+    def history(station: str, since: int = since_q) -> dict[str, Any]:
         with guard:
             _known(station)
             t, v, q = store.history(station, variable, since=since)
@@ -111,7 +116,7 @@ def create_app(store: Store, token: str, variable: str = "temperature",
                 "value": [None if x != x else x for x in v.tolist()], "qc": q.tolist()}
 
     @app.get("/predictions/{station}", dependencies=need)
-    def predictions(station: str, since: int = 0) -> dict[str, Any]:
+    def predictions(station: str, since: int = since_q) -> dict[str, Any]:
         with guard:
             _known(station)
             rows = store.forecasts(station, variable, since)
@@ -121,12 +126,14 @@ def create_app(store: Store, token: str, variable: str = "temperature",
                 "forecasts": [dict(zip(keys, r, strict=True)) for r in rows], "skill": skill}
 
     @app.get("/anomalies", dependencies=need)
-    def anomalies(open_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
+    def anomalies(open_only: bool = False,
+                  limit: int = fastapi.Query(500, ge=0, le=INT64_MAX)) -> list[dict[str, Any]]:
         with guard:
             return store.anomalies(unacknowledged=open_only, limit=limit)
 
     @app.post("/anomalies/{anomaly_id}/acknowledge", dependencies=need)
-    def acknowledge(anomaly_id: int, by: str = "api") -> dict[str, Any]:
+    def acknowledge(anomaly_id: int = fastapi.Path(ge=-INT64_MAX, le=INT64_MAX),
+                    by: str = "api") -> dict[str, Any]:
         with guard:
             if not store.query("SELECT 1 FROM anomalies WHERE id = ?", (anomaly_id,)):
                 raise fastapi.HTTPException(404, f"no anomaly {anomaly_id}")

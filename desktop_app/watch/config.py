@@ -30,6 +30,7 @@ from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError
 from desktop_app.settings import OPENMETEO_FORECAST_URL
 from desktop_app.sources.station_formats import formats_without_mapping
+from desktop_app.validation import finite_number, latitude, longitude
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ def _typed(prefix: str, cls: type, table: object) -> dict[str, Any]:
               else isinstance(value, int | float) and not isinstance(value, bool))
         if not ok:
             raise ConfigError(f"{prefix}{key}: expected {kind}, got {value!r}")
-        out[key] = float(value) if kind == "float" else value
+        if kind == "float":
+            value = finite_number(value, f"{prefix}{key}")  # TOML allows nan and inf
+        out[key] = value
     return out
 
 
@@ -93,6 +96,10 @@ def parse_config(data: dict[str, Any], base_dir: Path = Path(".")) -> WatchConfi
             if key not in values:
                 raise ConfigError(f"stations[{i}].{key}: missing")
         spec = StationSpec(**values)
+        latitude(spec.latitude, f"stations[{i}].latitude")
+        longitude(spec.longitude, f"stations[{i}].longitude")
+        if spec.elevation == spec.elevation:  # NaN: not given
+            finite_number(spec.elevation, f"stations[{i}].elevation", low=-500, high=9000)
         if spec.source not in ("openmeteo", "file"):
             raise ConfigError(f"stations[{i}].source: {spec.source!r} is not openmeteo or file")
         if spec.source == "file" and not spec.path:

@@ -39,11 +39,13 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
 def test_openmeteo_points(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "berlin.nc"
     with LoopbackServer(_serve_berlin) as server:
-        code, err = _run(["fetch", "openmeteo", "--lat", "52.52", "--lon", "13.41",
-                          "--variables", "temperature,relative_humidity,wind_speed",
-                          "--base-url", server.url, "--out", str(out)], capsys)
-    assert code == 0, err
-    assert "[100%]" in err and f"wrote {out}" in err  # progress on stderr
+            code = main(["fetch", "openmeteo", "--lat", "52.52", "--lon", "13.41",
+                     "--variables", "temperature,relative_humidity,wind_speed",
+                     "--base-url", server.url, "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "[100%]" in captured.err  # progress on stderr
+    assert captured.out.strip() == f"wrote {out}"  # the result on stdout
     with xr.open_dataset(out) as ds:
         validate_station_dataset(ds)
         assert ds.attrs["Conventions"] == "CF-1.8"
@@ -154,7 +156,8 @@ def test_era5_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0, err
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation",
+                                    "crs"}  # the WGS 84 grid mapping of the CF writer
         assert ds["latitude"].attrs["units"] == "degrees_north"
         assert np.isfinite(ds["surface_pressure"].values).all()
         assert ds.attrs["elevation_source"].startswith("fallback")
@@ -205,7 +208,8 @@ def test_era5_cds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert "submitted job" in err and "downloaded" in err  # progress on stderr
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation",
+                                    "crs"}  # the WGS 84 grid mapping of the CF writer
         assert ds.attrs["cache_hit"] == "no"
         assert ds.attrs["source_url"].endswith("/api/retrieve/v1/processes/"
                                                "reanalysis-era5-single-levels")
@@ -258,6 +262,21 @@ def _truncated(source: Path, folder: Path, size: int) -> Path:
     target = folder / source.name
     target.write_bytes(source.read_bytes()[:size])
     return target
+
+
+def test_an_existing_out_is_kept_unless_forced(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "crn.nc"
+    out.write_bytes(b"a file the user made")
+    args = ["fetch", "stations", str(DATA / "stations" / "CRN_with_problems.txt"), "--format",
+            "uscrn", "--out", str(out)]
+    code, err = _run(args, capsys)
+    assert code == 1 and "exists; give --force" in err
+    assert out.read_bytes() == b"a file the user made"
+    assert main([*args, "--force", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["out"] == str(out) and "temperature" in result["variables"]
+    validate_station_dataset(xr.load_dataset(out, engine="netcdf4"))
 
 
 def test_stations_smet_folder_and_uscrn_elevation(tmp_path: Path,

@@ -54,3 +54,18 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
     bad.write_text("[data\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("name", ["../../outside", "/etc/cron.d/x", "..", "a/b"])
+def test_export_names_that_are_paths_are_refused(name: str) -> None:
+    for key in ("name", "version"):
+        with pytest.raises(ConfigError, match=f"'export.{key}' .* cannot be used in a file"):
+            parse_config({**BASE, "export": {key: name}})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    for section, key in (("loss", "smoothness"), ("train", "weight_decay"),
+                         ("train", "lr")):
+        with pytest.raises(ConfigError, match=f"'{section}.{key}' must be a finite number"):
+            parse_config({**BASE, section: {key: value}})

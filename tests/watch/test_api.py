@@ -73,3 +73,21 @@ def test_short_token_refused(client):
     _, w = client
     with pytest.raises(MicroclimateError, match="16 characters"):
         create_app(w.store, "short")
+
+
+def test_no_schema_without_the_token(client):
+    c, _ = client
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        for headers in ({}, auth()):
+            r = c.get(path, headers=headers)
+            assert r.status_code in (401, 404) and "/anomalies" not in r.text, path
+
+
+@pytest.mark.parametrize("big", [2**63, 2**64, 10**30, -(2**70)])
+def test_integers_beyond_64_bits_are_422_not_500(client, big):
+    c, _ = client
+    assert c.get("/history/berlin", params={"since": big}, headers=auth()).status_code == 422
+    assert c.get("/predictions/berlin", params={"since": big},
+                 headers=auth()).status_code == 422
+    assert c.get("/anomalies", params={"limit": big}, headers=auth()).status_code == 422
+    assert c.post(f"/anomalies/{big}/acknowledge", headers=auth()).status_code == 422

@@ -79,3 +79,20 @@ def test_bad_config_is_one_line(tmp_path, capsys):
     cfg.write_text(cfg.read_text().replace("interval_minutes = 1", "interval_minutes = 30"))
     assert main(["watch", "run", "--config", str(cfg)]) == 1
     assert "outside 1..5" in capsys.readouterr().err
+
+
+def test_values_lost_on_a_full_disk_are_an_error(server, tmp_path, capsys):
+    """The rows a poll could not store are kept for retry while the watch runs; a run
+    that ends with them unstored says so and exits 1 (it used to exit 0)."""
+    from tests.fsfaults import full_folder, leave_free
+
+    replay, url = server
+    with full_folder(tmp_path, size_kb=1024) as folder:
+        cfg = write_config(folder, url)
+        replay.step = 0
+        assert main(["watch", "run", "--config", str(cfg), "--polls", "1"]) == 0
+        leave_free(folder, 12)  # room to open the store (WAL), not to store a poll
+        replay.step = 1
+        assert main(["watch", "run", "--config", str(cfg), "--polls", "1"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not stored" in err[0] and "w.sqlite" in err[0], err
