@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app import paths
+from desktop_app.core.display import TEMPERATURE_UNITS, TIME_ZONES, WIND_UNITS
 from desktop_app.errors import ConfigError
 from desktop_app.fsutil import atomic_write_bytes
 
@@ -37,6 +38,11 @@ class Settings:
     # Dask scheduler for "Run on cluster" (tcp://HOST:PORT); empty: a local cluster
     cluster_scheduler: str = ""
     recent_regions: list[str] = field(default_factory=list)
+    # what people read (data stay in CF units): °C or °F; m/s, kt or km/h; UTC or local
+    temperature_unit: str = "°C"
+    wind_unit: str = "m/s"
+    time_zone: str = "UTC"
+    stepped_palette: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
@@ -59,6 +65,11 @@ class Settings:
             values[key] = value
         if "provider" in values and values["provider"] not in ("auto", "cuda", "cpu"):
             raise ConfigError(f"{source}: setting 'provider' must be auto, cuda or cpu")
+        for key, allowed in (("temperature_unit", TEMPERATURE_UNITS), ("wind_unit", WIND_UNITS),
+                             ("time_zone", TIME_ZONES)):
+            if key in values and values[key] not in allowed:
+                raise ConfigError(f"{source}: setting {key!r} must be one of "
+                                  f"{', '.join(allowed)}, got {values[key]!r}")
         return cls(**values)
 
 

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     image = export.render_map(spec, width, height, dpi)
     export.save_png(image, args.out)
     print(f"wrote {args.out} ({width}x{height} px, {dpi} dpi): "
-          f"{args.variable} at {spec.valid_time}")
+          f"{args.variable} at {spec.meta.valid_time}")
     return 0
 
 

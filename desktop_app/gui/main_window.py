@@ -11,11 +11,13 @@ import xarray as xr
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
+from desktop_app.core.display import conversion
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state
 from desktop_app.gui.about import add_help_menu
 from desktop_app.gui.exports import add_export_menu
+from desktop_app.gui.map_menu import add_map_menu, display_units, load_display_settings
 from desktop_app.gui.new_region import NEW_REGION_TASK, NewRegionDialog
 from desktop_app.gui.panels.data_panel import DataPanel
 from desktop_app.gui.panels.forecast_panel import ForecastPanel
@@ -26,14 +28,22 @@ from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.gui.region_view import RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import open_data
+from desktop_app.viz.hillshade import hillshade
 from desktop_app.viz.map_canvas import MapCanvas
+from desktop_app.viz.map_model import MapModel
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
 SHADED_OPACITY = 0.8
 
 
-def format_time(t: np.datetime64) -> str:
+def format_time(t: np.datetime64, time_zone: str = "UTC") -> str:
+    if time_zone == "local":  # the edge of the program: the machine's zone, named
+        import datetime as dt
+
+        seconds = int(np.asarray(t, "datetime64[s]").astype(np.int64))
+        stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).astimezone()
+        return stamp.strftime("%Y-%m-%d %H:%M %Z")
     return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
 
 
@@ -51,6 +61,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.selected_station: int | None = None
         self.resize(1600, 900)
 
+        self.display_settings = load_display_settings()
+        self.map_model = MapModel()
         self.variable_box = QtWidgets.QComboBox()
         self.time_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.time_slider.setPageStep(6)
@@ -77,21 +89,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.provenance.setObjectName("provenance")
         self.provenance.setWordWrap(True)
 
-        self.map = MapCanvas()
+        self.map = MapCanvas(self.map_model)
         self.series = TimeSeriesPlot()
 
-        top = QtWidgets.QHBoxLayout()
-        top.addWidget(QtWidgets.QLabel("Field"))
-        top.addWidget(self.layer_box)
-        top.addSpacing(12)
-        top.addWidget(QtWidgets.QLabel("Variable"))
-        top.addWidget(self.variable_box)
-        top.addSpacing(12)
-        top.addWidget(QtWidgets.QLabel("Colormap"))
-        top.addWidget(self.cmap_box)
-        top.addSpacing(12)
-        top.addWidget(self.shading_box)
-        top.addStretch(1)
+        # two rows, so no box is cut short in a narrow map pane ("2 m air t")
+        top = QtWidgets.QGridLayout()
+        top.addWidget(QtWidgets.QLabel("Field"), 0, 0)
+        top.addWidget(self.layer_box, 0, 1)
+        top.addWidget(QtWidgets.QLabel("Variable"), 0, 2)
+        top.addWidget(self.variable_box, 0, 3)
+        top.addWidget(QtWidgets.QLabel("Colormap"), 1, 0)
+        top.addWidget(self.cmap_box, 1, 1)
+        top.addWidget(self.shading_box, 1, 2, 1, 2)
+        top.setColumnStretch(4, 1)
         controls = QtWidgets.QHBoxLayout()
         controls.addWidget(self.play_button)
         controls.addWidget(QtWidgets.QLabel("Valid time"))
@@ -182,7 +192,16 @@ class MainWindow(QtWidgets.QMainWindow):
             action = view_menu.addAction(text)
             action.setShortcut(QtGui.QKeySequence(key))
             action.triggered.connect(lambda _c=False, d=delta: self.step_time(d))
+        self.map_actions = add_map_menu(self, view_menu)
         self._fill_recent_menu()
+
+    def apply_display_settings(self) -> None:
+        """Units, time zone or palette changed: the map, readouts and series follow."""
+        s = self.display_settings
+        self.map_model.field.set_style(units=display_units(s), stepped=s.stepped_palette)
+        self.series.set_time_zone(s.time_zone)
+        self._on_time()
+        self._draw_series()
 
     # -- region -----------------------------------------------------------------------
     def set_view(self, view: RegionView) -> None:
@@ -200,13 +219,15 @@ class MainWindow(QtWidgets.QMainWindow):
             self.variable_box.addItem(get_variable(name).long_name, name)
         index = max(0, self.variable_box.findData(previous))
         self.variable_box.setCurrentIndex(index)
+        self.variable_box.setMinimumWidth(self.variable_box.sizeHint().width())
         self.variable_box.blockSignals(False)
         self.time_slider.blockSignals(True)
         self.time_slider.setRange(0, view.times.size - 1)
         self.time_slider.setValue(0)
         self.time_slider.blockSignals(False)
-        self.map.set_grid(view.lat, view.lon)
-        self.map.set_terrain(view.elevation)
+        self.map_model.hillshade.set(hillshade(view.elevation, view.lat, view.lon),
+                                     view.lat, view.lon)
+        self.map_model.watch.set(np.zeros(0), np.zeros(0), [])  # a watch is per region
         self._fill_layers()
         self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
@@ -276,6 +297,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for layer in self.view.available_layers():
             self.layer_box.addItem(self.view.layer_name(layer), layer)
         self.layer_box.setCurrentIndex(self.layer_box.findData(self.view.layer))
+        self.layer_box.setMinimumWidth(self.layer_box.sizeHint().width())
         self.layer_box.blockSignals(False)
 
     def _on_layer(self) -> None:
@@ -331,34 +353,37 @@ class MainWindow(QtWidgets.QMainWindow):
         var = self.variable
         cmap = self.view.cmap_for(var)
         remembered = window_state.colormap_for(var)
-        if self.view.layer != "difference" and remembered and self.cmap_box.findText(
+        if not self.view.is_difference and remembered and self.cmap_box.findText(
                 remembered) >= 0:
             cmap = remembered
         self.cmap_box.blockSignals(True)
         self.cmap_box.setCurrentText(cmap)
         self.cmap_box.blockSignals(False)
-        self.map.set_frames(self.view.field[var].values, self.view.clim(var), cmap,
-                            self.view.label(var), self.time_index)
+        s = self.display_settings
+        field = self.map_model.field
+        field.set_style(units=display_units(s), stepped=s.stepped_palette)
+        field.set_data(self.view.field[var].values, self.view.lat, self.view.lon, var,
+                       difference=self.view.is_difference, t=self.time_index, cmap=cmap)
         self._on_time()
         self._draw_series()
 
     def _on_cmap(self, name: str) -> None:
-        self.map.set_cmap(name)
-        if self.view.layer != "difference":
+        self.map_model.field.set_style(cmap=name)
+        if not self.view.is_difference:
             window_state.remember_colormap(self.variable, name)
 
     def _on_time(self) -> None:
         t = self.time_index
-        self.map.set_time(t)
-        self.time_label.setText(format_time(self.view.times[t]))
+        self.map_model.field.set_time(t)
+        self.time_label.setText(format_time(self.view.times[t], self.display_settings.time_zone))
         if self.view.forecast is not None:  # the guard's verdict can change per step
             self.provenance.setText(self._provenance_text())
         self._draw_stations()
         self.series.set_cursor(self.view.times[t])  # the series themselves do not change
 
     def _on_shading(self, on: bool) -> None:
-        self.map.hillshade.visible = on
-        self.map.set_opacity(SHADED_OPACITY if on else 1.0)
+        self.map_model.hillshade.set_visible(on)
+        self.map_model.field.set_style(opacity=SHADED_OPACITY if on else 1.0)
 
     def _on_play(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
@@ -375,9 +400,10 @@ class MainWindow(QtWidgets.QMainWindow):
         st = self.view.stations
         if st is None:
             return
-        self.map.set_stations(st["latitude"].values, st["longitude"].values,
-                              self.view.station_flags(self.variable, self.time_index),
-                              self.selected_station)
+        names = st["station_name"].values if "station_name" in st.coords else st["station_id"]
+        self.map_model.stations.set(st["latitude"].values, st["longitude"].values,
+                                    self.view.station_flags(self.variable, self.time_index),
+                                    [str(n) for n in np.asarray(names)], self.selected_station)
 
     def select_station(self, k: int) -> None:
         self.selected_station = k
@@ -387,38 +413,46 @@ class MainWindow(QtWidgets.QMainWindow):
     def _draw_series(self) -> None:
         if self.selected_station is None:
             return
+        units = display_units(self.display_settings)
         s = self.view.station_series(self.selected_station, self.variable)
+        conv = conversion(s.units, units)  # series are shown in the user's units
         series = []
         if s.observed is not None:
-            series.append(Series("observed", s.observed, "#f0f0f0", symbols=True))
+            series.append(Series("observed", conv(s.observed), "#f0f0f0", symbols=True))
         if s.forecast is not None:
-            series.append(Series("model forecast", s.forecast, "#ff8c1a"))
-        series.append(Series(f"{self.view.baseline_method} baseline", s.baseline, "#33b5ff"))
-        series.append(Series("coarse (bilinear)", s.coarse, "#a0a0a0", dashed=True))
-        self.series.set_series(s.title, self.view.times, series, s.units,
+            series.append(Series("model forecast", conv(s.forecast), "#ff8c1a"))
+        series.append(Series(f"{self.view.baseline_method} baseline", conv(s.baseline),
+                             "#33b5ff"))
+        series.append(Series("coarse (bilinear)", conv(s.coarse), "#a0a0a0", dashed=True))
+        self.series.set_series(s.title, self.view.times, series, conv.symbol,
                                s.flagged if s.observed is not None else None)
         context = []
         for other in self.view.variables:
             if other == self.variable:
                 continue
             o = self.view.station_series(self.selected_station, other)
-            lines = [Series(f"{self.view.baseline_method} baseline", o.baseline, "#33b5ff")]
+            oc = conversion(o.units, units)
+            lines = [Series(f"{self.view.baseline_method} baseline", oc(o.baseline),
+                            "#33b5ff")]
             if o.forecast is not None:
-                lines.append(Series("model forecast", o.forecast, "#ff8c1a"))
+                lines.append(Series("model forecast", oc(o.forecast), "#ff8c1a"))
             if o.observed is not None:
-                lines.insert(0, Series("observed", o.observed, "#f0f0f0"))
-            context.append((f"{get_variable(other).name.replace('_', ' ')} ({o.units})",
+                lines.insert(0, Series("observed", oc(o.observed), "#f0f0f0"))
+            context.append((f"{get_variable(other).name.replace('_', ' ')} ({oc.symbol})",
                             lines))
         self.series.set_context(self.view.times, context)
         self.series.set_cursor(self.view.times[self.time_index])
 
     def hover_text(self, i: int, j: int) -> str:
         var = get_variable(self.variable)
-        value = float(self.current_field()[i, j])
-        shown = "no data" if np.isnan(value) else f"{value:.1f} {var.units}"
+        conv = conversion(var.units, display_units(self.display_settings),
+                          self.view.is_difference)
+        value = float(conv(float(self.current_field()[i, j])))
+        zone = self.display_settings.time_zone
+        shown = "no data" if np.isnan(value) else f"{value:.1f} {conv.symbol}"
         return (f"{format_lat_lon(float(self.view.lat[i]), float(self.view.lon[j]))} · "
                 f"elev {float(self.view.elevation[i, j]):.0f} m · "
-                f"{format_time(self.view.times[self.time_index])} · "
+                f"{format_time(self.view.times[self.time_index], zone)} · "
                 f"{var.long_name} {shown}")
 
     def _on_hover(self, i: int, j: int) -> None:

@@ -13,7 +13,7 @@ from desktop_app.core.variables import VARIABLES, get_variable
 from desktop_app.downscale.baseline import best_method, bilinear, lapse_rate_baseline
 from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
-from desktop_app.viz.styles import DEFAULT_COLORMAPS
+from desktop_app.viz.map_model.colour import DEFAULT_COLORMAPS, default_cmap
 
 COLORMAPS = DEFAULT_COLORMAPS
 
@@ -64,7 +64,6 @@ class RegionView:
         self.lon: np.ndarray = self.field["longitude"].values
         self.elevation: np.ndarray = region.terrain["elevation"].values
         self.stations: xr.Dataset | None = region.stations
-        self._clim: dict[str, tuple[float, float]] = {}
         if forecast is not None:
             self.set_forecast(forecast)
 
@@ -91,7 +90,6 @@ class RegionView:
         if layer not in self.available_layers():
             raise ValueError(f"layer {layer!r} is not available")
         self.layer = layer
-        self._clim.clear()
         if layer == "baseline" or self.forecast is None:
             self.field, self.field_label = self.baseline, self.base_label
             return
@@ -107,12 +105,16 @@ class RegionView:
         else:
             diff = xr.Dataset({n: fc[n] - self.baseline[n] for n in names})
             for n in names:
-                diff[n].attrs = {**fc[n].attrs, "long_name":
+                diff[n].attrs = {**fc[n].attrs, "field_kind": "difference", "long_name":
                                  f"{fc[n].attrs.get('long_name', n)}, forecast minus baseline"}
             diff["elevation"] = self.baseline["elevation"]
             self.field = diff
             self.field_label = f"difference {model} − baseline"
         self.field.attrs = dict(fc.attrs)
+
+    @property
+    def is_difference(self) -> bool:
+        return self.layer == "difference"
 
     def step_note(self, t: int) -> str:
         """What the shown step is, where the guard kept the model from it: '' for a
@@ -128,7 +130,7 @@ class RegionView:
 
     def cmap_for(self, variable: str) -> str:
         # diverging, blue below zero and red above: a warmer forecast shows red
-        return "coolwarm" if self.layer == "difference" else COLORMAPS.get(variable, "viridis")
+        return default_cmap(variable, self.is_difference)
 
     @property
     def variables(self) -> list[str]:
@@ -136,23 +138,6 @@ class RegionView:
 
     def frame(self, variable: str, t: int) -> np.ndarray:
         return np.asarray(self.field[variable].values[t])
-
-    def clim(self, variable: str) -> tuple[float, float]:
-        """Colour limits fixed over all times, so a colour means one value throughout."""
-        if variable not in self._clim:
-            values = self.field[variable].values
-            lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-            if self.layer == "difference":  # symmetric, so white means no difference
-                lim = max(abs(lo), abs(hi), 0.1)
-                lo, hi = -lim, lim
-            self._clim[variable] = (lo, hi if hi > lo else lo + 1.0)
-        return self._clim[variable]
-
-    def label(self, variable: str) -> str:
-        var = get_variable(variable)
-        if self.layer == "difference":
-            return f"{var.long_name}, forecast − baseline ({var.units})"
-        return f"{var.long_name} ({var.units})"
 
     # -- stations ---------------------------------------------------------------------
     def set_stations(self, stations: xr.Dataset) -> None:

@@ -1,7 +1,8 @@
-"""A vertical colorbar drawn in its own vispy view: gradient, ticks, label with units.
+"""A vertical colorbar drawn in its own vispy view: gradient, round ticks, label.
 
 vispy's ColorBarWidget places its label across the bar in current releases, and offers
-only two ticks; this one draws five ticks beside the bar and the label beside them.
+only two ticks; this one draws the colour policy's ticks beside the bar and the label
+beside them.
 """
 
 from __future__ import annotations
@@ -10,17 +11,10 @@ import numpy as np
 from vispy import scene
 from vispy.visuals.transforms import STTransform
 
-N_TICKS = 5
+from desktop_app.viz.map_model.primitives import ColourScale
+from desktop_app.viz.styles import make_colormap
+
 _TEXT = "#e8eaed"
-
-
-def tick_values(lo: float, hi: float, n: int = N_TICKS) -> np.ndarray:
-    return np.linspace(lo, hi, n)
-
-
-def tick_text(value: float, span: float) -> str:
-    decimals = 0 if span >= 20 else 1 if span >= 2 else 2
-    return f"{value:.{decimals}f}"
 
 
 class ColorBar:
@@ -39,20 +33,24 @@ class ColorBar:
             pos=np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], np.float32),
             color=_TEXT, parent=self.view.scene,
         )
-        self.ticks = [
-            scene.visuals.Text("", color=_TEXT, font_size=8, anchor_x="left",
-                               parent=self.view.scene, pos=(1.2, y))
-            for y in np.linspace(0.0, 1.0, N_TICKS)
-        ]
+        self.tick_marks = scene.visuals.Line(pos=np.zeros((2, 2), np.float32), color=_TEXT,
+                                             connect="segments", parent=self.view.scene)
+        self.tick_labels = scene.visuals.Text(["0"], pos=np.zeros((1, 2)), color=_TEXT,
+                                              font_size=8, anchor_x="left",
+                                              parent=self.view.scene)
         self.label = scene.visuals.Text("", color=_TEXT, font_size=9, rotation=-90,
                                         parent=self.view.scene, pos=(3.5, 0.5))
         self.clim: tuple[float, float] = (0.0, 1.0)
         self.cmap = "viridis"
+        self.ticks: tuple[tuple[float, str], ...] = ()
 
-    def set(self, cmap: str, clim: tuple[float, float], label: str) -> None:
-        self.cmap, self.clim = cmap, clim
-        self.image.cmap = cmap
-        span = clim[1] - clim[0]
-        for text, value in zip(self.ticks, tick_values(*clim), strict=True):
-            text.text = tick_text(float(value), span)
-        self.label.text = label
+    def set(self, scale: ColourScale) -> None:
+        self.cmap, self.clim, self.ticks = scale.cmap, scale.clim, scale.ticks
+        self.image.cmap = make_colormap(scale.cmap, scale.steps)
+        lo, hi = scale.clim
+        ys = [(v - lo) / (hi - lo if hi > lo else 1.0) for v, _ in scale.ticks] or [0.0]
+        marks = np.array([[p for y in ys for p in ((1.0, y), (1.15, y))]], np.float32)[0]
+        self.tick_marks.set_data(pos=marks, connect="segments")
+        self.tick_labels.text = [text for _, text in scale.ticks] or [""]
+        self.tick_labels.pos = np.array([[1.25, y] for y in ys], np.float32)
+        self.label.text = scale.label

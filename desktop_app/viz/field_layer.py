@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from vispy import gloo
 from vispy.color import get_colormap
+from vispy.color.colormap import BaseColormap
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 from vispy.visuals.shaders import Function
@@ -96,8 +97,8 @@ class FieldStackVisual(Visual):
         self.shared_program.frag["layer"] = (self.layer + 0.5) / self._n_frames
         self.update()
 
-    def set_cmap(self, name: str) -> None:
-        self.cmap_name = name
+    def set_cmap(self, name: str | BaseColormap) -> None:
+        self.cmap_name = name if isinstance(name, str) else getattr(name, "name", "custom")
         cmap = get_colormap(name)
         self.shared_program.frag["cmap"] = Function(cmap.glsl_map)
         # LUT-based colormaps sample a 2-D lookup texture (as vispy's own Image does)

@@ -1,8 +1,11 @@
-"""The map: a vispy image layer in longitude/latitude, a colorbar, station markers.
+"""The map on screen: draws a :class:`MapModel` with vispy, layer by layer.
 
 Display coordinates are ``x = longitude * cos(lat0)``, ``y = latitude`` so that a
 degree of longitude is drawn as wide as it is on the ground at the region's centre.
-The widget only draws and reports what is under the cursor; it holds no data logic.
+The widget subscribes to the model and redraws only the layer that changed (a time step
+changes one uniform of the field and the station markers); layers that depend on the
+view (basemap, graticule, places, scale bar) follow pans and zooms. It holds no data
+logic and reports what is under the cursor.
 """
 
 from __future__ import annotations
@@ -12,18 +15,21 @@ import math
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from vispy import scene
+from vispy.scene import Node
 from vispy.util import keys
-from vispy.visuals.transforms import STTransform
 
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
-from desktop_app.viz.hillshade import hillshade
-from desktop_app.viz.styles import QC_COLORS
+from desktop_app.viz.map_model import MapModel, View
+from desktop_app.viz.map_model.primitives import FieldFrames, Primitive
+from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
+from desktop_app.viz.styles import make_colormap
 
 use_qt_backend()
 
 CLICK_RADIUS_PX = 12.0
+ORDER_STEP = 10  # z order: layer index * ORDER_STEP + primitive index
 
 
 class MapCanvas(QtCore.QObject):
@@ -34,8 +40,10 @@ class MapCanvas(QtCore.QObject):
     drawn = QtCore.Signal()  # emitted after each frame is drawn
     bbox_drawn = QtCore.Signal(float, float, float, float)  # south, west, north, east
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, model: MapModel | None = None,
+                 parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.model = model or MapModel()
         self.canvas = scene.SceneCanvas(keys=None, bgcolor="#20242a", parent=parent)
         self.canvas.native.setMinimumSize(480, 360)
         grid = self.canvas.central_widget.add_grid(margin=6)
@@ -43,32 +51,23 @@ class MapCanvas(QtCore.QObject):
         self.view.camera = scene.PanZoomCamera(aspect=1.0)
         self.colorbar = ColorBar()
         grid.add_widget(self.colorbar.view, row=0, col=1)
-        self.hillshade = scene.visuals.Image(
-            np.zeros((2, 2), np.float32), cmap="grays", clim=(0.0, 1.0),
-            parent=self.view.scene, interpolation="linear",
-        )
-        self.hillshade.order = 0
         self.image = FieldStack(parent=self.view.scene)
-        self.image.order = 1
-        self.markers = scene.visuals.Markers(parent=self.view.scene)
-        self.markers.order = 2
-        # All layers sit at z=0: draw strictly in `order`, never by depth test.
-        for layer in (self.hillshade, self.image, self.markers):
-            layer.set_gl_state("translucent", depth_test=False, cull_face=False)
-        self.markers.set_data(np.zeros((1, 2), np.float32))
-        self.markers.visible = False
+        self.image.set_gl_state("translucent", depth_test=False, cull_face=False)
+        self.image.visible = False
+        self._order = {name: k * ORDER_STEP for k, name in enumerate(self.model.layers)}
+        self.image.order = self._order["field"]
+        self._nodes: dict[str, list[Node]] = {}
+        self._prims: dict[str, list[Primitive]] = {}
         self._kx = 1.0
-        self._lat = np.zeros(2)
-        self._lon = np.zeros(2)
+        self._grid: tuple[np.ndarray, np.ndarray] = (np.zeros(2), np.zeros(2))
         self._frames: np.ndarray | None = None  # kept only when the stack is too big
+        self._field_frames: np.ndarray | None = None  # the stack now on the GPU
+        self._field_clim: tuple[float, float] | None = None
+        self._field_scale: object = None
         self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
-        self._station_xy = np.zeros((0, 2))
         self._press_pos: tuple[float, float] | None = None
         self._bbox_start: tuple[float, float] | None = None  # (lat, lon) of a Shift+drag
-        self.bbox_line = scene.visuals.Line(pos=np.zeros((5, 2), np.float32), color="#00e5ff",
-                                            width=2, parent=self.view.scene)
-        self.bbox_line.order = 3
-        self.bbox_line.visible = False
+        self._view_pending = False
         self.canvas.events.mouse_move.connect(self._on_mouse_move)
         # vispy drops a move that comes within 10 ms of the previous one, so the last
         # position before the cursor stops could go unreported and the readout would
@@ -77,83 +76,109 @@ class MapCanvas(QtCore.QObject):
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
+        self.view.scene.transform.changed.connect(self._on_view_changed)
+        self.model.subscribe(self._on_layer_changed)
+        for name in self.model.layers:
+            self._sync(name)
 
     @property
     def widget(self) -> QtWidgets.QWidget:
         native: QtWidgets.QWidget = self.canvas.native
         return native
 
-    # -- data -------------------------------------------------------------------------
-    def set_grid(self, lat: np.ndarray, lon: np.ndarray) -> None:
-        """Place the image on a regular ascending grid and fit the view to it."""
-        self._lat, self._lon = np.asarray(lat, float), np.asarray(lon, float)
-        self._kx = math.cos(math.radians(float(self._lat.mean())))
-        dlat = float(self._lat[1] - self._lat[0]) if self._lat.size > 1 else 1.0
-        dlon = float(self._lon[1] - self._lon[0]) if self._lon.size > 1 else 1.0
-        cells = STTransform(
-            scale=(dlon * self._kx, dlat),
-            translate=((self._lon[0] - dlon / 2) * self._kx, self._lat[0] - dlat / 2),
-        )
-        self.image.transform = cells
-        self.hillshade.transform = cells
-        x0 = (self._lon[0] - dlon / 2) * self._kx
-        x1 = (self._lon[-1] + dlon / 2) * self._kx
-        self.view.camera.set_range(
-            x=(x0, x1), y=(self._lat[0] - dlat / 2, self._lat[-1] + dlat / 2),
-            z=(-1.0, 1.0), margin=0.02,
-        )
+    # -- model -> scene ---------------------------------------------------------------
+    def current_view(self) -> View:
+        rect = self.view.camera.rect
+        height_px = max(1.0, float(self.view.size[1]))
+        return View(west=rect.left / self._kx, south=rect.bottom, east=rect.right / self._kx,
+                    north=rect.top, px_per_deg=height_px / max(rect.height, 1e-9))
 
-    def set_terrain(self, elevation: np.ndarray) -> None:
-        """Hillshade of the terrain under the field (same grid as ``set_grid``)."""
-        shade = hillshade(elevation, self._lat, self._lon)
-        self.hillshade.set_data(np.nan_to_num(shade, nan=0.5).astype(np.float32))
+    def _on_layer_changed(self, name: str) -> None:
+        self._sync(name)
         self.canvas.update()
 
-    def set_frames(self, frames: np.ndarray, clim: tuple[float, float], cmap: str,
-                   label: str, t: int = 0) -> None:
-        """Show a (time, lat, lon) stack. It goes to the GPU once when it fits a 3-D
-        texture; otherwise one frame is uploaded per step. NaN cells are transparent."""
-        frames = np.asarray(frames)
-        self.resident = FieldStackVisual.fits(frames.shape)
-        self._frames = None if self.resident else frames
-        self.image.set_frames(frames if self.resident else frames[t:t + 1], clim)
-        self.image.set_cmap(cmap)
-        self.colorbar.set(cmap, clim, label)
-        self.set_time(t)
+    def _on_view_changed(self, _event: object = None) -> None:
+        if not self._view_pending:  # many camera events per drag: one redraw of them
+            self._view_pending = True
+            QtCore.QTimer.singleShot(0, self._sync_view_layers)
 
-    def set_time(self, t: int) -> None:
-        if self.resident:
-            self.image.set_layer(t)
-        elif self._frames is not None:
-            self.image.set_frames(self._frames[t:t + 1], self.image.clim)
+    def _sync_view_layers(self) -> None:
+        self._view_pending = False
+        for layer in self.model:
+            if layer.view_dependent:
+                self._sync(layer.name)
         self.canvas.update()
 
-    def set_cmap(self, cmap: str) -> None:
-        self.image.set_cmap(cmap)
-        self.colorbar.set(cmap, self.colorbar.clim, self.colorbar.label.text)
-        self.canvas.update()
-
-    def set_opacity(self, opacity: float) -> None:
-        self.image.set_opacity(opacity)
-        self.canvas.update()
-
-    def set_stations(self, lat: np.ndarray, lon: np.ndarray, flags: np.ndarray,
-                     selected: int | None = None) -> None:
-        """Stations as markers coloured by their QARTOD flag; the selected one ringed."""
-        xy = np.column_stack([np.asarray(lon, float) * self._kx, np.asarray(lat, float)])
-        self._station_xy = xy
-        if len(xy) == 0:
-            self.markers.visible = False
+    def _sync(self, name: str) -> None:
+        layer = self.model.layers[name]
+        if name == "field":
+            self._sync_field()
             return
-        face = np.array([QC_COLORS.get(int(f), QC_COLORS[2]) for f in flags], np.float32)
-        edge = np.tile(np.array([[1.0, 1.0, 1.0, 1.0]], np.float32), (len(xy), 1))
-        size = np.full(len(xy), 13.0, np.float32)
-        if selected is not None and 0 <= selected < len(xy):
-            edge[selected] = (0.0, 0.9, 1.0, 1.0)
-            size[selected] = 19.0
-        self.markers.visible = True
-        self.markers.set_data(xy, face_color=face, edge_color=edge, size=size, edge_width=2)
-        self.canvas.update()
+        prims = layer.primitives(self.current_view()) if layer.visible else []
+        nodes, before = self._nodes.setdefault(name, []), self._prims.get(name, [])
+        deg_per_px = 1.0 / self.current_view().px_per_deg
+        for k, prim in enumerate(prims):
+            if k < len(nodes) and not fits(nodes[k], prim):
+                nodes[k].parent = None
+                nodes[k] = make_node(prim, self.view.scene)
+            elif k >= len(nodes):
+                nodes.append(make_node(prim, self.view.scene))
+            elif k < len(before) and before[k] is prim and not layer.view_dependent:
+                nodes[k].visible = True
+                continue  # unchanged: no new upload
+            update_node(nodes[k], prim, self._kx, deg_per_px, self._order[name] + k)
+            nodes[k].visible = True
+        for node in nodes[len(prims):]:
+            node.visible = False
+        self._prims[name] = prims
+
+    def _sync_field(self) -> None:
+        layer = self.model.field
+        prims = layer.primitives(self.current_view())
+        field = prims[0] if prims and isinstance(prims[0], FieldFrames) else None
+        new_stack = field is not None and field.frames is not self._field_frames
+        if field is None or (new_stack and not np.isfinite(field.frames).any()):
+            self.image.visible = False  # (checked once per stack, not per time step)
+            return
+        self.image.visible = layer.visible
+        self._place_grid(field.lat, field.lon)
+        scale = field.scale
+        if new_stack or scale.clim != self._field_clim:
+            frames = field.frames
+            self.resident = FieldStackVisual.fits(frames.shape)
+            self._frames = None if self.resident else frames
+            t = field.t
+            self.image.set_frames(frames if self.resident else frames[t:t + 1], scale.clim)
+            self._field_frames, self._field_clim = frames, scale.clim
+        if self.resident:
+            self.image.set_layer(field.t)
+        elif self._frames is not None:
+            self.image.set_frames(self._frames[field.t:field.t + 1], scale.clim)
+        if scale is not self._field_scale:  # a time step keeps the scale: no rebuild
+            self.image.set_cmap(make_colormap(scale.cmap, scale.steps))
+            self.colorbar.set(scale)
+            self.image.cmap_name = scale.cmap
+            self._field_scale = scale
+        if field.opacity != self.image.field_opacity:
+            self.image.set_opacity(field.opacity)
+
+    def _place_grid(self, lat: np.ndarray, lon: np.ndarray) -> None:
+        """Place the field on its grid; a new grid fits the view to it."""
+        if (np.array_equal(lat, self._grid[0]) and np.array_equal(lon, self._grid[1])):
+            return
+        self._grid = (np.asarray(lat, float), np.asarray(lon, float))
+        self._kx = math.cos(math.radians(float(np.mean(lat))))
+        self.image.transform = cells_transform(self._grid[0], self._grid[1], self._kx)
+        west, south, east, north = self.model.extent()
+        self.view.camera.set_range(x=(west * self._kx, east * self._kx), y=(south, north),
+                                   z=(-1.0, 1.0), margin=0.02)
+        self._prims.clear()  # everything moves with the new kx: place every layer anew
+        for name in self.model.layers:
+            if name != "field":
+                self._sync(name)
+
+    def show_bbox(self, south: float, west: float, north: float, east: float) -> None:
+        self.model.selection.set((south, west, north, east))
 
     # -- mapping between screen and grid ----------------------------------------------
     def cell_at(self, pos: tuple[float, float]) -> tuple[int, int] | None:
@@ -161,7 +186,7 @@ class MapCanvas(QtCore.QObject):
         tr = self.canvas.scene.node_transform(self.image)
         x, y = tr.map([pos[0], pos[1]])[:2]
         j, i = int(math.floor(x)), int(math.floor(y))
-        if 0 <= i < self._lat.size and 0 <= j < self._lon.size:
+        if 0 <= i < self._grid[0].size and 0 <= j < self._grid[1].size:
             return i, j
         return None
 
@@ -172,10 +197,11 @@ class MapCanvas(QtCore.QObject):
         return float(x), float(y)
 
     def _station_near(self, pos: tuple[float, float]) -> int | None:
-        if len(self._station_xy) == 0:
+        st = self.model.stations
+        if st.lat.size == 0:
             return None
         tr = self.view.scene.node_transform(self.canvas.scene)
-        screen = tr.map(self._station_xy)[:, :2]
+        screen = tr.map(np.column_stack([st.lon * self._kx, st.lat]))[:, :2]
         dist = np.hypot(screen[:, 0] - pos[0], screen[:, 1] - pos[1])
         k = int(dist.argmin())
         return k if dist[k] <= CLICK_RADIUS_PX else None
@@ -186,14 +212,6 @@ class MapCanvas(QtCore.QObject):
         tr = self.canvas.scene.node_transform(self.view.scene)
         x, y = tr.map([pos[0], pos[1]])[:2]
         return float(y), float(x / self._kx)
-
-    def show_bbox(self, south: float, west: float, north: float, east: float) -> None:
-        k = self._kx
-        self.bbox_line.set_data(pos=np.array(
-            [[west * k, south], [east * k, south], [east * k, north], [west * k, north],
-             [west * k, south]], np.float32))
-        self.bbox_line.visible = True
-        self.canvas.update()
 
     def _bbox_from(self, pos: tuple[float, float]) -> tuple[float, float, float, float]:
         assert self._bbox_start is not None

@@ -1,28 +1,30 @@
-"""Shared look: default colormap per variable and marker colour per QARTOD flag."""
+"""Shared look: colormaps (smooth or stepped) and QC marker colours, for both renderers."""
 
 from __future__ import annotations
 
-DEFAULT_COLORMAPS = {
-    "temperature": "coolwarm",
-    "dewpoint_temperature": "coolwarm",
-    "relative_humidity": "GrBu",
-    "surface_pressure": "viridis",
-    "mean_sea_level_pressure": "viridis",
-    "wind_speed": "viridis",
-    "precipitation": "GrBu",
-}
+import numpy as np
+from vispy.color import Colormap, get_colormap
+from vispy.color.colormap import BaseColormap
 
-QC_COLORS = {  # QARTOD flag -> RGBA marker face colour
-    1: (0.10, 0.70, 0.20, 1.0),
-    2: (0.60, 0.60, 0.60, 1.0),
-    3: (1.00, 0.75, 0.00, 1.0),
-    4: (0.90, 0.10, 0.10, 1.0),
-    9: (0.20, 0.20, 0.20, 1.0),
-}
+from desktop_app.viz.map_model.colour import DEFAULT_COLORMAPS, default_cmap
+from desktop_app.viz.map_model.layers import QC_COLORS
+
+__all__ = ["DEFAULT_COLORMAPS", "QC_COLORS", "colormap_for", "make_colormap"]
 
 
 def colormap_for(variable: str) -> str:
-    return DEFAULT_COLORMAPS.get(variable, "viridis")
+    return default_cmap(variable)
+
+
+def make_colormap(name: str, steps: int | None = None) -> BaseColormap:
+    """The named vispy colormap, or ``steps`` flat bands of it (a stepped palette: each
+    band one tick interval, so a colour reads as a range)."""
+    cmap = get_colormap(name)
+    if not steps:
+        return cmap
+    centres = (np.arange(steps) + 0.5) / steps
+    colors = np.asarray(cmap.map(centres[:, None]), np.float32)
+    return Colormap(colors, controls=np.linspace(0.0, 1.0, steps + 1), interpolation="zero")
 
 
 def known_colormaps() -> list[str]:

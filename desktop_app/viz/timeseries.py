@@ -14,6 +14,25 @@ pg.setConfigOptions(antialias=True, background="#20242a", foreground="#d0d4da")
 AXIS_WIDTH = 64
 
 
+class DayTimeAxis(pg.DateAxisItem):
+    """pyqtgraph's date axis, but day ticks read "15 Jul" (not a bare "15") and hour
+    ticks at midnight name the day, so a multi-day series says which days it shows."""
+
+    def tickStrings(self, values: list[float], scale: float,  # noqa: N802 - Qt's name
+                    spacing: float) -> list[str]:
+        import datetime as dt
+
+        if spacing < 3600 or spacing >= 28 * 86400:
+            return list(super().tickStrings(values, scale, spacing))
+        out = []
+        for v in values:
+            t = dt.datetime.fromtimestamp(v + self.utcOffset * -1, dt.UTC)
+            midnight = t.hour == 0 and t.minute == 0
+            out.append(t.strftime("%d %b") if spacing >= 86400 or midnight
+                       else t.strftime("%H:%M"))
+        return out
+
+
 @dataclass(frozen=True)
 class Series:
     name: str
@@ -38,7 +57,7 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel("No station selected")
         self.title.setObjectName("seriesTitle")
         layout.addWidget(self.title)
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+        self.plot = pg.PlotWidget(axisItems={"bottom": DayTimeAxis(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(8, 8))
         self.plot.setLabel("bottom", "time (UTC)")
@@ -86,7 +105,7 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         (panning or zooming time in one moves all of them). Plots are reused, never
         deleted: destroying pyqtgraph widgets while Python still holds them is unsafe."""
         while len(self.context) < len(panels):
-            plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(utcOffset=0)})
+            plot = pg.PlotWidget(axisItems={"bottom": DayTimeAxis(utcOffset=0)})
             plot.setMaximumHeight(150)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(AXIS_WIDTH)  # same width: times line up
@@ -120,6 +139,21 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         """The (x, y) arrays a named curve currently draws."""
         x, y = self._curves[name].getData()
         return np.asarray(x), np.asarray(y)
+
+    def set_time_zone(self, time_zone: str) -> None:
+        """Label the time axes in UTC or the machine's local time (data stay UTC)."""
+        import time as _time
+
+        offset = 0 if time_zone == "UTC" else _time.altzone if _time.daylight and \
+            _time.localtime().tm_isdst else _time.timezone
+        plots = [self.plot, *(p for p, _ in self.context)]
+        for plot in plots:
+            axis = plot.getAxis("bottom")
+            if isinstance(axis, pg.DateAxisItem):
+                axis.utcOffset = offset
+                axis.picture = None
+                axis.update()
+        self.plot.setLabel("bottom", "time (UTC)" if time_zone == "UTC" else "time (local)")
 
     def set_cursor(self, time: np.datetime64) -> None:
         value = float(to_epoch_seconds(np.array([time]))[0])

@@ -111,7 +111,9 @@ def test_shift_drag_on_the_map_sets_the_box(window, qtbot):
     south, west, north, east = (float(v) for v in window.data_panel.bbox_edit.text().split(","))
     assert south == pytest.approx(34.30, abs=0.005) and north == pytest.approx(34.36, abs=0.005)
     assert west == pytest.approx(-118.25, abs=0.005) and east == pytest.approx(-118.10, abs=0.005)
-    assert m.bbox_line.visible
+    # the box is the map model's selection layer, drawn on the map
+    assert window.map_model.selection.box == pytest.approx((south, west, north, east))
+    assert window.map._nodes["selection"][0].visible
 
 
 def test_offline_toggle_is_saved(window):

@@ -3,8 +3,12 @@ import shutil
 
 import numpy as np
 import pytest
+from PySide6 import QtGui
 
+from desktop_app.gui import exports
 from desktop_app.paths import bundled_models_dir
+from desktop_app.viz import export
+from tests.gui.helpers import expected_rgb
 
 pytestmark = pytest.mark.gui
 BUNDLED = "era5-uk-downscaler@1.1.0"
@@ -45,8 +49,9 @@ def test_difference_layer_is_forecast_minus_baseline_on_a_symmetric_scale(window
     want = (window.view.forecast["temperature"].values[20]
             - window.view.baseline["temperature"].values[20])
     np.testing.assert_allclose(window.current_field(), want, atol=1e-6)
-    lo, hi = window.view.clim("temperature")
+    lo, hi = window.map_model.field.scale.clim
     assert lo == -hi
+    assert window.map.colorbar.clim == (lo, hi)
     assert "forecast − baseline" in window.map.colorbar.label.text
     window.layer_box.setCurrentIndex(window.layer_box.findData("baseline"))
     np.testing.assert_array_equal(window.current_field(),
@@ -96,3 +101,32 @@ def test_installing_a_corrupt_model_is_refused_with_a_message(window, tmp_path, 
     assert len(messages) == 1
     assert "bad.onnx" in messages[0] and "sha256" in messages[0]
     assert window.models_panel.table.rowCount() == 1
+
+
+def test_exported_difference_png_is_centred_on_zero_and_says_difference(window, qtbot,
+                                                                       tmp_path):
+    _run_forecast(window, qtbot)
+    window.layer_box.setCurrentIndex(window.layer_box.findData("difference"))
+    window.shading_box.setChecked(False)  # exact colours: no hillshade under the field
+    for name in ("basemap", "graticule", "places", "stations", "scalebar"):
+        window.map_model.layers[name].set_visible(False)
+    window.time_slider.setValue(20)
+    out = exports.export_map_png(window, tmp_path / "diff.png", 1200, 900, 96)
+    image = QtGui.QImage(str(out))
+    assert image.text("Title").startswith("Difference (forecast − baseline)")
+    assert image.text("Colour scale").startswith("Difference:")
+    model = window.map_model
+    lo, hi = model.field.scale.clim
+    assert lo == -hi  # the range is centred on zero, not the field's min/max
+    # the cell whose difference is nearest zero is painted the colormap's middle colour
+    diff = window.current_field()
+    i, j = np.unravel_index(np.nanargmin(np.abs(diff)), diff.shape)
+    r = export.map_rect(model, 1200, 900, 96)
+    west, south, east, north = model.extent()
+    x = r.x() + (window.view.lon[j] - west) / (east - west) * r.width()
+    y = r.bottom() - (window.view.lat[i] - south) / (north - south) * r.height()
+    c = image.pixelColor(round(x), round(y))
+    got = np.array([c.red(), c.green(), c.blue()], float)
+    want = expected_rgb("coolwarm", float(diff[i, j]), (lo, hi))
+    assert np.abs(got - want).max() <= 6
+    assert np.abs(got - expected_rgb("coolwarm", 0.0, (lo, hi))).max() <= 8

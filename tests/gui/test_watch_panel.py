@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.viz.map_canvas import QC_COLORS
+from desktop_app.viz.map_model.layers import QC_COLORS
 from desktop_app.watch.store import Store
+from tests.gui.helpers import canvas_image
 from tests.watch.conftest import make_watcher  # noqa: F401 (the fixture)
 from tests.watch.replay import Replay
 from tests.watch.test_watcher import drive
@@ -55,8 +56,9 @@ def test_watch_panel_alerts_skill_map_and_notification(window, qtbot, watch_conf
     np.testing.assert_allclose(y, [s.mae for s in skill])
     # map: berlin has an open alert (amber), the sites without data are grey
     assert panel.status["berlin"] == "alert"
-    assert window.map._station_xy.shape[0] == len(panel.status)
-    face = window.map.markers._data["a_bg_color"]
+    watch = window.map_model.watch
+    assert watch.lat.size == len(panel.status)
+    face = watch.primitives(window.map.current_view())[0].face
     ids = sorted(panel.status)
     assert tuple(face[ids.index("berlin")]) == pytest.approx(QC_COLORS[3])
     assert {panel.status[s] for s in ids if s != "berlin"} == {"none"}
@@ -101,3 +103,30 @@ def test_skill_plot_axis_is_in_the_variables_units(window, watch_config):
     axis = panel.plot.getAxis("left")
     assert axis.labelText == "MAE (degC)"
     assert axis.autoSIPrefixScale == 1.0  # no hidden x0.001 scaling of the errors
+
+
+def test_watch_markers_survive_a_time_step(window, qtbot, watch_config):
+    """The watch status is its own map layer: the window's time step, which redraws the
+    QC station markers, leaves the watch markers on the map (it used to overwrite them)."""
+    cfg, _ = watch_config
+    panel = window.watch_panel
+    assert panel.open_config(cfg)
+    watch = window.map_model.watch
+    k = int(np.flatnonzero(np.isclose(watch.lat, 52.52))[0])  # berlin, amber (alert)
+    # look at Berlin: the watch sites lie far outside the sample region
+    kx = window.map._kx
+    window.map.view.camera.set_range(x=(12.9 * kx, 13.9 * kx), y=(52.2, 52.8), margin=0)
+    amber = np.round(np.array(QC_COLORS[3][:3]) * 255)
+
+    def berlin_pixel():
+        with qtbot.waitSignal(window.map.drawn, timeout=5000):
+            window.map.canvas.update()
+        x, y = window.map.canvas_pos_of(float(watch.lat[k]), float(watch.lon[k]))
+        return canvas_image(window)[round(y), round(x)].astype(float)
+
+    assert np.abs(berlin_pixel() - amber).max() <= 10
+    for _ in range(3):
+        window.step_time(1)
+    assert window.time_index == 3
+    assert watch.lat.size == len(panel.status)  # the layer still holds every site
+    assert np.abs(berlin_pixel() - amber).max() <= 10

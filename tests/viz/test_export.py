@@ -8,6 +8,8 @@ from vispy.color import get_colormap
 from desktop_app.errors import DataFileError
 from desktop_app.sources.region import load_region
 from desktop_app.viz import export
+from desktop_app.viz.map_model import MapMeta, MapModel
+from desktop_app.viz.painter import colorize
 
 
 @pytest.fixture(autouse=True)
@@ -15,15 +17,18 @@ def _app(qapp):  # painting needs a Qt application (pytest-qt's, shared with GUI
     return qapp
 
 
-def _spec(values, **kw):
+def _spec(values, cmap="viridis"):
+    """One step of ``values`` (0..1, so the colour policy's range is 0..1) on the sample
+    grid, with the geographic context off so that cells show their colour alone."""
     region = load_region()
     lat = region.terrain["latitude"].values
     lon = region.terrain["longitude"].values
-    base = dict(values=values, lat=lat, lon=lon, cmap="viridis", clim=(0.0, 1.0),
-                title="t", units_label="u (degC)", valid_time="2024-07-15 00:00 UTC",
-                model="baseline", attribution="Terrain: SRTM", shading=0.0)
-    base.update(kw)
-    return export.MapSpec(**base)
+    model = MapModel()
+    model.field.set_data(np.asarray(values)[None], lat, lon, "relative_humidity", cmap=cmap)
+    for name in ("basemap", "graticule", "places", "scalebar"):
+        model.layers[name].set_visible(False)
+    model.meta = MapMeta("t", "2024-07-15 00:00 UTC", "baseline", "Terrain: SRTM")
+    return model
 
 
 def _rgb(image: QtGui.QImage, x: float, y: float) -> np.ndarray:
@@ -56,8 +61,8 @@ def test_ground_aspect_is_kept():
     region = load_region()
     spec = _spec(np.zeros(region.terrain["elevation"].shape))
     r = export.map_rect(spec, 1600, 1000, 96)
-    lat, lon = spec.lat, spec.lon
-    want = (lon[-1] - lon[0]) * np.cos(np.radians(lat.mean())) / (lat[-1] - lat[0])
+    west, south, east, north = spec.extent()  # cell edges
+    want = (east - west) * np.cos(np.radians((south + north) / 2)) / (north - south)
     assert r.width() / r.height() == pytest.approx(want, rel=1e-6)
 
 
@@ -81,7 +86,7 @@ def test_nan_cells_are_not_painted():
     region = load_region()
     values = np.full(region.terrain["elevation"].shape, 0.5)
     values[:, :] = np.nan
-    rgba = export.colorize(_spec(values))
+    rgba = colorize(_spec(values).field.primitives(None)[0])
     assert (rgba[..., 3] == 0).all()
 
 

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 ALERT_COLUMNS = ("id", "station", "time (UTC)", "detector", "score / threshold")
 SKILL_COLUMNS = ("station", "model", "lead h", "n", "MAE", "RMSE", "bias")
-# status -> the map's QARTOD colour keys (1 pass, 3 suspect, 4 fail, 2 not evaluated)
-STATUS_FLAG = {"ok": 1, "alert": 3, "stale": 4, "none": 2}
 CURVE_COLORS = ("#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8")
 
 
@@ -216,8 +214,9 @@ class WatchPanel(QtWidgets.QWidget):
             return
         lat = np.array([s[2] for s in stations], float)
         lon = np.array([s[3] for s in stations], float)
-        codes = np.array([STATUS_FLAG[self.status[s[0]]] for s in stations], np.uint8)
-        self.window_.map.set_stations(lat, lon, codes)
+        # the watch layer of the map model: the window's time steps redraw the station
+        # layer and leave this one alone
+        self.window_.map_model.watch.set(lat, lon, [self.status[s[0]] for s in stations])
 
     # -- actions ----------------------------------------------------------------------
     def acknowledge_selected(self) -> int:

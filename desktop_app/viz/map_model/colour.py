@@ -1,0 +1,58 @@
+"""The one colour policy: limits, colormap, ticks and label for a field, used by the
+screen and the PNG alike. Differences get a symmetric range about zero (the diverging
+colormap's middle means "no difference") and say that they are a difference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from desktop_app.core.display import DisplayUnits, conversion, nice_limits, tick_text
+from desktop_app.core.variables import VARIABLES
+from desktop_app.viz.map_model.primitives import ColourScale
+
+DIVERGING = "coolwarm"
+DEFAULT_COLORMAPS = {
+    "temperature": "coolwarm",
+    "dewpoint_temperature": "coolwarm",
+    "relative_humidity": "GrBu",
+    "surface_pressure": "viridis",
+    "mean_sea_level_pressure": "viridis",
+    "wind_speed": "viridis",
+    "precipitation": "GrBu",
+}
+
+
+def default_cmap(variable: str, difference: bool = False) -> str:
+    return DIVERGING if difference else DEFAULT_COLORMAPS.get(variable, "viridis")
+
+
+def field_label(variable: str, difference: bool, unit_symbol: str) -> str:
+    var = VARIABLES.get(variable)
+    name = var.long_name if var else variable.replace("_", " ")
+    if difference:
+        return f"Difference: {name}, forecast − baseline ({unit_symbol})"
+    return f"{name} ({unit_symbol})"
+
+
+def colour_scale(values: np.ndarray, variable: str, *, difference: bool = False,
+                 units: DisplayUnits | None = None, cmap: str | None = None,
+                 stepped: bool = False) -> ColourScale:
+    """The colour scale for ``values`` (all valid times, so a colour means one value
+    throughout) of ``variable`` in its stored units."""
+    var = VARIABLES.get(variable)
+    conv = conversion(var.units if var else "", units or DisplayUnits(), difference)
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lo_d, hi_d = sorted((float(conv(lo)), float(conv(hi))))
+    if difference:
+        lim = max(abs(lo_d), abs(hi_d), 0.1)
+        lo_d, hi_d = -lim, lim
+    lo_d, hi_d, step = nice_limits(lo_d, hi_d, symmetric=difference)
+    ticks = tuple((float(conv.inverse(v)), tick_text(v, step))
+                  for v in np.arange(lo_d, hi_d + step / 2, step))
+    clim = (float(conv.inverse(lo_d)), float(conv.inverse(hi_d)))
+    return ColourScale(cmap=cmap or default_cmap(variable, difference), clim=clim,
+                       ticks=ticks, label=field_label(variable, difference, conv.symbol),
+                       difference=difference,
+                       steps=len(ticks) - 1 if stepped else None)
