@@ -167,14 +167,15 @@ class GraticuleLayer(Layer):
         # no label in the corner, where the two edges' labels would overlap
         lon_labels = lons[lons > view.west + 0.06 * (view.east - view.west)]
         lat_labels = lats[lats > view.south + 0.06 * (view.north - view.south)]
+        # one label set (one draw): each meridian's label just right of it at the bottom
+        # edge, each parallel's just above it at the left edge
         return [
             Lines(parts, (1.0, 1.0, 1.0, 0.45), 1.0),
-            Texts(lon_labels, np.full(lon_labels.size, view.south),
-                  [basemap.degree_text(x, "E", "W", step) for x in lon_labels],
-                  anchor_x="center", anchor_y="bottom", offset_px=(0.0, -4.0), size=8.0),
-            Texts(np.full(lat_labels.size, view.west), lat_labels,
-                  [basemap.degree_text(y, "N", "S", step) for y in lat_labels],
-                  anchor_x="left", anchor_y="bottom", offset_px=(4.0, -2.0), size=8.0),
+            Texts(np.concatenate([lon_labels, np.full(lat_labels.size, view.west)]),
+                  np.concatenate([np.full(lon_labels.size, view.south), lat_labels]),
+                  [basemap.degree_text(x, "E", "W", step) for x in lon_labels]
+                  + [basemap.degree_text(y, "N", "S", step) for y in lat_labels],
+                  anchor_x="left", anchor_y="bottom", offset_px=(3.0, -3.0), size=8.0),
         ]
 
 
