@@ -214,6 +214,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
+        else:
+            self.series.show_empty(view.times, "No stations in this region")
 
     def open_region(self, folder: Path) -> bool:
         """Load a region folder in the background; errors show a message."""
