@@ -22,8 +22,11 @@ from desktop_app.sources.jobs import (
     FetchRequest,
     OpenMeteoFetch,
     StationFileFetch,
-    fetch_to_file,
+    fetch_notes,
+    run_fetch,
 )
+from desktop_app.sources.output import write_netcdf
+from desktop_app.sources.station_formats import STATION_FORMATS
 from desktop_app.sources.stations import CsvMapping
 
 
@@ -72,33 +75,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--minutely-15", action="store_true", help="15-minute data (forecast only)")
     om.add_argument("--model", help="Open-Meteo model name (default: best match)")
     om.add_argument("--base-url", help="Open-Meteo base URL (self-hosted or test server)")
-    om.add_argument("--offline", action="store_true", help="serve from the cache only")
+    om.add_argument("--offline", action="store_true",
+                    help="serve from the cache only (expired answers too, marked stale)")
+    om.add_argument("--refresh", action="store_true",
+                    help="ask the server again even if the cache holds a fresh answer")
     om.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     om.set_defaults(func=run)
 
     era5 = kinds.add_parser("era5", help="ERA5 from the CDS API or from local files")
     how = era5.add_mutually_exclusive_group(required=True)
     how.add_argument("--cds", action="store_true", help="request from the CDS API (needs key)")
-    how.add_argument("--from-file", type=Path, action="append", metavar="PATH",
-                     help="NetCDF, GRIB or CDS zip (repeatable)")
+    how.add_argument("--from-file", type=Path, nargs="+", action="extend", metavar="PATH",
+                     help="NetCDF, GRIB or CDS zip files: variables, months, surface and "
+                          "pressure levels merge into one background")
+    era5.add_argument("--invariant", type=Path, nargs="+", action="extend", default=[],
+                      metavar="PATH", help="ERA5 invariant file(s) with the surface "
+                      "geopotential z (the orography), when the data files lack it")
     era5.add_argument("--variables", help="variables to keep/request (default: all in file)")
     era5.add_argument("--bbox", help="south,west,north,east (with --cds)")
     era5.add_argument("--start", type=_date, help="first day (with --cds)")
     era5.add_argument("--end", type=_date, help="last day (with --cds)")
     era5.add_argument("--hours", default="", help="hours 0-23, comma-separated (default all)")
     era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
+    era5.add_argument("--refresh", action="store_true", help="--cds: download again")
     era5.add_argument("--out", type=Path, required=True, help="output NetCDF file")
     era5.set_defaults(func=run)
 
-    st = kinds.add_parser("stations", help="station file (USCRN, TMY3, CSV) to NetCDF")
-    st.add_argument("path", type=Path)
-    st.add_argument("--format", required=True, choices=("uscrn", "tmy3", "csv"))
+    formats = ", ".join(f"{f.name} ({f.description})" for f in STATION_FORMATS.values())
+    st = kinds.add_parser("stations", help="station files to NetCDF (" +
+                          ", ".join(STATION_FORMATS) + ")")
+    st.add_argument("path", type=Path, nargs="+",
+                    help="station file(s) of one format, one station each for SMET")
+    st.add_argument("--format", required=True, choices=tuple(STATION_FORMATS),
+                    help=formats)
     st.add_argument("--columns", help="CSV: time=COL,temperature=COL,...")
     st.add_argument("--units", default="", help="CSV: variable=unit,... when not ours")
     st.add_argument("--station-id", default="station", help="CSV: station id")
     st.add_argument("--lat", type=float, help="CSV: station latitude")
     st.add_argument("--lon", type=float, help="CSV: station longitude")
-    st.add_argument("--elevation", type=float, default=float("nan"), help="CSV: elevation (m)")
+    st.add_argument("--elevation", type=float, default=None,
+                    help="CSV, USCRN: station elevation (m); USCRN files carry none")
     st.add_argument("--utc-offset", type=float, default=0.0,
                     help="CSV: hours to subtract from local times to get UTC")
     st.add_argument("--out", type=Path, required=True, help="output NetCDF file")
@@ -121,7 +137,7 @@ def build_request(args: argparse.Namespace) -> FetchRequest:
     if args.source == "era5":
         variables = _names(args.variables) if args.variables else None
         if args.from_file:
-            return Era5FileFetch(tuple(args.from_file), variables)
+            return Era5FileFetch(tuple(args.from_file), variables, tuple(args.invariant))
         if not (args.bbox and args.start and args.end and variables):
             raise ConfigError("--cds needs --bbox, --start, --end and --variables")
         hours = tuple(int(h) for h in _floats(args.hours, "--hours")) if args.hours else tuple(
@@ -137,9 +153,11 @@ def build_request(args: argparse.Namespace) -> FetchRequest:
             args.columns, station_id=args.station_id,
             latitude=args.lat if args.lat is not None else float("nan"),
             longitude=args.lon if args.lon is not None else float("nan"),
-            elevation=args.elevation, utc_offset_hours=args.utc_offset, units=units,
+            elevation=float("nan") if args.elevation is None else args.elevation,
+            utc_offset_hours=args.utc_offset, units=units,
         )
-    return StationFileFetch(args.path, args.format, mapping)
+    return StationFileFetch(args.path[0], args.format, mapping, more=tuple(args.path[1:]),
+                            elevation=args.elevation if args.format == "uscrn" else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if getattr(args, "offline", False):
         settings.offline = True
-    context = FetchContext(settings=settings)
-    out = fetch_to_file(request, args.out, context=context, progress=_progress)
+    context = FetchContext(settings=settings, refresh=getattr(args, "refresh", False))
+    ds = run_fetch(request, context=context, progress=_progress)
+    out = write_netcdf(ds, args.out)
+    for line in fetch_notes(ds):
+        print(line, file=sys.stderr)
     print(f"wrote {out}", file=sys.stderr)
     return 0

@@ -38,12 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop_app.sources.region import load_region
+    from desktop_app.sources.region import accept_terrain, load_region
 
     if args.input is not None:
         if args.dem is None:
             raise ConfigError("--input needs --dem (the fine terrain)")
-        inputs = (open_netcdf(args.input, "coarse input"), open_netcdf(args.dem, "DEM"))
+        inputs = (open_netcdf(args.input, "coarse input"),
+                  accept_terrain(open_netcdf(args.dem, "DEM"), f"DEM {args.dem}"))
     else:
         if args.dem is not None:
             raise ConfigError("--dem goes with --input, not with --region")

@@ -8,6 +8,12 @@ sidecar, which reads as corrupt. Reads verify the checksum: a corrupt or half-wr
 entry is deleted and reported as a miss (the caller refetches), never returned.
 Total size is capped; the least recently used entries (by access time stamp, refreshed
 on every hit) are evicted first.
+
+Entries expire: each records when it was really fetched (``fetched_at``) and the
+server's ``Cache-Control: max-age`` when one came with it; the caller names the
+endpoint's own lifetime for the rest (a forecast an hour, the archive never). Online, an
+expired entry is refetched; offline it is still served, marked stale, so the caller
+can say so. ``refresh`` skips the cache and stores the new answer.
 """
 
 from __future__ import annotations
@@ -46,13 +52,45 @@ class CacheEntry:
     path: Path
     meta: dict[str, Any]
 
+    @property
+    def fetched_at(self) -> float:
+        """When the payload was really fetched (older entries: when it was stored)."""
+        return float(self.meta.get("fetched_at", self.meta.get("created", 0.0)))
+
+    def expires_at(self, lifetime_s: float | None) -> float | None:
+        """The server's max-age wins; else ``lifetime_s``; None means never."""
+        max_age = self.meta.get("max_age")
+        life = float(max_age) if isinstance(max_age, int | float) else lifetime_s
+        return None if life is None else self.fetched_at + life
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched body and the lifetime its server gave it (None: the server said none)."""
+
+    data: bytes
+    max_age: float | None = None
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """Where an answer came from: the cache or the network, when it was really fetched
+    (epoch seconds), and whether it was served past its expiry (offline only)."""
+
+    from_cache: bool
+    fetched_at: float
+    stale: bool = False
+    expires_at: float | None = None
+
 
 class RequestCache:
     """Request-keyed byte cache with LRU eviction and checksums."""
 
-    def __init__(self, root: Path | None = None, *, max_bytes: int = 2048 * 1024 * 1024) -> None:
+    def __init__(self, root: Path | None = None, *, max_bytes: int = 2048 * 1024 * 1024,
+                 clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root) if root is not None else paths.cache_dir() / "sources"
         self.max_bytes = max_bytes
+        self.clock = clock  # tests move time forward instead of sleeping
 
     # -- paths ------------------------------------------------------------------
     def _payload(self, key: str) -> Path:
@@ -98,11 +136,14 @@ class RequestCache:
 
     # -- write ------------------------------------------------------------------
     def put_bytes(self, request: Mapping[str, Any], data: bytes, **info: Any) -> CacheEntry:
+        """Store ``data``; ``info`` may carry ``fetched_at`` and the server's ``max_age``."""
         key = request_key(request)
+        now = self.clock()
         meta = {
             "sha256": hashlib.sha256(data).hexdigest(),
             "size": len(data),
-            "created": time.time(),
+            "created": now,
+            "fetched_at": now,
             "request": json.loads(normalise_request(request)),
             **info,
         }
@@ -124,7 +165,8 @@ class RequestCache:
             meta = {
                 "sha256": _sha256_file(source),
                 "size": source.stat().st_size,
-                "created": time.time(),
+                "created": self.clock(),
+                "fetched_at": self.clock(),
                 "request": json.loads(normalise_request(request)),
                 **info,
             }
@@ -174,36 +216,53 @@ class RequestCache:
 def cached_fetch(
     cache: RequestCache | None,
     request: Mapping[str, Any],
-    fetch: Callable[[], bytes],
+    fetch: Callable[[], bytes | Fetched],
     parse: Callable[[bytes], T],
     *,
     offline: bool,
     what: str,
     encode: Callable[[T], bytes] | None = None,
     decode: Callable[[bytes], T] | None = None,
-) -> tuple[T, bool]:
-    """Serve ``request`` from cache or fetch it; return (parsed payload, from_cache).
+    lifetime_s: float | None = None,
+    refresh: bool = False,
+) -> tuple[T, CacheStatus]:
+    """Serve ``request`` from cache or fetch it; return (parsed payload, where from).
 
-    A fetched payload is stored only after ``parse`` accepted it, so a bad body never
-    enters the cache. With ``encode``/``decode`` the cache keeps the parsed result in a
-    compact form instead of the raw body (a hit then skips re-parsing). A cached entry
-    that no longer decodes is dropped and refetched. Offline, a miss is an
-    :class:`OfflineError`.
+    A fresh entry is served; an expired one (its server's max-age, else ``lifetime_s``;
+    None: never expires) is refetched online and served marked stale offline. With
+    ``refresh`` the cache is not read. A fetched payload is stored only after ``parse``
+    accepted it, so a bad body never enters the cache. With ``encode``/``decode`` the
+    cache keeps the parsed result in a compact form instead of the raw body (a hit then
+    skips re-parsing). A cached entry that no longer decodes is dropped and refetched.
+    Offline, a miss (or a refresh) is an :class:`OfflineError`.
     """
-    if cache is not None:
-        hit = cache.get_bytes(request)
-        if hit is not None:
-            try:
-                return (decode or parse)(hit), True
-            except MicroclimateError:
-                cache.drop(request_key(request))
+    clock = cache.clock if cache is not None else time.time
+    if cache is not None and not refresh:
+        entry = cache.lookup(request)
+        if entry is not None:
+            expires = entry.expires_at(lifetime_s)
+            fresh = expires is None or clock() < expires
+            if fresh or offline:
+                try:
+                    value = (decode or parse)(entry.path.read_bytes())
+                except (MicroclimateError, OSError):
+                    cache.drop(entry.key)
+                else:
+                    return value, CacheStatus(True, entry.fetched_at, not fresh, expires)
     if offline:
+        if refresh:
+            raise OfflineError(f"offline mode: cannot refresh {what}; go online to refresh")
         raise OfflineError(f"offline mode: {what} is not in the cache; go online to fetch it")
-    data = fetch()
+    fetched_at = clock()
+    got = fetch()
+    data, max_age = (got.data, got.max_age) if isinstance(got, Fetched) else (got, None)
     parsed = parse(data)
     if cache is not None:
-        cache.put_bytes(request, encode(parsed) if encode else data, what=what)
-    return parsed, False
+        cache.put_bytes(request, encode(parsed) if encode else data, what=what,
+                        fetched_at=fetched_at, max_age=max_age)
+    life = max_age if max_age is not None else lifetime_s
+    return parsed, CacheStatus(False, fetched_at, False,
+                               None if life is None else fetched_at + life)
 
 
 def _sha256_file(path: Path) -> str:

@@ -92,7 +92,10 @@ class Era5Request:
         """The CDS request body. year/month/day form a product, so a range across
         months asks for a little extra; :func:`retrieve` callers trim to start..end."""
         days = [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days + 1)]
-        names = sorted({n for v in self.variables for n in CDS_VARIABLES[v]})
+        # "geopotential" on single levels is the surface geopotential: ERA5's own
+        # orography, which the downscaling needs as the coarse elevation
+        names = sorted({n for v in self.variables for n in CDS_VARIABLES[v]}
+                       | {"geopotential"})
         return {
             "product_type": ["reanalysis"],
             "variable": names,

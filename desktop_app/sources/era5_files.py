@@ -10,7 +10,8 @@ Layouts handled (all resolved here and nowhere else):
 Out: ascending latitude, longitude in -180..180, naive UTC ``time``, our names and units
 (K -> degC, Pa -> hPa, m -> mm), float32. ERA5 hourly accumulations from the CDS are
 already sums over the hour ending at the time stamp, so they are labelled as such
-(``cell_methods``), not de-accumulated again.
+(``cell_methods``), not de-accumulated again. Orography and pressure levels: see
+:mod:`.era5_normalise`; several files into one background: :mod:`.era5_merge`.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ import xarray as xr
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import DataFileError, UnknownVariableError
-from desktop_app.sources.units import to_internal
+from desktop_app.sources.era5_merge import FALLBACK_NOTE, merge_parts
+from desktop_app.sources.era5_normalise import (
+    ERA5_NAMES,
+    PLEV_NAMES,
+    WIND_COMPONENTS,
+    normalise,
+)
 
-# ERA5 short name -> (our name, unit the file must state)
-ERA5_NAMES: dict[str, tuple[str, str]] = {
-    "t2m": ("temperature", "K"),
-    "d2m": ("dewpoint_temperature", "K"),
-    "sp": ("surface_pressure", "Pa"),
-    "msl": ("mean_sea_level_pressure", "Pa"),
-    "tp": ("precipitation", "m"),
-}
-WIND_COMPONENTS = ("u10", "v10")
+__all__ = ["CDS_VARIABLES", "ERA5_NAMES", "FALLBACK_NOTE", "PLEV_NAMES", "WIND_COMPONENTS",
+           "normalise", "open_era5", "select_variables"]
+
 # our name -> CDS request names (used by the CDS request builder)
 CDS_VARIABLES: dict[str, tuple[str, ...]] = {
     "temperature": ("2m_temperature",),
@@ -110,7 +111,7 @@ def _open_one(path: Path, kind: str) -> xr.Dataset:
         ) from exc
 
 
-def _open_zip(path: Path) -> list[xr.Dataset]:
+def _open_zip(path: Path) -> list[tuple[str, xr.Dataset]]:
     try:
         with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as tmp:
             members = [m for m in archive.namelist() if not m.endswith("/")]
@@ -120,48 +121,70 @@ def _open_zip(path: Path) -> list[xr.Dataset]:
             for member in members:
                 target = Path(tmp) / Path(member).name
                 target.write_bytes(archive.read(member))
-                out.append(_open_one(target, sniff(target)))
+                out.append((target.name, _open_one(target, sniff(target))))
             return out
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise DataFileError(f"cannot read zip {path}: corrupt or truncated ({exc})") from exc
 
 
+def _as_paths(paths: Path | str | Sequence[Path | str] | None) -> list[Path]:
+    if paths is None:
+        return []
+    return [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+
+
+def _parts(path: Path) -> list[tuple[str, xr.Dataset]]:
+    if not path.exists():
+        raise DataFileError(f"ERA5 file not found: {path}")
+    kind = sniff(path)
+    if kind == "zip":
+        return [(f"{path.name}:{name}", normalise(ds, source=f"{path}:{name}"))
+                for name, ds in _open_zip(path)]
+    return [(path.name, normalise(_open_one(path, kind), source=str(path)))]
+
+
 def open_era5(
-    paths: Path | Sequence[Path], variables: Sequence[str] | None = None
+    paths: Path | Sequence[Path],
+    variables: Sequence[str] | None = None,
+    *,
+    invariant: Path | Sequence[Path] | None = None,
 ) -> xr.Dataset:
-    """Open one or more ERA5 files (any layout above) as one canonical grid dataset."""
-    path_list = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    """Open ERA5 files (any layout above) as one canonical background.
+
+    Files may split variables, months, surface and pressure levels; ``invariant`` adds
+    files that hold only the surface geopotential (a file given in ``paths`` that holds
+    only ``z`` is taken as one too). The result always has ``elevation`` (m, latitude x
+    longitude): ERA5's own orography when any file has ``z``, else the bundled altitude
+    grid, announced in the ``orography_fallback`` attribute."""
+    path_list = _as_paths(paths)
     if not path_list:
         raise DataFileError("no ERA5 files given")
-    parts: list[xr.Dataset] = []
-    for path in path_list:
-        if not path.exists():
-            raise DataFileError(f"ERA5 file not found: {path}")
-        kind = sniff(path)
-        opened = _open_zip(path) if kind == "zip" else [_open_one(path, kind)]
-        parts.extend(normalise(ds, source=path.name) for ds in opened)
-    dropped = sorted({v for p in parts for v in p.attrs["dropped_variables"].split(", ") if v})
-    try:
-        merged = xr.merge(parts, compat="no_conflicts", join="outer", combine_attrs="override")
-    except (ValueError, xr.MergeError) as exc:
-        raise DataFileError(f"ERA5 files do not fit together: {exc}") from exc
-    if not merged.data_vars:
+    parts = [part for path in path_list + _as_paths(invariant) for part in _parts(path)]
+    dropped = sorted({v for _, p in parts for v in p.attrs["dropped_variables"].split(", ")
+                      if v})
+    fields = {str(v) for _, p in parts if "time" in p.dims for v in p.data_vars} - {
+        "elevation"}
+    if not fields:
         raise DataFileError(
             f"{', '.join(p.name for p in path_list)}: no known ERA5 variable (knows "
-            f"{', '.join(ERA5_NAMES)}, u10+v10; found {', '.join(dropped) or 'none'})"
+            f"{', '.join(ERA5_NAMES)}, u10, v10, pressure levels "
+            f"{', '.join(PLEV_NAMES)}; found {', '.join(dropped) or 'none'})"
         )
-    merged.attrs = {
+    merged = merge_parts(parts)
+    merged.attrs.update({
         "source": "ERA5 reanalysis (Copernicus Climate Change Service)",
-        "source_files": ", ".join(p.name for p in path_list),
+        "source_files": ", ".join(p.name for p in path_list + _as_paths(invariant)),
         "licence": "Generated using Copernicus Climate Change Service information",
         "dropped_variables": ", ".join(dropped),
-    }
+    })
     if variables is not None:
         merged = select_variables(merged, variables)
     return validate_grid_dataset(merged)
 
 
 def select_variables(ds: xr.Dataset, variables: Sequence[str]) -> xr.Dataset:
+    """The asked registry variables, plus what always travels with a background: the
+    orography and the pressure-level profile."""
     for var in variables:
         get_variable(var)
         if var == "relative_humidity" and var not in ds and {
@@ -171,7 +194,8 @@ def select_variables(ds: xr.Dataset, variables: Sequence[str]) -> xr.Dataset:
         if var not in ds:
             have = ", ".join(sorted(str(v) for v in ds.data_vars)) or "none"
             raise UnknownVariableError(f"variable {var!r} is not in the ERA5 data (has: {have})")
-    return ds[list(variables)]
+    keep = [v for v in map(str, ds.data_vars) if v == "elevation" or v.endswith("_pl")]
+    return ds[list(variables) + [v for v in keep if v not in variables]]
 
 
 def relative_humidity(t: xr.DataArray, td: xr.DataArray) -> xr.DataArray:
@@ -182,66 +206,3 @@ def relative_humidity(t: xr.DataArray, td: xr.DataArray) -> xr.DataArray:
     attrs = {**get_variable("relative_humidity").cf_attrs(),
              "comment": "derived from ERA5 2 m temperature and dew point (Magnus formula)"}
     return xr.DataArray(rh.astype("float32"), coords=t.coords, dims=t.dims, attrs=attrs)
-
-
-def normalise(ds: xr.Dataset, *, source: str = "ERA5 data") -> xr.Dataset:
-    """One opened ERA5 dataset (any layout) -> canonical grid dataset (unvalidated)."""
-    if "valid_time" in ds.dims and "time" not in ds.dims:
-        ds = ds.drop_vars("time", errors="ignore").rename({"valid_time": "time"})
-    elif "time" in ds.dims and "valid_time" in ds.coords:
-        ds = ds.drop_vars("valid_time")
-    if "step" in ds.dims:
-        raise DataFileError(
-            f"{source}: forecast-step layout (time x step) is not supported; "
-            "request ERA5 hourly reanalysis data"
-        )
-    if "expver" in ds.dims:  # legacy: ERA5 (1) and ERA5T (5) side by side; prefer final
-        merged = ds.isel(expver=0, drop=True)
-        for i in range(1, ds.sizes["expver"]):
-            merged = merged.combine_first(ds.isel(expver=i, drop=True))
-        ds = merged
-    if "latitude" not in ds.dims or "longitude" not in ds.dims or "time" not in ds.dims:
-        raise DataFileError(
-            f"{source}: not an ERA5 grid (needs time/valid_time, latitude and longitude "
-            f"dimensions; has {', '.join(map(str, ds.dims)) or 'none'})"
-        )
-    ds = ds.reset_coords(drop=True)
-    if not np.issubdtype(ds["time"].dtype, np.datetime64):
-        raise DataFileError(f"{source}: time is not decodable as dates")
-    out = xr.Dataset(coords={"time": ds["time"].values.astype("datetime64[ns]"),
-                             "latitude": ds["latitude"].values.astype("float64"),
-                             "longitude": ds["longitude"].values.astype("float64")})
-    dims = ("time", "latitude", "longitude")
-    for short, (name, unit) in ERA5_NAMES.items():
-        if short not in ds:
-            continue
-        da = ds[short].transpose(*dims)
-        have = str(da.attrs.get("units", ""))
-        if have.split(" of ")[0] != unit:  # "m of water equivalent" is still metres
-            raise DataFileError(f"{source}: {short} has units {have!r}, expected {unit!r}")
-        values = to_internal(da.values, unit, name).astype("float32")
-        attrs = get_variable(name).cf_attrs()
-        if name == "precipitation":
-            values = np.where(values < 0, 0.0, values).astype("float32")  # packing noise
-            attrs["cell_methods"] = "time: sum (interval: 1 hour)"
-            attrs["comment"] = "ERA5 accumulation over the hour ending at the time stamp"
-        out[name] = (dims, values, attrs)
-    if all(c in ds for c in WIND_COMPONENTS):
-        u = ds["u10"].transpose(*dims).values.astype("float64")
-        v = ds["v10"].transpose(*dims).values.astype("float64")
-        out["wind_speed"] = (dims, np.hypot(u, v).astype("float32"),
-                             get_variable("wind_speed").cf_attrs())
-        direction = (np.degrees(np.arctan2(-u, -v)) % 360.0).astype("float32")
-        out["wind_direction"] = (dims, direction, get_variable("wind_direction").cf_attrs())
-    dropped = sorted(set(map(str, ds.data_vars)) - set(ERA5_NAMES) - set(WIND_COMPONENTS))
-    out.attrs["dropped_variables"] = ", ".join(dropped)
-    lon = out["longitude"].values
-    if np.any(lon > 180.0):
-        out = out.assign_coords(longitude=((lon + 180.0) % 360.0) - 180.0)
-    out = out.sortby(["latitude", "longitude", "time"])
-    _, unique = np.unique(out["time"].values, return_index=True)
-    out = out.isel(time=np.sort(unique))
-    out["latitude"].attrs = {"units": "degrees_north", "standard_name": "latitude"}
-    out["longitude"].attrs = {"units": "degrees_east", "standard_name": "longitude"}
-    out["time"].attrs = {"standard_name": "time"}
-    return out

@@ -67,6 +67,24 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def cache_max_age(headers: Mapping[str, str]) -> float | None:
+    """Seconds an answer stays fresh by its ``Cache-Control`` header: ``max-age=N``;
+    ``no-cache``/``no-store`` mean 0 (kept for offline use, never served fresh); None
+    when the server says nothing, so the caller's own lifetime applies."""
+    value = headers.get("Cache-Control") or headers.get("cache-control") or ""
+    directives = [d.strip().lower() for d in value.split(",") if d.strip()]
+    if any(d in ("no-cache", "no-store") for d in directives):
+        return 0.0
+    for directive in directives:
+        name, _, number = directive.partition("=")
+        if name.strip() == "max-age":
+            try:
+                return max(0.0, float(number.strip().strip('"')))
+            except ValueError:
+                return None
+    return None
+
+
 def provider_reason(response: httpx.Response) -> str:
     """The provider's explanation: Open-Meteo ``reason``, CDS ``detail``/``title``."""
     try:

@@ -32,7 +32,8 @@ from desktop_app.sources.era5_files import open_era5, select_variables
 from desktop_app.sources.http import HttpClient, shared_client
 from desktop_app.sources.openmeteo import OpenMeteo, Resolution
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.stations import CsvMapping, read_station_file
+from desktop_app.sources.station_formats import read_station_files
+from desktop_app.sources.stations import CsvMapping
 
 Progress = Callable[[float, str], None]
 
@@ -56,6 +57,7 @@ class OpenMeteoFetch:
 class Era5FileFetch:
     paths: tuple[Path, ...]
     variables: tuple[str, ...] | None = None
+    invariant: tuple[Path, ...] = ()  # files with ERA5's surface geopotential only
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,10 @@ class Era5CdsFetch:
 @dataclass(frozen=True)
 class StationFileFetch:
     path: Path
-    format: str
+    format: str  # a name in sources.station_formats.STATION_FORMATS
     mapping: CsvMapping | None = None
+    more: tuple[Path, ...] = ()  # further files of the same format (one station each)
+    elevation: float | None = None  # for a format whose files carry none (USCRN)
 
 
 FetchRequest = OpenMeteoFetch | Era5FileFetch | Era5CdsFetch | StationFileFetch
@@ -82,6 +86,7 @@ class FetchContext:
     cache: RequestCache | None = None
     cds_poll: PollPolicy | None = None
     sleep: Callable[[float], None] = time.sleep
+    refresh: bool = False  # ask the servers again, even for answers the cache holds
 
     def get_cache(self) -> RequestCache:
         if self.cache is None:
@@ -111,7 +116,8 @@ def run_fetch(
     _check(cancel, "fetch")
     if isinstance(request, OpenMeteoFetch):
         om = OpenMeteo.from_settings(ctx.settings, base_url=request.base_url,
-                                     http=ctx.get_http(), cache=ctx.get_cache())
+                                     http=ctx.get_http(), cache=ctx.get_cache(),
+                                     refresh=ctx.refresh)
         if request.bbox is not None:
             return om.fetch_bbox(request.bbox, request.grid_resolution, request.variables,
                                  start=request.start, end=request.end,
@@ -123,12 +129,15 @@ def run_fetch(
                                progress=report, cancel=cancel)
     if isinstance(request, Era5FileFetch):
         report(0.0, f"reading {len(request.paths)} ERA5 file(s)")
-        ds = open_era5(request.paths, request.variables)
+        ds = open_era5(request.paths, request.variables, invariant=request.invariant or None)
         report(1.0, "ERA5 files read")
         return ds
     if isinstance(request, StationFileFetch):
-        report(0.0, f"reading {request.path}")
-        ds = read_station_file(request.path, request.format, request.mapping)
+        paths = [request.path, *request.more]
+        report(0.0, f"reading {request.path}" + (f" and {len(request.more)} more"
+                                                 if request.more else ""))
+        ds = read_station_files(paths, request.format, request.mapping,
+                                elevation=request.elevation)
         report(1.0, f"{ds.sizes['station']} station(s), {ds.sizes['time']} times")
         return ds
     return _fetch_cds(request.request, ctx, report, cancel)
@@ -161,10 +170,12 @@ def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
     asked dates/variables (the CDS day/month product can over-deliver)."""
     cache = ctx.get_cache()
     key: dict[str, object] = {"provider": "cds", "request": request.to_cds()}
-    ds = load_cached_grid(cache, key)
+    ds = None if ctx.refresh else load_cached_grid(cache, key)
+    hit = ds is not None
     if ds is None:
         if ctx.settings.offline:
-            raise OfflineError("offline mode: this ERA5 request is not in the cache")
+            raise OfflineError("offline mode: this ERA5 request is not in the cache"
+                               + (" (--refresh needs the network)" if ctx.refresh else ""))
         url, token = resolve_credentials(ctx.settings)
         client = CdsClient(url, token, http=ctx.get_http(), poll=ctx.cds_poll, sleep=ctx.sleep)
         cache.root.mkdir(parents=True, exist_ok=True)
@@ -180,10 +191,23 @@ def _fetch_cds(request: Era5Request, ctx: FetchContext, report: Progress,
             cds_request=json.dumps(key["request"], sort_keys=True),
         )
         cache_grid(cache, key, ds, what="ERA5 (CDS)")
+    ds.attrs["cache_hit"] = "yes" if hit else "no"  # the archive never expires
     end = np.datetime64(request.end + dt.timedelta(days=1), "ns")
     ds = ds.sel(time=(ds["time"] >= np.datetime64(request.start, "ns")) & (ds["time"] < end))
     report(1.0, "ERA5 ready")
     return select_variables(ds, request.variables)
+
+
+def fetch_notes(ds: xr.Dataset) -> list[str]:
+    """Lines a user must see about a fetched dataset (CLI stderr, GUI status bar):
+    stale data served offline, and a stand-in orography."""
+    notes = []
+    if ds.attrs.get("cache_stale"):
+        notes.append(f"STALE: offline mode served an expired cached answer (fetched "
+                     f"{ds.attrs.get('fetched_at', '?')}); go online and fetch again")
+    if ds.attrs.get("orography_fallback"):
+        notes.append(f"note: {ds.attrs['orography_fallback']}")
+    return notes
 
 
 def fetch_to_file(

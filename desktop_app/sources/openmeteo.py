@@ -8,6 +8,12 @@ UTC by subtracting ``utc_offset_seconds``; nulls become NaN; units are read from
 ``<block>_units`` (falling back to the API's documented defaults, since older bodies
 name the unit keys differently from the data keys); multi-model answers suffix names
 (``_era5``).
+
+Answers are cached with a lifetime: the server's ``Cache-Control: max-age`` where it
+sends one, else a forecast for an hour (a new model run may have landed) and the
+archive and elevation for ever. ``fetched_at`` is when the data really left the server;
+``cache_hit`` says whether it came from the cache, and ``cache_stale`` whether it was
+served offline past its expiry.
 """
 
 from __future__ import annotations
@@ -28,8 +34,14 @@ from desktop_app.core.schema import validate_grid_dataset, validate_station_data
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
 from desktop_app.settings import OPENMETEO_ARCHIVE_URL, OPENMETEO_FORECAST_URL, Settings
-from desktop_app.sources.cache import RequestCache, cached_fetch
-from desktop_app.sources.http import HttpClient, parse_json_bytes, redact_url, shared_client
+from desktop_app.sources.cache import CacheStatus, Fetched, RequestCache, cached_fetch
+from desktop_app.sources.http import (
+    HttpClient,
+    cache_max_age,
+    parse_json_bytes,
+    redact_url,
+    shared_client,
+)
 from desktop_app.sources.openmeteo_parse import (
     PROVIDER,
     PointSeries,
@@ -45,6 +57,10 @@ __all__ = ["OpenMeteo", "PointSeries", "parse_location", "provider_name", "resol
 ENV_BASE_URL = "MICROCLIMATE_OPENMETEO_URL"
 ENV_ARCHIVE_URL = "MICROCLIMATE_OPENMETEO_ARCHIVE_URL"
 MAX_POINTS = 10_000
+# how long an answer is fresh when the server sends no Cache-Control (None: for ever)
+FORECAST_LIFETIME_S = 3600.0
+ARCHIVE_LIFETIME_S: float | None = None
+ELEVATION_LIFETIME_S: float | None = None
 
 Progress = Callable[[float, str], None]
 T = TypeVar("T")
@@ -75,6 +91,7 @@ class OpenMeteo:
     http: HttpClient = field(default_factory=shared_client)
     cache: RequestCache | None = None
     offline: bool = False
+    refresh: bool = False  # ask the server again even when the cache has a fresh answer
     batch_size: int = 100
 
     @classmethod
@@ -85,6 +102,7 @@ class OpenMeteo:
         base_url: str | None = None,
         http: HttpClient | None = None,
         cache: RequestCache | None = None,
+        refresh: bool = False,
     ) -> OpenMeteo:
         forecast, archive = resolve_base_urls(settings, base_url)
         return cls(
@@ -95,6 +113,7 @@ class OpenMeteo:
                 max_bytes=settings.cache_max_mb * 1024 * 1024
             ),
             offline=settings.offline,
+            refresh=refresh,
         )
 
     # -- requests ---------------------------------------------------------------
@@ -102,24 +121,25 @@ class OpenMeteo:
         return f"{self.archive_url}/v1/archive" if archive else f"{self.forecast_url}/v1/forecast"
 
     def _get(self, endpoint: str, params: dict[str, str], parse: Callable[[Any], T],
-             cancel: threading.Event | None, what: str,
-             codec: tuple[Callable[[T], bytes], Callable[[bytes], T]] | None = None) -> T:
+             cancel: threading.Event | None, what: str, lifetime_s: float | None,
+             codec: tuple[Callable[[T], bytes], Callable[[bytes], T]] | None = None
+             ) -> tuple[T, CacheStatus]:
         url = redact_url(httpx.URL(endpoint, params=params))
         request = {"provider": "open-meteo", "endpoint": endpoint, "params": params}
 
-        def fetch() -> bytes:
-            return self.http.request(
-                "GET", endpoint, params=params, cancel=cancel, provider=PROVIDER
-            ).content
+        def fetch() -> Fetched:
+            response = self.http.request(
+                "GET", endpoint, params=params, cancel=cancel, provider=PROVIDER)
+            return Fetched(response.content, cache_max_age(response.headers))
 
         def parse_bytes(data: bytes) -> T:
             return parse(parse_json_bytes(data, url=url, provider=PROVIDER))
 
-        body, _ = cached_fetch(
+        return cached_fetch(
             self.cache, request, fetch, parse_bytes, offline=self.offline, what=what,
             encode=codec[0] if codec else None, decode=codec[1] if codec else None,
+            lifetime_s=lifetime_s, refresh=self.refresh,
         )
-        return body
 
     def fetch_points(
         self,
@@ -148,6 +168,7 @@ class OpenMeteo:
             raise ConfigError("the Open-Meteo archive offers hourly data only")
         endpoint = self._endpoint(archive)
         series: list[PointSeries] = []
+        statuses: list[CacheStatus] = []
         batches = range(0, lats.size, self.batch_size)
         first_url = ""
         for n, i in enumerate(batches):
@@ -176,19 +197,21 @@ class OpenMeteo:
                     )
                 return [parse_location(b, variables, resolution, model) for b in items]
 
-            batch: list[PointSeries] = self._get(
+            batch, status = self._get(
                 endpoint, params, parse, cancel,
                 what=f"{PROVIDER} batch {n + 1} ({blat.size} points)",
+                lifetime_s=ARCHIVE_LIFETIME_S if archive else FORECAST_LIFETIME_S,
                 codec=(encode_series, decode_series))
             series.extend(batch)
+            statuses.append(status)
             if progress is not None:
                 progress((n + 1) / len(batches), f"{PROVIDER}: batch {n + 1}/{len(batches)}")
         return _station_dataset(series, lats, lons, variables, resolution, attrs={
             "source": f"{PROVIDER} {'historical archive' if archive else 'forecast'} API",
             "source_url": first_url,
             "model": model or "best_match",
-            "fetched_at": _now_iso(),
             "requests": len(batches),
+            **provenance(statuses),
         })
 
     def fetch_bbox(
@@ -208,7 +231,7 @@ class OpenMeteo:
         lat2, lon2 = np.meshgrid(grid.latitude, grid.longitude, indexing="ij")
         points = self.fetch_points(lat2.ravel(), lon2.ravel(), variables, **kwargs)
         ny, nx = grid.shape
-        data_vars = {
+        data_vars: dict[str, Any] = {
             str(name): (
                 ("time", "latitude", "longitude"),
                 da.values.reshape(ny, nx, -1).transpose(2, 0, 1).astype("float32"),
@@ -216,6 +239,13 @@ class OpenMeteo:
             )
             for name, da in points.data_vars.items()
         }
+        # the coarse orography: the elevation Open-Meteo reports for each point's model
+        # cell, so a fetched grid is a complete downscaling background
+        data_vars["elevation"] = (
+            ("latitude", "longitude"),
+            points["elevation"].values.reshape(ny, nx).astype("float32"),
+            {**get_variable("elevation").cf_attrs(),
+             "comment": f"elevation {PROVIDER} reports for each grid point"})
         ds = xr.Dataset(
             data_vars,
             coords={
@@ -224,9 +254,6 @@ class OpenMeteo:
                                                          "standard_name": "latitude"}),
                 "longitude": ("longitude", grid.longitude, {"units": "degrees_east",
                                                             "standard_name": "longitude"}),
-                "elevation": (("latitude", "longitude"),
-                              points["elevation"].values.reshape(ny, nx),
-                              get_variable("elevation").cf_attrs()),
             },
             attrs={
                 **{k: v for k, v in points.attrs.items() if k != "featureType"},
@@ -254,7 +281,9 @@ class OpenMeteo:
                     )
                 return [np.nan if v is None else float(v) for v in values]
 
-            out.extend(self._get(endpoint, params, parse, cancel, what=f"{PROVIDER} elevation"))
+            values, _ = self._get(endpoint, params, parse, cancel, what=f"{PROVIDER} elevation",
+                                  lifetime_s=ELEVATION_LIFETIME_S)
+            out.extend(values)
         return np.asarray(out, dtype="float64")
 
 
@@ -310,5 +339,24 @@ def _station_dataset(series: list[PointSeries], lats: np.ndarray, lons: np.ndarr
     return validate_station_dataset(ds)
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso_utc(epoch_s: float) -> str:
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def provenance(statuses: Sequence[CacheStatus]) -> dict[str, str]:
+    """File attributes saying how fresh the data is: ``fetched_at`` (the oldest request
+    in it really left the server then), ``cache_hit`` and, when served offline past
+    expiry, ``cache_stale``."""
+    hits = sum(s.from_cache for s in statuses)
+    attrs = {
+        "fetched_at": iso_utc(min(s.fetched_at for s in statuses)),
+        "cache_hit": ("no" if hits == 0 else "yes" if hits == len(statuses)
+                      else f"partly: {hits} of {len(statuses)} requests from the cache"),
+    }
+    stale = [s for s in statuses if s.stale]
+    if stale:
+        expired = min(s.expires_at for s in stale if s.expires_at is not None)
+        attrs["cache_stale"] = (
+            f"yes: served offline from the cache; fetched {attrs['fetched_at']}, "
+            f"expired {iso_utc(expired)}")
+    return attrs

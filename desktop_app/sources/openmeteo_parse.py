@@ -106,10 +106,18 @@ def parse_location(
     return PointSeries(
         latitude=float(body.get("latitude", np.nan)),
         longitude=float(body.get("longitude", np.nan)),
-        elevation=float(body.get("elevation", np.nan) or np.nan),
+        # 0.0 is a real elevation (a coast, the Dutch polders): only absent/null is NaN
+        elevation=_number(body.get("elevation")),
         time=time,
         values=values,
     )
+
+
+def _number(value: Any) -> float:
+    try:
+        return float("nan") if value is None else float(value)
+    except (TypeError, ValueError):
+        raise DataSourceError(f"{PROVIDER}: unreadable number {value!r}") from None
 
 
 def encode_series(series: list[PointSeries]) -> bytes:

@@ -15,10 +15,12 @@ import xarray as xr
 from desktop_app import paths
 from desktop_app.core.grid import BBox
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
+from desktop_app.core.variables import get_variable
 from desktop_app.errors import DataFileError, MicroclimateError
 from desktop_app.fsutil import load_netcdf
 
 _KEYS = {"name", "description", "bbox", "files", "generated_values"}
+METRES = ("m", "metre", "metres", "meter", "meters")
 
 
 @dataclass
@@ -93,4 +95,24 @@ def open_grid_file(path: Path) -> xr.Dataset:
         validate_grid_dataset(ds)
     except MicroclimateError as exc:
         raise DataFileError(f"{path}: {exc}") from exc
+    return ds
+
+
+def accept_terrain(ds: xr.Dataset, source: str) -> xr.Dataset:
+    """A terrain NetCDF as the forecast needs it: ``elevation`` in metres on ascending
+    latitude/longitude. Files written by other tools often give only ``units = "m"``
+    (no ``standard_name``) or a descending latitude; both are fine and fixed here. Other
+    units are an error naming them."""
+    if "elevation" not in ds:
+        have = ", ".join(map(str, ds.data_vars)) or "none"
+        raise DataFileError(f"{source}: no 'elevation' variable (has: {have})")
+    units = str(ds["elevation"].attrs.get("units", "")).strip()
+    if units.lower() not in METRES:
+        raise DataFileError(f"{source}: 'elevation' must be in metres, has units={units!r}")
+    for dim in ("latitude", "longitude"):
+        if dim not in ds["elevation"].dims:
+            raise DataFileError(f"{source}: 'elevation' is not on latitude/longitude "
+                                f"(dims {ds['elevation'].dims})")
+    ds = ds.sortby(["latitude", "longitude"])
+    ds["elevation"].attrs.update(get_variable("elevation").cf_attrs())
     return ds

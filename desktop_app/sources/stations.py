@@ -1,5 +1,7 @@
 """Station files into the canonical station schema: USCRN sub-hourly, TMY3 and a generic
-CSV with a column mapping. Missing-value codes become NaN; times become naive UTC."""
+CSV with a column mapping (SMET in :mod:`.smet`; the table of formats that the CLI, the
+window and the watch offer is :mod:`.station_formats`). Missing-value codes become NaN;
+times become naive UTC."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import xarray as xr
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import ConfigError, DataFileError
+from desktop_app.sources.altitude import DESCRIPTION as ALTITUDE_GRID
+from desktop_app.sources.altitude import point_altitude
 from desktop_app.sources.units import to_internal
 
 # Codes station networks use for "no value" (USCRN: -9999.0, -99999, -99.000; NREL: -9900)
@@ -110,10 +114,20 @@ def _unique_sorted(table: StationTable, source: str) -> StationTable:
     return table
 
 
-def read_uscrn(path: Path) -> xr.Dataset:
-    """USCRN sub-hourly file (one or more stations, WBAN number as id)."""
+USCRN_ELEVATION_NOTE = (
+    "USCRN sub-hourly files carry no elevation: taken from " + ALTITUDE_GRID + " at the "
+    "station's position (NCEI's station list, stations.tsv, has the surveyed value; give "
+    "it with --elevation)")
+
+
+def read_uscrn(path: Path, elevation: float | None = None) -> xr.Dataset:
+    """USCRN sub-hourly file (one or more stations, WBAN number as id).
+
+    The product has no elevation column and no header: the station's elevation is
+    ``elevation`` when given (one station), else the bundled altitude grid's value at its
+    position, said so in the ``elevation`` coordinate's comment."""
     rows = []
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         fields = line.split()
         if not fields:
             continue
@@ -150,20 +164,31 @@ def read_uscrn(path: Path) -> xr.Dataset:
             station_id=f"USCRN:{wban}",
             latitude=float(numeric["LATITUDE"][sel][0]),
             longitude=float(numeric["LONGITUDE"][sel][0]),
-            elevation=float("nan"),  # not in the sub-hourly product
+            elevation=float("nan"),  # not in the sub-hourly product: filled below
             time=time[sel],
             values=values,
             notes={"wind_speed": "measured at 1.5 m above ground",
                    "precipitation": "amount over the 5-minute step"},
         ), str(path)))
-    return to_dataset(tables, {"source": "USCRN sub-hourly (NOAA NCEI)",
-                               "source_files": path.name})
+    if elevation is not None and len(tables) > 1:
+        raise ConfigError(f"{path}: holds {len(tables)} stations; one --elevation cannot "
+                          "serve them all")
+    lats = np.array([t.latitude for t in tables])
+    lons = np.array([t.longitude for t in tables])
+    heights = [elevation] if elevation is not None else point_altitude(lats, lons)
+    for table, height in zip(tables, heights, strict=True):
+        table.elevation = float(height)
+    ds = to_dataset(tables, {"source": "USCRN sub-hourly (NOAA NCEI)",
+                             "source_files": path.name})
+    ds["elevation"].attrs["comment"] = ("given by the user" if elevation is not None
+                                        else USCRN_ELEVATION_NOTE)
+    return ds
 
 
 def read_tmy3(path: Path, *, year: int = 1990) -> xr.Dataset:
     """TMY3 file. Months come from different years, so the year is set to ``year``
     (recorded in attrs); local standard time (hour ending, 01:00..24:00) -> UTC."""
-    lines = _read_lines(path)
+    lines = read_lines(path)
     if len(lines) < 3:
         raise DataFileError(f"{path}: too short for a TMY3 file")
     head = next(csv.reader([lines[0]]))
@@ -269,7 +294,7 @@ def read_csv(path: Path, mapping: CsvMapping) -> xr.Dataset:
     return to_dataset([table], {"source": "CSV station file", "source_files": path.name})
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     try:
         return path.read_text(encoding="utf-8", errors="strict").splitlines()
     except UnicodeDecodeError:
@@ -279,15 +304,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def read_station_file(path: Path, fmt: str, mapping: CsvMapping | None = None) -> xr.Dataset:
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(f"station file not found: {path}")
-    if fmt == "uscrn":
-        return read_uscrn(path)
-    if fmt == "tmy3":
-        return read_tmy3(path)
-    if fmt == "csv":
-        if mapping is None:
-            raise ConfigError("--format csv needs --columns time=COL,<variable>=COL,...")
-        return read_csv(path, mapping)
-    raise ConfigError(f"unknown station format {fmt!r}; known: uscrn, tmy3, csv")
+    """One station file in format ``fmt`` (a name from :mod:`.station_formats`)."""
+    from desktop_app.sources.station_formats import read_station_files  # the table
+
+    return read_station_files([Path(path)], fmt, mapping)

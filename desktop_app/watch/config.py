@@ -15,7 +15,8 @@
     longitude = 13.41
     elevation = 38.0                    # optional
     name = "Berlin"                     # optional
-    source = "openmeteo"                # or "file" with path = "..." and format = "uscrn"|"tmy3"
+    source = "openmeteo"                # or "file" with path = "..." and format = one of
+                                        # sources.station_formats (uscrn, tmy3, smet)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError
 from desktop_app.settings import OPENMETEO_FORECAST_URL
+from desktop_app.sources.station_formats import formats_without_mapping
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ def parse_config(data: dict[str, Any], base_dir: Path = Path(".")) -> WatchConfi
             raise ConfigError(f"stations[{i}].source: {spec.source!r} is not openmeteo or file")
         if spec.source == "file" and not spec.path:
             raise ConfigError(f"stations[{i}].path: a file station needs a path")
+        known = [f.name for f in formats_without_mapping()]
+        if spec.source == "file" and spec.format not in known:
+            raise ConfigError(f"stations[{i}].format: {spec.format!r} is not one of "
+                              f"{', '.join(known)}")
         stations.append(spec)
     ids = [s.id for s in stations]
     if len(set(ids)) != len(ids):

@@ -154,9 +154,13 @@ def test_era5_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0, err
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
         assert ds["latitude"].attrs["units"] == "degrees_north"
         assert np.isfinite(ds["surface_pressure"].values).all()
+        assert ds.attrs["elevation_source"].startswith("fallback")
+    # these files carry no orography: the stand-in is announced in one line
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and "invariant file" in notes[0]
 
 
 @pytest.mark.parametrize(
@@ -201,12 +205,16 @@ def test_era5_cds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert "submitted job" in err and "downloaded" in err  # progress on stderr
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
+        assert ds.attrs["cache_hit"] == "no"
         assert ds.attrs["source_url"].endswith("/api/retrieve/v1/processes/"
                                                "reanalysis-era5-single-levels")
     # server gone: the same request is served from the cache offline
     code, err = _run([*args, "--offline", "--out", str(tmp_path / "again.nc")], capsys)
     assert code == 0, err
+    with xr.open_dataset(tmp_path / "again.nc") as again, xr.open_dataset(out) as first:
+        assert again.attrs["cache_hit"] == "yes"
+        assert again.attrs["fetched_at"] == first.attrs["fetched_at"]  # the real fetch time
 
 
 def test_era5_cds_without_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -250,3 +258,24 @@ def _truncated(source: Path, folder: Path, size: int) -> Path:
     target = folder / source.name
     target.write_bytes(source.read_bytes()[:size])
     return target
+
+
+def test_stations_smet_folder_and_uscrn_elevation(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    smet = sorted((DATA / "stations" / "imis").glob("*.smet"))
+    out = tmp_path / "imis.nc"
+    code, err = _run(["fetch", "stations", *map(str, smet), "--format", "smet", "--out",
+                      str(out)], capsys)
+    assert code == 0, err
+    with xr.open_dataset(out) as ds:
+        validate_station_dataset(ds)
+        assert ds.sizes["station"] == 7 and ds["temperature"].attrs["units"] == "degC"
+    out = tmp_path / "crn.nc"
+    code, err = _run(["fetch", "stations", str(DATA / "stations" / "CRN_with_problems.txt"),
+                      "--format", "uscrn", "--elevation", "3", "--out", str(out)], capsys)
+    assert code == 0, err
+    with xr.open_dataset(out) as ds:
+        assert float(ds["elevation"][0]) == 3.0
+    code, err = _run(["fetch", "stations", str(smet[0]), "--format", "uscrn", "--out",
+                      str(tmp_path / "bad.nc")], capsys)
+    assert code == 1 and smet[0].name in err and not (tmp_path / "bad.nc").exists()

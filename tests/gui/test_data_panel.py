@@ -120,3 +120,55 @@ def test_offline_toggle_is_saved(window):
     window.data_panel.offline_box.setChecked(True)
     assert load_settings().offline is True
     assert "OFFLINE" in window.data_panel.cache_label.text()
+
+
+def test_refresh_and_a_stale_answer_in_the_status_bar(window, qtbot, tmp_path):
+    panel = window.data_panel
+    answers = []
+    max_age = {}
+
+    def handler(request):
+        answers.append(request.url)
+        n = len(request.url.params["latitude"].split(","))
+        return httpx.Response(200, content=as_batch(recorded(BODY), n), headers=max_age)
+
+    panel.context_factory = _context(handler, tmp_path)
+    _berlin_days(panel)
+
+    def fetch(name):
+        with qtbot.waitSignal(window.tasks.finished, timeout=60000):
+            assert panel.fetch(tmp_path / name)
+        with xr.open_dataset(tmp_path / name) as ds:
+            return dict(ds.attrs)
+
+    assert fetch("a.nc")["cache_hit"] == "no"
+    assert fetch("b.nc")["cache_hit"] == "yes" and len(answers) == 1  # fresh for an hour
+    panel.refresh_box.setChecked(True)
+    max_age["Cache-Control"] = "max-age=0"  # this answer expires at once
+    assert fetch("c.nc")["cache_hit"] == "no" and len(answers) == 2
+    panel.refresh_box.setChecked(False)
+    panel.offline_box.setChecked(True)
+    stale = fetch("d.nc")
+    assert stale["cache_stale"].startswith("yes") and len(answers) == 2
+    assert window.statusBar().currentMessage().startswith("STALE:")
+    assert "STALE:" in panel.result_label.text()
+
+
+def test_station_formats_come_from_the_table(window, qtbot, tmp_path):
+    from desktop_app.sources.station_formats import formats_without_mapping
+    from tests.sources.helpers import DATA
+
+    panel = window.data_panel
+    offered = [panel.format_box.itemData(i) for i in range(panel.format_box.count())]
+    assert offered == [f.name for f in formats_without_mapping()] and "smet" in offered
+    panel.source_box.setCurrentIndex(panel.source_box.findData("stations"))
+    imis = DATA / "stations" / "imis"
+    panel.file_edit.setText(f"{imis / 'FIR2_2009-01-20_26.smet'}; "
+                            f"{imis / 'GLA2_2009-01-20_26.smet'}")
+    panel.format_box.setCurrentIndex(offered.index("smet"))
+    out = tmp_path / "fir2.nc"
+    with qtbot.waitSignal(window.tasks.finished, timeout=60000):
+        assert panel.fetch(out)
+    with xr.open_dataset(out) as ds:
+        assert [str(s) for s in ds["station_id"].values] == ["SMET:FIR2", "SMET:GLA2"]
+        assert ds["elevation"].values.tolist() == [2110.0, 1630.0]

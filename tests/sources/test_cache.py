@@ -37,7 +37,8 @@ def test_round_trip_and_offline_hit(tmp_path: Path) -> None:
 
     first, hit1 = cached_fetch(cache, {"q": 1}, fetch, _parse, offline=False, what="q")
     again, hit2 = cached_fetch(cache, {"q": 1}, fetch, _parse, offline=True, what="q")
-    assert (hit1, hit2) == (False, True) and first == again and len(calls) == 1
+    assert (hit1.from_cache, hit2.from_cache) == (False, True)
+    assert first == again and len(calls) == 1
 
 
 def test_offline_miss_is_clear(tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def test_corrupt_entry_is_dropped_and_refetched(tmp_path: Path) -> None:
     assert cache.get_bytes({"q": 3}) is None
     assert not entry.path.exists()
     value, hit = cached_fetch(cache, {"q": 3}, lambda: BODY, _parse, offline=False, what="q")
-    assert not hit and cache.get_bytes({"q": 3}) == BODY
+    assert not hit.from_cache and cache.get_bytes({"q": 3}) == BODY
 
 
 def test_truncated_entry_and_missing_sidecar_read_as_misses(tmp_path: Path) -> None:

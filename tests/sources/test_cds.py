@@ -37,7 +37,7 @@ def test_request_builder() -> None:
     body = Era5Request(("temperature", "wind_speed"), BBox(50, -10, 58, 2),
                        dt.date(2019, 3, 30), dt.date(2019, 4, 2), hours=(0, 12)).to_cds()
     assert body["variable"] == ["10m_u_component_of_wind", "10m_v_component_of_wind",
-                                "2m_temperature"]
+                                "2m_temperature", "geopotential"]  # z: the orography
     assert body["area"] == [58, -10, 50, 2]  # N, W, S, E
     assert body["year"] == ["2019"] and body["month"] == ["03", "04"]
     assert body["day"] == ["01", "02", "30", "31"]
@@ -65,8 +65,9 @@ def test_retrieve_open_and_cache(tmp_path: Path) -> None:
     ctx = _context(fake, tmp_path)
     ds = run_fetch(Era5CdsFetch(REQUEST), context=ctx)
     assert fake.submitted is not None
-    assert fake.submitted["inputs"]["variable"] == ["surface_pressure", "total_precipitation"]
-    assert set(ds.data_vars) == {"surface_pressure", "precipitation"}
+    assert fake.submitted["inputs"]["variable"] == ["geopotential", "surface_pressure",
+                                                    "total_precipitation"]
+    assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
     assert ds.sizes == {"time": 24, "latitude": 41, "longitude": 41}
     assert (np.diff(ds["latitude"].values) > 0).all()
     calls = len(fake.calls)

@@ -40,7 +40,7 @@ def test_legacy_netcdf_unpacked_flipped_converted() -> None:
 
 def test_new_layout_zip_matches_legacy() -> None:
     legacy, new = open_era5(LEGACY), open_era5(NEW_ZIP)
-    assert set(new.data_vars) == {"surface_pressure", "precipitation"}
+    assert set(new.data_vars) == {"surface_pressure", "precipitation", "elevation"}
     for name in new.data_vars:
         np.testing.assert_allclose(new[name].values, legacy[name].values, atol=1e-3)
     np.testing.assert_array_equal(new["time"].values, legacy["time"].values)

@@ -82,6 +82,20 @@ def test_nulls_become_nan(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert np.isnan(values[5]) and np.isfinite(np.delete(values, 5)).all()
 
 
+def test_elevation_zero_is_a_value_not_missing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A coastal point: the recorded body with its elevation set to 0.0 (protocol-level
+    # edit); only an absent or null elevation is missing.
+    body = json.loads(BERLIN)
+    body["elevation"] = 0.0
+    ds = _om(Recorder(json.dumps(body).encode()), tmp_path).fetch_points(
+        [52.52], [13.41], ["temperature"])
+    assert float(ds["elevation"].values[0]) == 0.0
+    body["elevation"] = None
+    ds = _om(Recorder(json.dumps(body).encode()), tmp_path / "b").fetch_points(
+        [52.52], [13.41], ["temperature"])
+    assert np.isnan(ds["elevation"].values[0])
+
+
 def test_fifteen_minutely(tmp_path) -> None:  # type: ignore[no-untyped-def]
     rec = Recorder(recorded("frenck_forecast_minutely_15.json"))
     ds = _om(rec, tmp_path).fetch_points([52.27], [6.87], ["temperature", "precipitation"],
@@ -130,6 +144,9 @@ def test_bbox_grid(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert ds["temperature"].dims == ("time", "latitude", "longitude")
     assert ds.sizes["latitude"] == 3 and ds.sizes["longitude"] == 4
     assert (np.diff(ds["latitude"].values) > 0).all()
+    # the coarse orography: the elevation the API reports per point, a data variable
+    assert ds["elevation"].dims == ("latitude", "longitude")
+    np.testing.assert_allclose(ds["elevation"].values, 44.8125)  # Berlin body, every point
     with pytest.raises(ConfigError, match="coarser"):
         _om(rec, tmp_path).fetch_bbox(BBox(40, -10, 60, 30), 0.1, ["temperature"])
 

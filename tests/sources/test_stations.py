@@ -34,6 +34,27 @@ def test_uscrn_real_faults() -> None:
     assert ds["wind_speed"].attrs["comment"] == "measured at 1.5 m above ground"
 
 
+def test_uscrn_gets_an_elevation_and_says_where_from() -> None:
+    # The sub-hourly product has no elevation column: the bundled altitude grid gives
+    # one, labelled as such. Tucson 11 W lies in the Sonoran desert hills (~700 m),
+    # Titusville 7 E on Florida's coast (near 0 m).
+    tucson = read_station_file(STATIONS / "CRNS0101-05-2019-AZ_Tucson_11_W.txt", "uscrn")
+    coast = read_station_file(STATIONS / "CRN_with_problems.txt", "uscrn")
+    assert 600.0 < float(tucson["elevation"][0]) < 850.0
+    assert -10.0 < float(coast["elevation"][0]) < 30.0
+    assert "altitude grid" in tucson["elevation"].attrs["comment"]
+    assert "--elevation" in tucson["elevation"].attrs["comment"]
+    from desktop_app.sources.station_formats import read_station_files
+
+    given = read_station_files([STATIONS / "CRNS0101-05-2019-AZ_Tucson_11_W.txt"], "uscrn",
+                               elevation=733.0)
+    assert float(given["elevation"][0]) == 733.0
+    assert given["elevation"].attrs["comment"] == "given by the user"
+    both = read_station_files([STATIONS / "CRNS0101-05-2019-AZ_Tucson_11_W.txt",
+                               STATIONS / "CRN_with_problems.txt"], "uscrn")
+    assert both.sizes["station"] == 2 and np.isfinite(both["elevation"].values).all()
+
+
 def test_tmy3_greensboro() -> None:
     ds = read_station_file(STATIONS / "723170TYA.CSV", "tmy3")
     assert ds.sizes == {"station": 1, "time": 8760}

@@ -65,3 +65,24 @@ def test_a_folder_of_logger_files_reads_like_the_one_file(tmp_path):
         StationFiles([StationSpec("x", 0.0, 0.0, path=str(empty))]).fetch()
     with pytest.raises(DataFileError, match="not found"):
         StationFiles([StationSpec("x", 0.0, 0.0, path=str(tmp_path / "nope.txt"))]).fetch()
+
+
+def test_file_station_formats_come_from_the_table(tmp_path):
+    from desktop_app.errors import ConfigError
+    from desktop_app.watch.config import parse_config
+
+    def config(fmt):
+        return {"stations": [{"id": "fir2", "latitude": 46.67, "longitude": 8.06,
+                              "source": "file", "format": fmt,
+                              "path": str(DATA / "sources" / "stations" / "imis" /
+                                          "FIR2_2009-01-20_26.smet")}]}
+
+    cfg = parse_config(config("smet"))
+    batch = StationFiles(list(cfg.stations)).fetch()
+    assert len(batch.observations) == 168
+    # the file's 2009-01-20T00:00 local (tz = 1) is 23:00 UTC the day before, TA in K
+    first = min(batch.observations, key=lambda o: o[1])
+    assert first[1] == int(np.datetime64("2009-01-19T23:00", "s").astype(np.int64))
+    with pytest.raises(ConfigError, match="stations\\[0\\].format: 'wmo' is not one of "
+                                          "uscrn, tmy3, smet"):
+        parse_config(config("wmo"))

@@ -23,9 +23,11 @@ from desktop_app.sources.jobs import (
     FetchRequest,
     OpenMeteoFetch,
     StationFileFetch,
+    fetch_notes,
     run_fetch,
 )
 from desktop_app.sources.output import write_netcdf
+from desktop_app.sources.station_formats import formats_without_mapping
 
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
@@ -34,8 +36,9 @@ TASK = "Get data"
 SOURCES = {
     "openmeteo": "Open-Meteo forecast",
     "archive": "Open-Meteo archive (ERA5-based)",
-    "era5": "ERA5 from NetCDF/GRIB files",
-    "stations": "Station file (USCRN / TMY3)",
+    "era5": "ERA5 from NetCDF/GRIB files (several: months, levels)",
+    "stations": "Station file (" + " / ".join(
+        f.name.upper() for f in formats_without_mapping()) + ")",
 }
 VARIABLES = ("temperature", "relative_humidity", "surface_pressure", "wind_speed",
              "precipitation")
@@ -82,8 +85,11 @@ class DataPanel(QtWidgets.QWidget):
         file_row.addWidget(self.file_edit, 1)
         file_row.addWidget(browse)
         self.format_box = QtWidgets.QComboBox()
-        self.format_box.addItems(["uscrn", "tmy3"])
+        for fmt in formats_without_mapping():
+            self.format_box.addItem(fmt.description, fmt.name)
         self.offline_box = QtWidgets.QCheckBox("Work offline (cache only)")
+        self.refresh_box = QtWidgets.QCheckBox("Refresh (ask the server again)")
+        self.refresh_box.setToolTip("Ignore cached answers, even ones still fresh")
         self.cache_label = QtWidgets.QLabel()
         self.fetch_button = QtWidgets.QPushButton("Get data…")
         self.result_label = QtWidgets.QLabel()
@@ -98,6 +104,7 @@ class DataPanel(QtWidgets.QWidget):
         form.addRow("File", file_row)
         form.addRow("Format", self.format_box)
         form.addRow(self.offline_box)
+        form.addRow(self.refresh_box)
         form.addRow("Cache", self.cache_label)
         form.addRow(self.fetch_button)
         form.addRow(self.result_label)
@@ -133,21 +140,23 @@ class DataPanel(QtWidgets.QWidget):
         self.bbox_edit.setText(f"{south:.4f},{west:.4f},{north:.4f},{east:.4f}")
 
     def _browse(self) -> None:
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Data file")
-        if name:
-            self.file_edit.setText(name)
+        names, _ = QtWidgets.QFileDialog.getOpenFileNames(self, "Data file(s)")
+        if names:
+            self.file_edit.setText("; ".join(names))
 
     # -- fetching ---------------------------------------------------------------------
     def request(self) -> FetchRequest:
         """The fetch the form describes; a MicroclimateError names what is wrong."""
         source = self.source_box.currentData()
         if source in ("era5", "stations"):
-            path = Path(self.file_edit.text().strip())
-            if not self.file_edit.text().strip():
+            # several files (ERA5 months/levels, one SMET per station) separated by ';'
+            paths = [Path(p.strip()) for p in self.file_edit.text().split(";") if p.strip()]
+            if not paths:
                 raise MicroclimateError("choose a file to read first")
             if source == "era5":
-                return Era5FileFetch(paths=(path,))
-            return StationFileFetch(path=path, format=self.format_box.currentText())
+                return Era5FileFetch(paths=tuple(paths))
+            return StationFileFetch(path=paths[0], format=str(self.format_box.currentData()),
+                                    more=tuple(paths[1:]))
         variables = tuple(n for n, b in self.var_boxes.items() if b.isChecked())
         if not variables:
             raise MicroclimateError("tick at least one variable")
@@ -180,13 +189,14 @@ class DataPanel(QtWidgets.QWidget):
             self.result_label.setText(f"Cannot fetch: {exc}")
             return False
         context = self.context_factory(self._settings())
+        context.refresh = self.refresh_box.isChecked()
 
-        def job(progress: Any, cancel: threading.Event) -> tuple[Path, str]:
+        def job(progress: Any, cancel: threading.Event) -> tuple[Path, str, list[str]]:
             ds = run_fetch(request, context=context, progress=progress, cancel=cancel)
             if cancel.is_set():  # cancelled while the last answer was on its way
                 raise CancelledError("fetch cancelled: nothing written")
             write_netcdf(ds, out)
-            return out, describe(ds)
+            return out, describe(ds), fetch_notes(ds)
 
         self.result_label.setText("Fetching…")
         return self.window_.tasks.start(TASK, job)
@@ -195,8 +205,11 @@ class DataPanel(QtWidgets.QWidget):
         if name != TASK:
             return
         assert isinstance(result, tuple)
-        out, summary = str(result[0]), str(result[1])
-        self.result_label.setText(f"Wrote {out}: {summary}")
+        out, summary, notes = str(result[0]), str(result[1]), list(result[2])
+        self.result_label.setText(f"Wrote {out}: {summary}" + "".join(
+            f"\n{line}" for line in notes))
+        if notes:  # stale data or a stand-in orography: the status bar says so too
+            self.window_.statusBar().showMessage(" · ".join(notes))
         self.refresh_cache()
 
 
