@@ -26,8 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="model to use (default: the active one)")
     parser.add_argument("--provider", choices=PROVIDERS, default=None,
                         help="where the model runs (default: the provider setting, auto)")
-    parser.add_argument("--int8", action="store_true",
-                        help="run an INT8-quantised copy on the CPU (faster, less accurate)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="CPU threads for the model (default: all cores)")
     parser.add_argument("--subhourly", type=int, default=0, metavar="HOURS",
@@ -62,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads is not None and args.threads < 1:
         raise ConfigError("--threads must be at least 1")
-    ds = run_forecast(inputs, args.model, provider, progress=progress, int8=args.int8,
+    ds = run_forecast(inputs, args.model, provider, progress=progress,
                       subhourly_hours=args.subhourly, threads=args.threads)
     write_forecast(ds, args.out)
     print(f"runtime: {ds.attrs['provider_status']}")
