@@ -5,6 +5,12 @@ NaN); moving the time slider changes one uniform, so scrubbing and animation nev
 re-upload a frame. Changing the colormap swaps a shader function, again no upload.
 Values shown to the user (hover, export) always come from the float data, never from
 the texture, so the 16-bit display quantisation cannot change a reported number.
+
+A big stack (a week of hourly 1024x1024 frames) goes up in slices of frames
+(:meth:`FieldStackVisual.begin_frames`, then :meth:`~FieldStackVisual.upload_frames`
+per slice, which the map canvas spreads over the event loop): each slice is encoded on
+its own, so no float32 copy of the whole stack is ever made, and the window keeps
+answering while the rest of the week uploads.
 """
 
 from __future__ import annotations
@@ -76,20 +82,33 @@ class FieldStackVisual(Visual):
         return all(n <= MAX_3D_TEXTURE for n in shape)
 
     def set_frames(self, frames: np.ndarray, clim: tuple[float, float]) -> None:
-        """Upload the whole (time, ny, nx) stack once."""
+        """Upload the whole (time, ny, nx) stack at once."""
         frames = np.asarray(frames)
-        if frames.ndim != 3 or not self.fits(frames.shape):
-            raise ValueError(f"frame stack of shape {frames.shape} does not fit a 3-D texture")
-        nt, ny, nx = frames.shape
+        self.begin_frames(frames.shape, clim)
+        self.upload_frames(frames, 0, frames.shape[0])
+
+    def begin_frames(self, shape: tuple[int, ...], clim: tuple[float, float]) -> None:
+        """Make room on the GPU for a (time, ny, nx) stack; frames not uploaded yet are
+        undefined until :meth:`upload_frames` fills them."""
+        if len(shape) != 3 or not self.fits(shape):
+            raise ValueError(f"frame stack of shape {shape} does not fit a 3-D texture")
+        nt, ny, nx = (int(n) for n in shape)
         self.clim = clim
         self._n_frames = nt
-        self._texture.set_data(encode_uint16(frames, clim))
-        self.uploads += 1
+        if self._texture.shape[:3] != (nt, ny, nx):  # another variable, same grid: reuse
+            self._texture.resize((nt, ny, nx))
         quad = np.array([[0, 0], [nx, 0], [nx, ny], [0, 0], [nx, ny], [0, ny]], np.float32)
         self._vbo.set_data(quad)
         self.shared_program.vert["grid_size"] = (float(nx), float(ny))
         self._bounds = ((0.0, float(nx)), (0.0, float(ny)))
         self.set_layer(min(self.layer, nt - 1))
+
+    def upload_frames(self, frames: np.ndarray, start: int, stop: int) -> None:
+        """Encode and upload ``frames[start:stop]`` into the stack begun last."""
+        self._texture.set_data(encode_uint16(frames[start:stop], self.clim),
+                               offset=(start, 0, 0))
+        self.uploads += 1
+        self.update()
 
     def set_layer(self, t: int) -> None:
         self.layer = int(t)

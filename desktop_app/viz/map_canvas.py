@@ -8,6 +8,7 @@ The widget only draws and reports what is under the cursor; it holds no data log
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -24,6 +25,10 @@ from desktop_app.viz.styles import QC_COLORS
 use_qt_backend()
 
 CLICK_RADIUS_PX = 12.0
+# stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop
+# turn (a week of hourly 1024x1024 frames took 6 s in one piece, the window frozen)
+SLICED_UPLOAD_BYTES = 64 * 2**20
+SLICE_SECONDS = 0.03
 
 
 class MapCanvas(QtCore.QObject):
@@ -61,6 +66,11 @@ class MapCanvas(QtCore.QObject):
         self._lat = np.zeros(2)
         self._lon = np.zeros(2)
         self._frames: np.ndarray | None = None  # kept only when the stack is too big
+        self._stack: np.ndarray | None = None  # frames still being uploaded in slices
+        self._todo: list[int] = []
+        self._pending = QtCore.QTimer(self)
+        self._pending.setInterval(0)
+        self._pending.timeout.connect(self._upload)
         self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
         self._station_xy = np.zeros((0, 2))
         self._press_pos: tuple[float, float] | None = None
@@ -116,13 +126,52 @@ class MapCanvas(QtCore.QObject):
         frames = np.asarray(frames)
         self.resident = FieldStackVisual.fits(frames.shape)
         self._frames = None if self.resident else frames
-        self.image.set_frames(frames if self.resident else frames[t:t + 1], clim)
+        self._pending.stop()
+        if self.resident and frames.nbytes > SLICED_UPLOAD_BYTES:
+            # the step shown now at once, the rest in slices between events (see _upload)
+            self.image.begin_frames(frames.shape, clim)
+            self._stack = frames  # the caller's array: no copy is kept
+            self._todo = [*range(t, frames.shape[0]), *range(t)]
+            self._upload_now(t)
+            self._pending.start()
+        else:
+            self._stack = None
+            self.image.set_frames(frames if self.resident else frames[t:t + 1], clim)
         self.image.set_cmap(cmap)
         self.colorbar.set(cmap, clim, label)
         self.set_time(t)
 
+    def _upload_now(self, t: int) -> None:
+        if self._stack is not None and t in self._todo:
+            self._todo.remove(t)
+            self._upload_frame(t)
+
+    def _upload_frame(self, t: int) -> None:
+        assert self._stack is not None
+        self.image.upload_frames(self._stack, t, t + 1)
+        # vispy queues GL commands until the next draw: run them now, so a slice costs
+        # its own time and encoded frames do not pile up in the queue
+        self.canvas.set_current()
+        self.canvas.context.flush_commands()
+
+    def _upload(self) -> None:
+        """One slice of the pending stack: frames until the time budget is spent."""
+        started = time.perf_counter()
+        while self._todo and time.perf_counter() - started < SLICE_SECONDS:
+            self._upload_frame(self._todo.pop(0))
+        if not self._todo:
+            self._pending.stop()
+            self._stack = None
+        self.canvas.update()
+
+    @property
+    def uploading(self) -> bool:
+        """Frames of the shown stack are still on their way to the GPU."""
+        return bool(self._todo)
+
     def set_time(self, t: int) -> None:
         if self.resident:
+            self._upload_now(t)  # a step the slices have not reached yet
             self.image.set_layer(t)
         elif self._frames is not None:
             self.image.set_frames(self._frames[t:t + 1], self.image.clim)
