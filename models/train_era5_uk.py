@@ -14,6 +14,11 @@ not depend much on grid spacing (no slope, aspect or topographic position, which
 
 With ``--install`` the model and its card are copied into ``models/`` only if the model
 beats the lapse-rate baseline on the held-out test days.
+
+Version 1.1.0 is the 1.0.0 network unchanged (same ONNX bytes) with a card that records
+its training domain, so the guard stops it outside UK March 1 deg -> 0.25 deg (where it
+was found to be much worse than the baselines); ``--domain-only`` rebuilds that card
+from the same training days without training again.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from desktop_app.training.trainer import resume, start  # noqa: E402
 
 GRIB = ROOT / "tests" / "data" / "sources" / "era5" / "era5-2mt-2019-03-uk.grib"
 TERRAIN = ROOT / "tests" / "data" / "inference" / "era5_uk_fine.nc"
-NAME, VERSION = "era5-uk-downscaler", "1.0.0"
+NAME, VERSION = "era5-uk-downscaler", "1.1.0"
+PREVIOUS = "era5-uk-downscaler-1.0.0"  # its network, unchanged
 BLOCK = 4
 DAYS = [f"2019-03-{d:02d}" for d in range(1, 32)]
 FEATURES = ["temperature_interp", "elevation", "coarse_elevation", "elevation_difference",
@@ -139,6 +145,29 @@ def add_note(card_path: Path, note: str) -> None:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
 
 
+def domain_only(work: Path, steps: int) -> None:
+    """The 1.0.0 network with a card carrying its training domain, as version 1.1.0."""
+    from desktop_app.training.dataset import build_dataset
+    from desktop_app.training.export import training_domain
+
+    cfg = parse_config(config(*build_files(work), steps))
+    domain = training_domain(build_dataset(cfg.data, cfg.train.seed))
+    models = ROOT / "models"
+    card = json.loads((models / f"{PREVIOUS}.json").read_text(encoding="utf-8"))
+    card.update(version=VERSION, onnx_file=f"{NAME}-{VERSION}.onnx",
+                training_domain=domain)
+    card["limitations"] += (" Version 1.1.0: the same network with its training domain "
+                            "recorded, so the app's guard uses the best baseline instead "
+                            "wherever a step's inputs lie outside it (other regions, "
+                            "months, grid spacings).")
+    dest = f"{NAME}-{VERSION}"
+    with atomic_path(models / f"{dest}.onnx") as tmp:
+        shutil.copyfile(models / f"{PREVIOUS}.onnx", tmp)
+    with atomic_path(models / f"{dest}.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote models/{dest}.onnx/.json with the training domain")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=None)
@@ -146,9 +175,14 @@ def main() -> None:
     parser.add_argument("--install", action="store_true")
     parser.add_argument("--export-only", action="store_true",
                         help="export the finished run in --work again, without training")
+    parser.add_argument("--domain-only", action="store_true",
+                        help="write the 1.1.0 card (1.0.0 network + training domain)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="era5-uk-train-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.domain_only:
+        domain_only(work, args.steps)
+        return
     if args.export_only:
         trainer = resume(work / "run")  # loads the last checkpoint; best.pt is exported
     else:

@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="CPU threads for the model (default: all cores)")
     parser.add_argument("--subhourly", type=int, default=0, metavar="HOURS",
                         help="15-minute steps (linear in time) for the first HOURS")
+    parser.add_argument("--force-model", action="store_true",
+                        help="use the model on every step, even where the guard finds its "
+                             "inputs outside its training domain")
     parser.add_argument("--out", type=Path, required=True, help="output NetCDF path")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
@@ -61,9 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConfigError("--threads must be at least 1")
     ds = run_forecast(inputs, args.model, provider, progress=progress,
-                      subhourly_hours=args.subhourly, threads=args.threads)
+                      subhourly_hours=args.subhourly, threads=args.threads,
+                      force_model=args.force_model)
     write_forecast(ds, args.out)
     print(f"runtime: {ds.attrs['provider_status']}")
+    print(f"baseline: {ds.attrs['baseline_method']} ({ds.attrs['baseline_description']})")
+    print(ds.attrs["guard"])
     print(f"wrote {args.out}: {ds.sizes['time']} steps, {ds.sizes['latitude']}x"
           f"{ds.sizes['longitude']} cells, model {ds.attrs['model_name']}@"
           f"{ds.attrs['model_version']}" + (" (NOT trained: baseline as a graph)"

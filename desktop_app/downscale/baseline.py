@@ -1,9 +1,13 @@
-"""The physical baseline: bilinear interpolation plus a lapse-rate terrain correction.
+"""The physical baselines: bilinear interpolation plus a terrain correction.
 
-Temperature is moved along the (tunable) lapse rate from the coarse model orography to
-the fine terrain. Pressure follows the hypsometric equation for the height difference.
-Humidity is adjusted consistently: specific humidity is held, so the vapour pressure
-scales with pressure, and relative humidity is recomputed for the corrected temperature.
+Temperature is moved from the coarse model orography to the fine terrain by one of the
+:data:`METHODS`: a fixed lapse rate (-6.5 K/km by default), a lapse rate estimated at
+each step from the coarse field itself, or TopoSCALE-style interpolation in the coarse
+column's pressure-level profile (:mod:`desktop_app.downscale.lapse`); plain bilinear
+interpolation is the reference every method must beat. Pressure follows the hypsometric
+equation for the height difference. Humidity is adjusted consistently: specific humidity
+is held, so the vapour pressure scales with pressure, and relative humidity is recomputed
+for the corrected temperature.
 Wind is interpolated only.
 """
 
@@ -18,6 +22,29 @@ from desktop_app.errors import SchemaError
 STANDARD_LAPSE_RATE = -6.5  # K per km, ICAO standard atmosphere
 _G = 9.80665
 _RD = 287.05
+# name -> what it is (the first available in this order is the best baseline)
+METHODS = {
+    "toposcale": "TopoSCALE-style: the coarse pressure-level profile at the fine "
+                 "elevation plus the surface departure",
+    "lapse_estimated": "lapse rate estimated at each step from the coarse field",
+    "lapse_fixed": f"fixed lapse rate {STANDARD_LAPSE_RATE} K/km",
+    "bilinear": "plain bilinear interpolation (no terrain correction)",
+}
+PRESSURE_LEVEL_VARS = ("temperature_pl", "geopotential_height_pl")
+
+
+def has_pressure_levels(coarse: xr.Dataset) -> bool:
+    return all(v in coarse for v in PRESSURE_LEVEL_VARS)
+
+
+def available_methods(coarse: xr.Dataset) -> list[str]:
+    """The temperature baselines these inputs allow, best first."""
+    return [m for m in METHODS if m != "toposcale" or has_pressure_levels(coarse)]
+
+
+def best_method(coarse: xr.Dataset) -> str:
+    """TopoSCALE with pressure levels, else the estimated lapse rate."""
+    return available_methods(coarse)[0]
 
 
 def bilinear(values: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray,
@@ -50,14 +77,50 @@ def saturation_vapour_pressure(temp_c: np.ndarray) -> np.ndarray:
     return 6.1094 * np.exp(17.625 * temp_c / (temp_c + 243.04))
 
 
+def downscale_temperature(coarse: xr.Dataset, terrain: xr.Dataset, method: str,
+                          lapse_rate: float = STANDARD_LAPSE_RATE) -> np.ndarray:
+    """Coarse ``temperature`` on the fine grid by ``method``: float32 (time, lat, lon)."""
+    from desktop_app.downscale.features import interp_matrix, separable_bilinear
+    from desktop_app.downscale.lapse import estimate_lapse_rate, toposcale_temperature
+
+    if method not in METHODS:
+        raise SchemaError(f"unknown baseline method {method!r}; known: {', '.join(METHODS)}")
+    if method == "toposcale" and not has_pressure_levels(coarse):
+        raise SchemaError("the TopoSCALE baseline needs pressure levels in the coarse input "
+                          f"({' and '.join(PRESSURE_LEVEL_VARS)})")
+    wy = interp_matrix(coarse["latitude"].values, terrain["latitude"].values
+                       ).astype(np.float32)
+    wx = interp_matrix(coarse["longitude"].values, terrain["longitude"].values
+                       ).astype(np.float32)
+    t = np.asarray(coarse["temperature"].values, np.float32)
+    z_coarse = np.asarray(coarse["elevation"].values, np.float32)
+    z_fine = np.asarray(terrain["elevation"].values, np.float32)
+    if method == "toposcale":
+        dims = ("time", "pressure_level", "latitude", "longitude")
+        levels = [np.asarray(coarse[v].transpose(*dims).values, np.float32)
+                  for v in PRESSURE_LEVEL_VARS]
+        return toposcale_temperature(t, z_coarse, levels[0], levels[1], z_fine, wy, wx)
+    t_interp = separable_bilinear(t, wy, wx)
+    if method == "bilinear":
+        return t_interp.astype(np.float32)
+    dz_km = (z_fine - wy @ z_coarse @ wx.T) / np.float32(1000.0)
+    if method == "lapse_fixed":
+        return (t_interp + np.float32(lapse_rate) * dz_km).astype(np.float32)
+    gamma = estimate_lapse_rate(t, z_coarse).astype(np.float32)
+    return (t_interp + separable_bilinear(gamma, wy, wx) * dz_km).astype(np.float32)
+
+
 def lapse_rate_baseline(
-    coarse: xr.Dataset, terrain: xr.Dataset, lapse_rate: float = STANDARD_LAPSE_RATE
+    coarse: xr.Dataset, terrain: xr.Dataset, lapse_rate: float = STANDARD_LAPSE_RATE,
+    method: str = "lapse_fixed",
 ) -> xr.Dataset:
     """Downscale ``coarse`` (time, lat, lon, with an ``elevation`` orography) to the grid
     of ``terrain`` (``elevation`` on latitude/longitude).
 
     Returns a canonical grid Dataset with the variables of ``coarse`` that the baseline
-    knows how to move (temperature, relative_humidity, surface_pressure, wind_speed).
+    knows how to move (temperature, relative_humidity, surface_pressure, wind_speed);
+    temperature by ``method`` (see :data:`METHODS`; ``lapse_rate`` is the fixed rate),
+    humidity and pressure consistently with the temperature it gives.
     """
     for name, ds in (("coarse", coarse), ("terrain", terrain)):
         if "elevation" not in ds:
@@ -75,7 +138,10 @@ def lapse_rate_baseline(
     z_fine = terrain["elevation"].values.astype(float)
     dz = z_fine - interp("elevation")  # metres the fine cell sits above the coarse one
     t_interp = interp("temperature")
-    t_fine = t_interp + lapse_rate * dz / 1000.0
+    if method == "lapse_fixed":
+        t_fine = t_interp + lapse_rate * dz / 1000.0
+    else:
+        t_fine = downscale_temperature(coarse, terrain, method, lapse_rate).astype(float)
     out: dict[str, np.ndarray] = {"temperature": t_fine}
 
     pressure_ratio = None
@@ -93,6 +159,7 @@ def lapse_rate_baseline(
         out["wind_speed"] = np.maximum(interp("wind_speed"), 0.0)
 
     coords = {"time": coarse["time"].values, "latitude": lat, "longitude": lon}
+    how = f"fixed lapse rate {lapse_rate} K/km" if method == "lapse_fixed" else METHODS[method]
     data_vars = {
         name: (("time", "latitude", "longitude"), values.astype(np.float32),
                VARIABLES[name].cf_attrs())
@@ -102,8 +169,8 @@ def lapse_rate_baseline(
     result["elevation"] = terrain["elevation"]
     result.attrs = {
         "title": "lapse-rate baseline downscaling",
-        "method": f"bilinear interpolation + lapse rate {lapse_rate} K/km, "
-                  "hypsometric pressure, constant specific humidity",
+        "method": f"temperature: {how}; hypsometric pressure, constant specific humidity",
+        "baseline_method": method,
         "source": coarse.attrs.get("title", "coarse background"),
     }
     return result

@@ -305,6 +305,10 @@ class MainWindow(QtWidgets.QMainWindow):
         text = f"<b>{region.name}</b> — field: {self.view.field_label}"
         if method:
             text += f" ({method})"
+        note = self.view.step_note(self.time_index)
+        if note:
+            colour = "#7fd17f" if note == "this step: model" else "#ffb000"
+            text += f" — <span style='color:{colour}'>{note}</span>"
         if region.generated:
             text += (" — <span style='color:#ffb000'>sample data: the weather "
                      f"({', '.join(region.generated)}) is synthetic, not a forecast</span>")
@@ -335,6 +339,8 @@ class MainWindow(QtWidgets.QMainWindow):
         t = self.time_index
         self.map.set_time(t)
         self.time_label.setText(format_time(self.view.times[t]))
+        if self.view.forecast is not None:  # the guard's verdict can change per step
+            self.provenance.setText(self._provenance_text())
         self._draw_stations()
         self.series.set_cursor(self.view.times[t])  # the series themselves do not change
 
@@ -375,7 +381,7 @@ class MainWindow(QtWidgets.QMainWindow):
             series.append(Series("observed", s.observed, "#f0f0f0", symbols=True))
         if s.forecast is not None:
             series.append(Series("model forecast", s.forecast, "#ff8c1a"))
-        series.append(Series("lapse-rate baseline", s.baseline, "#33b5ff"))
+        series.append(Series(f"{self.view.baseline_method} baseline", s.baseline, "#33b5ff"))
         series.append(Series("coarse (bilinear)", s.coarse, "#a0a0a0", dashed=True))
         self.series.set_series(s.title, self.view.times, series, s.units,
                                s.flagged if s.observed is not None else None)
@@ -384,7 +390,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if other == self.variable:
                 continue
             o = self.view.station_series(self.selected_station, other)
-            lines = [Series("lapse-rate baseline", o.baseline, "#33b5ff")]
+            lines = [Series(f"{self.view.baseline_method} baseline", o.baseline, "#33b5ff")]
             if o.forecast is not None:
                 lines.append(Series("model forecast", o.forecast, "#ff8c1a"))
             if o.observed is not None:

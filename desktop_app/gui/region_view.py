@@ -9,7 +9,7 @@ import xarray as xr
 
 from desktop_app.core.flags import QCFlag
 from desktop_app.core.variables import get_variable
-from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline
+from desktop_app.downscale.baseline import best_method, bilinear, lapse_rate_baseline
 from desktop_app.errors import SchemaError
 from desktop_app.sources.region import RegionBundle
 from desktop_app.viz.styles import DEFAULT_COLORMAPS
@@ -18,7 +18,7 @@ COLORMAPS = DEFAULT_COLORMAPS
 
 
 LAYERS = {
-    "baseline": "Baseline (lapse rate)",
+    "baseline": "Baseline (physical)",
     "forecast": "Model forecast",
     "difference": "Forecast − baseline",
 }
@@ -41,11 +41,13 @@ class RegionView:
 
     def __init__(self, region: RegionBundle) -> None:
         self.region = region
-        self.baseline = lapse_rate_baseline(region.coarse, region.terrain)
+        self.baseline_method = best_method(region.coarse)
+        self.baseline = lapse_rate_baseline(region.coarse, region.terrain,
+                                            method=self.baseline_method)
         self.forecast: xr.Dataset | None = None
         self.layer = "baseline"
         self.field = self.baseline
-        self.field_label = "lapse-rate baseline"
+        self.field_label = f"{self.baseline_method} baseline"
         self.times: np.ndarray = self.field["time"].values
         self.lat: np.ndarray = self.field["latitude"].values
         self.lon: np.ndarray = self.field["longitude"].values
@@ -71,7 +73,8 @@ class RegionView:
         self.layer = layer
         self._clim.clear()
         if layer == "baseline" or self.forecast is None:
-            self.field, self.field_label = self.baseline, "lapse-rate baseline"
+            self.field = self.baseline
+            self.field_label = f"{self.baseline_method} baseline"
             return
         fc = self.forecast
         model = f"{fc.attrs.get('model_name', 'model')}@{fc.attrs.get('model_version', '?')}"
@@ -91,6 +94,18 @@ class RegionView:
             self.field = diff
             self.field_label = f"difference {model} − baseline"
         self.field.attrs = dict(fc.attrs)
+
+    def step_note(self, t: int) -> str:
+        """What the shown step is, where the guard kept the model from it: '' for a
+        baseline layer or a forecast without a guard record."""
+        fc = self.forecast
+        if self.layer == "baseline" or fc is None or "model_used" not in fc:
+            return ""
+        if bool(fc["model_used"].values[t]):
+            return "this step: model"
+        share = float(fc["guard_outside_share"].values[t])
+        return (f"this step: {fc.attrs.get('baseline_method', 'physical')} baseline — "
+                f"guard: {share:.0%} of inputs outside the model's training domain")
 
     def cmap_for(self, variable: str) -> str:
         # diverging, blue below zero and red above: a warmer forecast shows red

@@ -19,12 +19,13 @@ from typing import Any
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FEATURES
 from desktop_app.errors import ModelError
+from desktop_app.inference.guard import TrainingDomain, parse_domain
 
 FORMAT_VERSION = 1
 _TOP_KEYS = {"format_version", "name", "version", "created", "description", "trained",
              "onnx_file", "sha256", "input", "outputs", "grid", "training_data",
-             "metrics", "limitations"}
-_OPTIONAL = {"metrics", "limitations", "description"}
+             "metrics", "limitations", "training_domain"}
+_OPTIONAL = {"metrics", "limitations", "description", "training_domain"}
 META_FEATURES = "microclimate.features"
 META_UNITS = "microclimate.output_units"
 
@@ -65,6 +66,7 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     limitations: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    domain: TrainingDomain | None = None  # what the guard checks inputs against
 
     @property
     def spec(self) -> str:
@@ -152,6 +154,13 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     halo = grid.get("halo_cells", 0)
     if not isinstance(halo, int) or isinstance(halo, bool) or halo < 0:
         raise ModelError(f"{source}: grid 'halo_cells' must be a whole number >= 0")
+    domain = (parse_domain(data["training_domain"], f"{source} training_domain")
+              if "training_domain" in data else None)
+    names = {f.name for f in features}
+    stray = sorted(set(domain.inputs) - names) if domain is not None else []
+    if stray:
+        raise ModelError(f"{source} training_domain: input {stray[0]!r} is not a feature "
+                         "of this model")
     sha = _need(data, "sha256", str, source)
     if len(sha) != 64:
         raise ModelError(f"{source}: sha256 must be 64 hex digits")
@@ -167,6 +176,7 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
         description=str(data.get("description", "")),
         metrics=dict(data.get("metrics") or {}), limitations=str(data.get("limitations", "")),
         raw=data,
+        domain=domain,
     )
 
 

@@ -21,10 +21,12 @@ import xarray as xr
 
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.baseline import lapse_rate_baseline
-from desktop_app.downscale.features import FeatureBuilder, interp_matrix, separable_bilinear
+from desktop_app.downscale.baseline import METHODS, available_methods, best_method
+from desktop_app.downscale.features import FeatureBuilder
 from desktop_app.errors import CancelledError, DataFileError, MicroclimateError, ModelError
 from desktop_app.fsutil import atomic_path
+from desktop_app.inference import guard
+from desktop_app.inference.baselines import baseline_fields, reference_fields
 from desktop_app.inference.card import check_against_graph, check_sha256
 from desktop_app.inference.registry import ModelEntry, ModelRegistry
 from desktop_app.inference.runtime import ModelSession, create_session
@@ -89,12 +91,18 @@ class Predictor:
     def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
-                batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
-        """Model outputs in physical units, ``{variable: (time, lat, lon) float32}``."""
+                batch_cells: int = DEFAULT_BATCH_CELLS,
+                outside: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Model outputs in physical units, ``{variable: (time, lat, lon) float32}``.
+
+        ``outside`` (one float per step), if given, is filled with the guard's measure:
+        the share of each step's cells with an input outside the card's training domain
+        (NaN where the card records none)."""
         builder = self.feature_builder(coarse, terrain)
         nt = builder.times.size
         ny, nx = builder.shape
         out = {o.variable: np.empty((nt, ny, nx), np.float32) for o in self.card.outputs}
+        check = self._guard_check(builder, terrain, outside)
         plan = list(tiles((ny, nx), max_tile_cells, self.card.halo))
         buffer: np.ndarray | None = None
         done, total = 0, len(plan) * nt
@@ -120,10 +128,41 @@ class Predictor:
                 self.to_physical(x, results, {v: a[t0:t1, target_r, target_c]
                                               for v, a in out.items()},
                                  None if whole else (inner_r, inner_c))
+                if check is not None:
+                    check(x[:, :, inner_r, inner_c], t0, target_r, target_c)
                 done += t1 - t0
                 if progress is not None:
                     progress(done / total, f"model steps {done}/{total}")
         return out
+
+    def _guard_check(self, builder: FeatureBuilder, terrain: xr.Dataset,
+                     outside: np.ndarray | None
+                     ) -> Callable[[np.ndarray, int, slice, slice], None] | None:
+        """A function that adds a batch's out-of-domain cells to ``outside`` (and turns
+        the counts into shares once the last tile is in), or None: nothing to measure."""
+        domain = self.card.domain
+        if outside is None:
+            return None
+        if domain is None:
+            outside[:] = np.nan
+            return None
+        lo, hi = guard.normalised_bounds(domain, self.feature_names, self.mean.ravel(),
+                                         self.std.ravel())
+        fixed = guard.static_outside(domain, terrain["elevation"].values, builder.lat)
+        whole = guard.step_outside(domain, builder.times,
+                                   guard.spacing_ratio(builder.src_lat, builder.lat))
+        outside[:] = 0.0
+        cells = fixed.size
+        counted = [0]
+
+        def check(x: np.ndarray, t0: int, rows: slice, cols: slice) -> None:
+            bad = ((x < lo) | (x > hi)).any(axis=1) | fixed[rows, cols]
+            n = x.shape[0]
+            outside[t0:t0 + n] += bad.reshape(n, -1).sum(axis=1) / cells
+            counted[0] += n * bad[0].size
+            if counted[0] >= cells * outside.size:  # the last tile: whole steps win
+                outside[whole] = 1.0
+        return check
 
     def batch_steps(self, tile_cells: int, batch_cells: int = DEFAULT_BATCH_CELLS) -> int:
         """Time steps per model call for a tile of ``tile_cells`` (halo included)."""
@@ -228,31 +267,48 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                  int8: bool = False, subhourly_hours: int = 0, references: bool = True,
                  registry: ModelRegistry | None = None,
                  max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,
-                 predictor: Predictor | None = None) -> xr.Dataset:
+                 predictor: Predictor | None = None, force_model: bool = False,
+                 guard_threshold: float = guard.DEFAULT_THRESHOLD) -> xr.Dataset:
     """The whole local forecast. ``model`` is NAME[@VERSION]; by default the active
-    model of each variable runs, and variables without one come from the baseline."""
+    model of each variable runs, and variables without one come from the best baseline
+    these inputs allow (:func:`desktop_app.downscale.baseline.best_method`). Steps whose
+    inputs lie outside a model's training domain (the guard) are that baseline too,
+    unless ``force_model``."""
     coarse, terrain = _inputs(region_or_inputs)
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
     coarse = to_hourly(coarse)
-    check_memory(coarse, terrain, n_fields=4 + 2 * int(references) + 1)
+    methods = available_methods(coarse) if "temperature" in coarse else []
+    check_memory(coarse, terrain, n_fields=4 + (len(methods) + 1) * int(references) + 1)
     predictors = [predictor] if predictor is not None else _predictors(
         registry or ModelRegistry(), model, provider, int8, threads)
+    method = best_method(coarse)
+    nt = coarse.sizes["time"]
     predicted: dict[str, np.ndarray] = {}
     source: dict[str, str] = {}
+    share = np.zeros(nt)
     for k, pred in enumerate(predictors):
         def part(fraction: float, message: str, k: int = k) -> None:
             if progress is not None:
                 progress((k + fraction) / len(predictors), message)
 
         part(0.0, f"running {pred.card.spec} on {pred.session.status.provider.upper()}")
+        outside = np.zeros(nt)
         for var, values in pred.predict(coarse, terrain, progress=part, cancel=cancel,
-                                        max_tile_cells=max_tile_cells).items():
+                                        max_tile_cells=max_tile_cells,
+                                        outside=outside).items():
             if var not in predicted:  # the first model for a variable wins
                 predicted[var] = values
                 source[var] = (f"model {pred.card.spec} "
                                f"({'trained' if pred.card.trained else 'NOT trained'})")
-    baseline = baseline_fields(coarse, terrain, cancel=cancel)
+        share = np.fmax(share, outside) if not np.isnan(outside).all() else outside
+    baseline = baseline_fields(coarse, terrain, cancel=cancel, method=method)
+    unguarded = np.isnan(share).all()
+    used = np.ones(nt, bool) if (force_model or unguarded) else share <= guard_threshold
+    for var, values in predicted.items():
+        if var in baseline and not used.all():
+            values[~used] = baseline[var][~used]
+            source[var] += f" inside its training domain; the {method} baseline elsewhere"
     data_vars: dict[str, Any] = {}
     for var, values in predicted.items():
         data_vars[var] = (("time", "latitude", "longitude"), values,
@@ -262,22 +318,17 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
             continue
         data_vars[var] = (("time", "latitude", "longitude"), values,
                           {**VARIABLES[var].cf_attrs(),
-                           "source": "lapse-rate baseline (no model for this variable)"})
+                           "source": f"{method} baseline (no model for this variable)"})
     if references:
-        lat, lon = terrain["latitude"].values, terrain["longitude"].values
-        wy = interp_matrix(coarse["latitude"].values, lat).astype(np.float32)
-        wx = interp_matrix(coarse["longitude"].values, lon).astype(np.float32)
-        for var in predicted:
-            if var not in baseline or var not in coarse:
-                continue
-            attrs = {"units": VARIABLES[var].units}
-            data_vars[f"{var}_baseline"] = (
-                ("time", "latitude", "longitude"), baseline[var],
-                {**attrs, "long_name": f"{var}: lapse-rate baseline (for comparison)"})
-            data_vars[f"{var}_bilinear"] = (
-                ("time", "latitude", "longitude"),
-                separable_bilinear(coarse[var].values, wy, wx).astype(np.float32),
-                {**attrs, "long_name": f"{var}: plain bilinear interpolation (for comparison)"})
+        data_vars.update(reference_fields(coarse, terrain, list(predicted), baseline,
+                                          method, methods))
+    data_vars["model_used"] = ("time", used.astype(np.uint8), {
+        "long_name": "the model's output is used at this step (else the baseline)",
+        "flag_values": np.array([0, 1], np.uint8),
+        "flag_meanings": "baseline_outside_training_domain model"})
+    data_vars["guard_outside_share"] = ("time", share.astype(np.float32), {
+        "long_name": "share of the step's cells with an input outside the model's "
+                     "training domain", "units": "1"})
     status = predictors[0].session.status
     cards = [p.card for p in predictors]
     generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
@@ -293,6 +344,10 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
         "model_version": ", ".join(c.version for c in cards),
         "model_sha256": ", ".join(c.sha256 for c in cards),
         "model_trained": "yes" if all(c.trained for c in cards) else "no",
+        "baseline_method": method, "baseline_description": METHODS[method],
+        "guard": guard.summary(used, share, method, guard_threshold, force_model),
+        "guard_threshold": guard_threshold,
+        "model_steps": int(used.sum()),
         "provider": status.provider, "provider_status": status.summary(),
         "source": str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
         "terrain_source": str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),
@@ -330,28 +385,6 @@ def check_memory(coarse: xr.Dataset, terrain: xr.Dataset, n_fields: int) -> None
             f"{terrain.sizes['longitude']} cells need ~{need / 2**30:.1f} GiB for the output,"
             f" over this machine's limit of {limit / 2**30:.1f} GiB; crop the region, "
             "coarsen the terrain or shorten the forecast")
-
-
-def baseline_fields(coarse: xr.Dataset, terrain: xr.Dataset, *,
-                    cancel: CancelToken | None = None,
-                    batch_cells: int = DEFAULT_BATCH_CELLS) -> dict[str, np.ndarray]:
-    """The lapse-rate baseline in time chunks (its float64 temporaries stay small),
-    as float32 ``(time, lat, lon)`` per variable."""
-    nt = coarse.sizes["time"]
-    step = max(1, batch_cells // max(1, terrain.sizes["latitude"] * terrain.sizes["longitude"]))
-    out: dict[str, np.ndarray] = {}
-    for t0 in range(0, nt, step):
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("forecast cancelled")
-        part = lapse_rate_baseline(coarse.isel(time=slice(t0, t0 + step)), terrain)
-        for name in part.data_vars:
-            var = str(name)
-            if var == "elevation":
-                continue
-            if var not in out:
-                out[var] = np.empty((nt, *part[var].shape[1:]), np.float32)
-            out[var][t0:t0 + step] = part[var].values
-    return out
 
 
 def write_forecast(ds: xr.Dataset, path: Path) -> Path:

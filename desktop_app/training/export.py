@@ -111,10 +111,33 @@ def _card(data: TrainingData, cfg_export: Any, halo: int, sha: str, onnx_file: s
                f"stations {', '.join(data.station_set.split['train'])})"
                if data.station_set is not None else "")),
         "metrics": metrics,
+        "training_domain": training_domain(data),
         "limitations": cfg_export.limitations or (
             f"Verified only on the held-out days listed in the metrics, at {res:g} deg; "
             "not verified at other resolutions, regions or seasons."),
     }
+
+
+def training_domain(data: TrainingData, quantiles: tuple[float, float] = (0.001, 0.999)
+                    ) -> dict[str, Any]:
+    """What the guard checks forecast inputs against: each input's low/high quantiles
+    over the training cells and steps (physical units), the fine elevation range, the
+    coarse/fine spacing ratio, the training months and the latitude band."""
+    from desktop_app.inference.guard import TrainingDomain, spacing_ratio
+
+    x = data.train.x  # normalised (steps, features, rows, cols)
+    flat = np.moveaxis(x, 1, 0).reshape(x.shape[1], -1)
+    q = np.quantile(flat, quantiles, axis=1) * data.std[None, :] + data.mean[None, :]
+    lat = data.fine["latitude"].values
+    elev = data.fine["elevation"].values
+    months = sorted({int(m) for m in (np.asarray(data.train.times, "datetime64[M]")
+                                      .astype(int) % 12) + 1})
+    ratio = spacing_ratio(data.coarse["latitude"].values, lat)
+    return TrainingDomain(
+        inputs={n: (float(q[0, k]), float(q[1, k])) for k, n in enumerate(data.names)},
+        elevation_m=(float(np.nanmin(elev)), float(np.nanmax(elev))),
+        spacing_ratio=(ratio, ratio), months=tuple(months),
+        latitude=(float(lat.min()), float(lat.max())), quantiles=quantiles).as_dict()
 
 
 def predicted_fields(data: TrainingData, times: np.ndarray, onnx_path: Path,

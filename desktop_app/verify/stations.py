@@ -1,7 +1,9 @@
 """Verify a forecast grid at station locations against observations.
 
 The forecast file carries the model field ``<var>`` and, for comparison,
-``<var>_baseline`` (lapse-rate) and ``<var>_bilinear`` (plain interpolation); each is
+``<var>_baseline`` (the best baseline the inputs allow), each baseline method
+(``<var>_toposcale``, ``<var>_lapse_estimated``, ``<var>_lapse_fixed``) and
+``<var>_bilinear`` (plain interpolation); each is
 sampled at the grid cell nearest to each station (the grid is 100 m-1 km, so nearest
 cell is the honest choice; no second interpolation). Observations flagged suspect, fail
 or missing by QC (``<var>_qc`` 3, 4, 9) are left out. Generated observations are said
@@ -21,7 +23,10 @@ from desktop_app.verify.metrics import compare
 from desktop_app.verify.report import VerificationReport
 
 EXCLUDED_FLAGS = (3, 4, 9)
-CANDIDATES = {"model": "{var}", "baseline": "{var}_baseline", "bilinear": "{var}_bilinear"}
+# the forecast, its best baseline, each baseline method the forecast carries, bilinear
+CANDIDATES = {"model": "{var}", "baseline": "{var}_baseline",
+              "toposcale": "{var}_toposcale", "lapse_estimated": "{var}_lapse_estimated",
+              "lapse_fixed": "{var}_lapse_fixed", "bilinear": "{var}_bilinear"}
 
 
 def nearest_cells(lat: np.ndarray, lon: np.ndarray, st_lat: np.ndarray, st_lon: np.ndarray

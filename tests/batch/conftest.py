@@ -14,7 +14,7 @@ pytest.importorskip("distributed", reason="batch runs need the [cluster] extra")
 
 ROOT = Path(__file__).resolve().parents[2]
 INFERENCE = ROOT / "tests" / "data" / "inference"
-MODEL = "era5-uk-downscaler@1.0.0"
+MODEL = "era5-uk-downscaler@1.1.0"
 
 
 @pytest.fixture(scope="package")

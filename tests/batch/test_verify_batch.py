@@ -36,7 +36,8 @@ def test_scores_equal_the_single_process_verification(client: Any, tmp_path: Pat
     ref = verify_at_stations(forecast, obs)
     got = run_batch_verify(client, parts, obs_path, time_chunk=48)
     assert got.n_stations == ref.n_stations == 8
-    assert [r["forecast"] for r in got.rows] == ["model", "baseline", "bilinear"]
+    assert [r["forecast"] for r in got.rows] == [
+        "model", "baseline", "lapse_estimated", "lapse_fixed", "bilinear"]
     for a, b in zip(got.rows, ref.rows, strict=True):
         assert a.keys() == b.keys()
         for key in a:

@@ -24,7 +24,7 @@ def test_forecast_sample_region_then_verify(tmp_path, capsys):
     assert main(["forecast", "--provider", "cpu", "--threads", "1", "--quiet",
                  "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
-    assert "CPU" in stdout and "era5-uk-downscaler@1.0.0" in stdout
+    assert "CPU" in stdout and "era5-uk-downscaler@1.1.0" in stdout
     with xr.open_dataset(out) as ds:
         assert ds.attrs["model_name"] == "era5-uk-downscaler"
         assert ds.attrs["model_trained"] == "yes"
@@ -34,7 +34,31 @@ def test_forecast_sample_region_then_verify(tmp_path, capsys):
                  str(tmp_path / "rep")]) == 0
     text = capsys.readouterr().out
     assert text.startswith("note: the observations are GENERATED")
-    assert json.loads((tmp_path / "rep.json").read_text())["n_stations"] == 6
+    report = json.loads((tmp_path / "rep.json").read_text())
+    assert report["n_stations"] == 6
+    # verify scores every baseline the forecast carries, beside the model and bilinear
+    assert [r["forecast"] for r in report["rows"]] == [
+        "model", "baseline", "lapse_estimated", "lapse_fixed", "bilinear"]
+
+
+def test_forecast_prints_the_baseline_and_the_guard_and_force_model_overrides(tmp_path,
+                                                                            capsys):
+    out = tmp_path / "fc.nc"
+    assert main(["forecast", "--provider", "cpu", "--quiet", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("baseline: lapse_estimated (") for line in lines)
+    guard_lines = [line for line in lines if line.startswith("guard")]
+    assert len(guard_lines) == 1  # one line
+    assert guard_lines[0].startswith("guard: 72 of 72 steps outside the model's training")
+    with xr.open_dataset(out) as ds:
+        assert int(ds["model_used"].sum()) == 0 and ds.attrs["model_steps"] == 0
+        assert ds.attrs["guard"] == guard_lines[0]
+    forced = tmp_path / "forced.nc"
+    assert main(["forecast", "--provider", "cpu", "--quiet", "--force-model", "--out",
+                 str(forced)]) == 0
+    assert "guard overridden (--force-model)" in capsys.readouterr().out
+    with xr.open_dataset(forced) as ds:
+        assert int(ds["model_used"].sum()) == 72
 
 
 def test_forecast_from_files(tmp_path):
@@ -79,7 +103,7 @@ def test_models_list_info_install_use_rollback(tmp_path, capsys):
     from tests.inference.helpers import write_model
 
     assert main(["models", "list"]) == 0
-    assert "era5-uk-downscaler@1.0.0" in capsys.readouterr().out
+    assert "era5-uk-downscaler@1.1.0" in capsys.readouterr().out
     assert main(["models", "info"]) == 0
     info = capsys.readouterr().out
     assert "check:      ok" in info and "runtime:" in info and "trained:    yes" in info
@@ -87,6 +111,6 @@ def test_models_list_info_install_use_rollback(tmp_path, capsys):
     assert main(["models", "install", str(src), "--use"]) == 0
     assert "active for temperature: toy@2.0.0" in capsys.readouterr().out
     assert main(["models", "rollback"]) == 0
-    assert "era5-uk-downscaler@1.0.0" in capsys.readouterr().out
+    assert "era5-uk-downscaler@1.1.0" in capsys.readouterr().out
     assert main(["models", "use", "nope"]) == 1
     assert "no model 'nope'" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 from desktop_app.paths import bundled_models_dir
 
 pytestmark = pytest.mark.gui
-BUNDLED = "era5-uk-downscaler@1.0.0"
+BUNDLED = "era5-uk-downscaler@1.1.0"
 
 
 def _run_forecast(window, qtbot):
@@ -27,6 +27,11 @@ def test_forecast_panel_runs_the_model_and_the_map_shows_it(window, qtbot):
     np.testing.assert_array_equal(window.current_field(), fc["temperature"].values[9])
     spec = f"{fc.attrs['model_name']}@{fc.attrs['model_version']}"
     assert spec in window.provenance.text()
+    # the sample region (California, ~150 m) is outside the UK model's training domain:
+    # the guard's verdict is in the map title for the shown step and in the panel
+    assert "this step: lapse_estimated baseline — guard: 100% of inputs outside" in (
+        window.provenance.text())
+    assert "guard: 72 of 72 steps outside" in window.forecast_panel.result_label.text()
     # the card's limits are in front of the forecaster, not only in a file
     assert "NOT verified" in window.forecast_panel.card_label.text()
     _, y = window.series.curve_data("model forecast")
@@ -67,12 +72,12 @@ def test_models_panel_lists_installs_uses_and_rolls_back(window, tmp_path, messa
     for ext in ("onnx", "json"):
         shutil.copy(src / f"{BUNDLED.replace('@', '-')}.{ext}", tmp_path / f"m.{ext}")
     card = json.loads((tmp_path / "m.json").read_text())
-    card.update(version="1.0.1", onnx_file="m.onnx")
+    card.update(version="1.1.1", onnx_file="m.onnx")
     (tmp_path / "m.json").write_text(json.dumps(card))
     assert panel.install(tmp_path / "m.onnx")
     assert panel.table.rowCount() == 2
     row = [panel.table.item(r, 0).text() for r in range(2)].index(
-        BUNDLED.replace("1.0.0", "1.0.1"))
+        BUNDLED.replace("1.1.0", "1.1.1"))
     panel.table.selectRow(row)
     assert panel.use_selected()
     assert panel.table.item(row, 4).text() == "temperature"

@@ -122,4 +122,6 @@ class ForecastPanel(QtWidgets.QWidget):
         attrs = result.attrs  # type: ignore[attr-defined]
         self.result_label.setText(
             f"Forecast {attrs.get('model_name')}@{attrs.get('model_version')} on "
-            f"{attrs.get('provider', '?')}; map layer set to the model forecast.")
+            f"{attrs.get('provider', '?')}; map layer set to the model forecast.<br>"
+            f"Baseline: {attrs.get('baseline_method', '?')}.<br>"
+            f"{attrs.get('guard', 'guard: not recorded (cluster run)')}")
