@@ -10,7 +10,7 @@ error and carries the target's mean exactly), the 0.25 deg field is the truth.
 - Davos (Swiss Alps), January 2020: ERA5 single levels and pressure levels (the
   column profile TopoSCALE interpolates in); terrain = ERA5's ``z``/g.
 
-Used by ``benchmarks/bench_skill.py`` and ``models/train_downscaler.py``; names follow
+Used by ``benchmarks/bench_skill.py`` and ``models/train_cross_region.py``; names follow
 the canonical grid schema (``temperature`` degC, ``elevation`` m, ``temperature_pl``
 degC and ``geopotential_height_pl`` m on ``pressure_level`` hPa).
 """

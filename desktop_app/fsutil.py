@@ -9,9 +9,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 from desktop_app.errors import DataFileError
+
+GRID_MAPPING = "crs"  # the grid-mapping variable the CF writer adds to gridded files
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -56,8 +59,28 @@ def load_netcdf(path: Path | str, what: str = "data", engine: str | None = None)
     if not path.is_file():
         raise DataFileError(f"{what} file not found: {path}")
     try:
-        with xr.open_dataset(path, engine=engine) as ds:
-            return ds.load()
+        # named engine: xarray's guessing would load every backend plugin (cfgrib too)
+        with xr.open_dataset(path, engine=engine or "netcdf4") as ds:
+            return from_cf_file(ds.load())
     except (OSError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc
+
+
+def from_cf_file(ds: xr.Dataset) -> xr.Dataset:
+    """Undo what the CF writer (``sources.output``) adds for other tools: the ``crs``
+    grid mapping (the app's grids are always WGS 84) and signed-byte QARTOD flags, which
+    come back as the program's ``uint8`` flags."""
+    mapped = {str(da.attrs.get("grid_mapping")) for da in ds.data_vars.values()}
+    if GRID_MAPPING in mapped and GRID_MAPPING in ds.variables:
+        ds = ds.drop_vars(GRID_MAPPING)
+    for name in list(ds.data_vars):
+        da = ds[name]
+        da.attrs.pop("grid_mapping", None)
+        if "flag_values" in da.attrs and da.dtype == np.int8:
+            attrs = dict(da.attrs)
+            for key in ("flag_values", "valid_min", "valid_max"):
+                if key in attrs:
+                    attrs[key] = np.asarray(attrs[key]).astype(np.uint8)
+            ds[name] = da.astype(np.uint8).assign_attrs(attrs)
+    return ds

@@ -36,7 +36,8 @@ def _open_one(path: Path, what: str, chunks: dict[str, int] | None) -> xr.Datase
         engine = _engine(path)
         if engine == "zarr":
             return xr.open_zarr(path, chunks=chunks or {})
-        return xr.open_dataset(path, engine=engine, chunks=chunks or {})
+        # named engine: xarray's guessing would load every backend plugin
+        return xr.open_dataset(path, engine=engine or "netcdf4", chunks=chunks or {})
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataFileError(f"cannot read {what} {path}: {first}") from exc

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.errors import ConfigError, DataFileError
-from desktop_app.fsutil import atomic_path, atomic_write_bytes
+from desktop_app.fsutil import atomic_write_bytes
+from desktop_app.sources.output import write_netcdf
 
 
 def disk_full_message(path: Path | str, exc: OSError) -> str:
@@ -91,14 +92,17 @@ class ChunkStore:
                 import xarray as xr
 
                 # converted here, not shipped through the cluster to this process
-                with dask.config.set(scheduler="synchronous"), xr.open_zarr(self.data) as ds, \
-                        atomic_path(self.out) as tmp:
-                    ds.to_netcdf(tmp)
+                with dask.config.set(scheduler="synchronous"), xr.open_zarr(self.data) as ds:
+                    write_netcdf(ds, self.out, what="batch result")
             else:
                 os.replace(self.data, self.out)
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise DataFileError(disk_full_message(self.out, exc)) from exc
+        except (OSError, DataFileError) as exc:
+            # the NetCDF writer wraps the OSError; a full disk still gets its own message
+            cause = exc if isinstance(exc, OSError) else exc.__cause__
+            if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+                raise DataFileError(disk_full_message(self.out, cause)) from exc
+            if isinstance(exc, DataFileError):
+                raise
             raise DataFileError(f"cannot write {self.out}: {exc}") from exc
         self.discard()
         return self.out

@@ -1,4 +1,6 @@
-"""``microclimate export-map``: a forecast field to a PNG map, headless (no display)."""
+"""``microclimate export-map``: a field of a grid NetCDF to a PNG map, a GeoTIFF, or the
+time loop as a GIF/MP4 animation, headless (no display). The format follows ``--out``'s
+extension; any other extension is an error, never a silently different format."""
 
 from __future__ import annotations
 
@@ -6,58 +8,148 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
+from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import DataFileError
+
+FORMATS = {".png": "png", ".tif": "geotiff", ".tiff": "geotiff", ".gif": "animation",
+           ".mp4": "animation"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "export-map", help="render a field of a forecast NetCDF to a PNG map, no display needed"
-    )
+        "export-map", help="a field of a grid NetCDF to PNG, GeoTIFF, GIF or MP4; no display "
+                           "needed")
     parser.add_argument("forecast", type=Path, help="grid NetCDF (time, latitude, longitude)")
-    parser.add_argument("--variable", required=True, help="variable to draw, e.g. temperature")
+    parser.add_argument("--variable", required=True,
+                        help="gridded variable, e.g. temperature or temperature_baseline")
     parser.add_argument("--time", default=None,
-                        help="valid time (ISO, UTC, e.g. 2024-07-15T12:00) or step index; "
-                             "default: the first step")
-    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    parser.add_argument("--width", type=int, default=1600)
-    parser.add_argument("--height", type=int, default=1000)
-    parser.add_argument("--dpi", type=int, default=150)
+                        help="valid time (ISO, UTC, e.g. 2024-07-15T12:00) or step index of a "
+                             "PNG or single-band GeoTIFF; default: the first step")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="file to write: .png, .tif/.tiff (GeoTIFF), .gif or .mp4 (loop)")
+    parser.add_argument("--from", dest="start", default=None,
+                        help="first step of a loop or multi-band GeoTIFF (time or index); "
+                             "default: the first")
+    parser.add_argument("--to", dest="stop", default=None,
+                        help="last step, included (time or index); default: the last")
+    parser.add_argument("--all-steps", action="store_true",
+                        help="GeoTIFF: every step as a band (as --from/--to do for a range)")
+    parser.add_argument("--fps", type=float, default=4.0, help="loop speed, frames per second")
+    parser.add_argument("--width", type=int, default=None,
+                        help="pixels (default 1600 for PNG, 1280 for a loop)")
+    parser.add_argument("--height", type=int, default=None,
+                        help="pixels (default 1000 for PNG, 720 for a loop)")
+    parser.add_argument("--dpi", type=int, default=None,
+                        help="text scale (default 150 for PNG, 96 for a loop)")
     parser.add_argument("--cmap", default=None, help="colormap (default: per variable)")
     parser.add_argument("--no-shading", action="store_true", help="exact colours, no hillshade")
     parser.set_defaults(func=run)
 
 
-def select_time(times: np.ndarray, text: str | None) -> int:
+def select_time(times: np.ndarray, text: str | None, option: str = "--time") -> int:
     if text is None:
         return 0
     if text.lstrip("-").isdigit():
         k = int(text)
         if not -times.size <= k < times.size:
-            raise DataFileError(f"--time index {k} out of range 0..{times.size - 1}")
+            raise DataFileError(f"{option} index {k} out of range 0..{times.size - 1}")
         return k % times.size
     try:
         wanted = np.datetime64(text.rstrip("Z"), "ns")
     except ValueError:
-        raise DataFileError(f"--time {text!r} is neither an index nor an ISO time") from None
+        raise DataFileError(f"{option} {text!r} is neither an index nor an ISO time") from None
     hits = np.flatnonzero(times == wanted)
     if not hits.size:
         first = np.datetime_as_string(times[0], unit="m")
         last = np.datetime_as_string(times[-1], unit="m")
-        raise DataFileError(f"--time {text} is not a step of the file ({first} .. {last} UTC)")
+        raise DataFileError(f"{option} {text} is not a step of the file ({first} .. {last} "
+                            "UTC)")
     return int(hits[0])
+
+
+def step_range(times: np.ndarray, start: str | None, stop: str | None) -> list[int]:
+    first = select_time(times, start, "--from")
+    last = select_time(times, stop, "--to") if stop is not None else times.size - 1
+    if last < first:
+        raise DataFileError(f"--to ({stop}) is before --from ({start})")
+    return list(range(first, last + 1))
+
+
+def map_view(ds: xr.Dataset, variable: str) -> tuple[xr.Dataset, str]:
+    """The dataset and name the map renderer draws for ``variable``: a field a forecast
+    holds for comparison (``temperature_baseline``, ``temperature_bilinear``, each
+    baseline method) is drawn in its variable's style, labelled with what it is."""
+    if variable in VARIABLES or variable not in ds:
+        return ds, variable
+    base = next((v for v in sorted(VARIABLES, key=len, reverse=True)
+                 if variable.startswith(f"{v}_")), None)
+    if base is None:
+        return ds, variable
+    view = ds.drop_vars([base], errors="ignore").rename({variable: base})
+    model = " ".join(str(ds.attrs.get(k, "")) for k in ("model_name", "model_version"))
+    # the title names what is drawn (its long_name, "temperature: <what>"), not the
+    # model whose file it came from
+    label = str(ds[variable].attrs.get("long_name", variable))
+    view.attrs["title"] = label.split(": ", 1)[-1]
+    view.attrs.pop("region", None)
+    view.attrs["model_name"] = f"for comparison with {model.strip()}" if model.strip() \
+        else "not a model output"
+    view.attrs.pop("model_version", None)
+    return view, base
 
 
 def run(args: argparse.Namespace) -> int:
     from desktop_app.sources.region import open_grid_file
+
+    kind = FORMATS.get(args.out.suffix.lower())
+    if kind is None:
+        raise DataFileError(f"--out {args.out}: unknown extension {args.out.suffix!r}; use "
+                            ".png, .tif/.tiff (GeoTIFF), .gif or .mp4")
+    ds = open_grid_file(args.forecast)
+    times = ds["time"].values
+    if kind == "geotiff":
+        return _geotiff(ds, args, times)
     from desktop_app.viz import export
 
-    ds = open_grid_file(args.forecast)
-    spec = export.spec_from_dataset(ds, args.variable, select_time(ds["time"].values, args.time),
-                                    cmap=args.cmap, shading=not args.no_shading)
+    view, name = map_view(ds, args.variable)
+    if kind == "animation":
+        return _animation(view, name, args, times)
+    spec = export.spec_from_dataset(view, name, select_time(times, args.time), cmap=args.cmap,
+                                    shading=not args.no_shading)
+    width, height, dpi = args.width or 1600, args.height or 1000, args.dpi or 150
     export.ensure_gui_app()
-    image = export.render_map(spec, args.width, args.height, args.dpi)
+    image = export.render_map(spec, width, height, dpi)
     export.save_png(image, args.out)
-    print(f"wrote {args.out} ({args.width}x{args.height} px, {args.dpi} dpi): "
+    print(f"wrote {args.out} ({width}x{height} px, {dpi} dpi): "
           f"{args.variable} at {spec.valid_time}")
+    return 0
+
+
+def _geotiff(ds: xr.Dataset, args: argparse.Namespace, times: np.ndarray) -> int:
+    from desktop_app.sources.geotiff import write_geotiff
+
+    if args.all_steps or args.start is not None or args.stop is not None:
+        steps = step_range(times, args.start, args.stop)
+    else:
+        steps = [select_time(times, args.time)]
+    write_geotiff(ds, args.variable, args.out, steps)
+    print(f"wrote {args.out} (GeoTIFF, WGS 84, {len(steps)} band(s)): {args.variable} "
+          f"{np.datetime_as_string(times[steps[0]], unit='m')}Z"
+          + (f" .. {np.datetime_as_string(times[steps[-1]], unit='m')}Z"
+             if len(steps) > 1 else ""))
+    return 0
+
+
+def _animation(ds: xr.Dataset, name: str, args: argparse.Namespace, times: np.ndarray) -> int:
+    from desktop_app.viz.animation import write_animation
+
+    steps = step_range(times, args.start, args.stop)
+    width, height, dpi = args.width or 1280, args.height or 720, args.dpi or 96
+    write_animation(ds, name, args.out, steps, args.fps, width, height, dpi, cmap=args.cmap,
+                    shading=not args.no_shading)
+    print(f"wrote {args.out} ({len(steps)} frames, {args.fps:g} fps, {width}x{height} px): "
+          f"{args.variable} {np.datetime_as_string(times[steps[0]], unit='m')}Z .. "
+          f"{np.datetime_as_string(times[steps[-1]], unit='m')}Z")
     return 0

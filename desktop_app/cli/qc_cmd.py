@@ -15,9 +15,10 @@ from typing import TextIO
 import xarray as xr
 
 from desktop_app.core.flags import QCFlag
-from desktop_app.fsutil import atomic_path, load_netcdf
+from desktop_app.fsutil import load_netcdf
 from desktop_app.qc.config import load_config
 from desktop_app.qc.runner import QCReport, run_qc
+from desktop_app.sources.output import write_netcdf
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +61,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     config = load_config(args.config)  # config errors before any reading or writing
     ds = _open(args.input)
     flagged, report = run_qc(ds, config)
-    with atomic_path(args.out) as tmp:
-        flagged.to_netcdf(tmp, engine="netcdf4")
+    write_netcdf(flagged, args.out, what="QC output")
     if not report.counts:
         print("no configured variable found in the input; flags written: none", file=out_stream)
     else:

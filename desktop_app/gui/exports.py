@@ -1,4 +1,5 @@
-"""File > Export: the map as PNG, the shown field as CF NetCDF, the series as CSV/PNG.
+"""File > Export: the map as PNG, the shown field as CF NetCDF or GeoTIFF, the series as
+CSV/PNG (and the time loop as GIF/MP4: :mod:`desktop_app.gui.animation_dialog`).
 
 Every export is written atomically; a failure shows a message and leaves no file.
 """
@@ -15,7 +16,9 @@ import xarray as xr
 from PySide6 import QtWidgets
 
 from desktop_app.errors import DataFileError
-from desktop_app.fsutil import atomic_path, atomic_write_bytes
+from desktop_app.fsutil import atomic_write_bytes
+from desktop_app.sources.geotiff import write_geotiff
+from desktop_app.sources.output import write_netcdf
 from desktop_app.viz import export
 
 if TYPE_CHECKING:
@@ -60,10 +63,16 @@ def _stations_with_flags(window: MainWindow) -> xr.Dataset | None:
 
 
 def export_field_netcdf(window: MainWindow, path: Path) -> Path:
-    ds = shown_field_dataset(window)
-    with atomic_path(Path(path)) as tmp:
-        ds.to_netcdf(tmp, encoding={v: {"zlib": True, "complevel": 4} for v in ds.data_vars})
-    return Path(path)
+    return write_netcdf(shown_field_dataset(window), Path(path), what="field export")
+
+
+def export_step_geotiff(window: MainWindow, path: Path) -> Path:
+    return write_geotiff(shown_field_dataset(window), window.variable, Path(path),
+                         [window.time_index])
+
+
+def export_all_steps_geotiff(window: MainWindow, path: Path) -> Path:
+    return write_geotiff(shown_field_dataset(window), window.variable, Path(path))
 
 
 def export_series_csv(window: MainWindow, path: Path) -> Path:
@@ -97,18 +106,24 @@ def _num(value: float) -> str:
 EXPORTS = {
     "Map as PNG…": ("PNG image (*.png)", export_map_png),
     "Shown field as NetCDF…": ("NetCDF (*.nc)", export_field_netcdf),
+    "Shown step as GeoTIFF…": ("GeoTIFF (*.tif *.tiff)", export_step_geotiff),
+    "All steps as GeoTIFF (one band each)…": ("GeoTIFF (*.tif *.tiff)",
+                                              export_all_steps_geotiff),
     "Station series as CSV…": ("CSV (*.csv)", export_series_csv),
     "Station series as PNG…": ("PNG image (*.png)", export_series_png),
 }
 
 
 def add_export_menu(window: MainWindow, menu: QtWidgets.QMenu) -> None:
+    from desktop_app.gui.animation_dialog import add_animation_action
+
     sub = menu.addMenu("&Export")
     for label, (pattern, func) in EXPORTS.items():
         action = sub.addAction(label)
         action.triggered.connect(
             lambda _checked=False, label=label, pattern=pattern, func=func:
             _ask_and_export(window, label, pattern, func))
+    add_animation_action(window, sub)
 
 
 def _ask_and_export(window: MainWindow, label: str, pattern: str, func: object) -> None:

@@ -64,7 +64,9 @@ def reference_fields(coarse: xr.Dataset, terrain: xr.Dataset, variables: list[st
     for var in variables:
         if var not in baseline or var not in coarse:
             continue
-        attrs = {"units": VARIABLES[var].units}
+        # the same physical quantity, so the same CF standard name (GIS tools read it)
+        attrs = {"units": VARIABLES[var].units,
+                 "standard_name": VARIABLES[var].standard_name}
         out[f"{var}_baseline"] = (dims, baseline[var], {
             **attrs, "long_name": f"{var}: {method} baseline (for comparison)",
             "baseline_method": method})

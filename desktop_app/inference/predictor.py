@@ -23,13 +23,13 @@ from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, available_methods, best_method
 from desktop_app.downscale.features import FeatureBuilder
-from desktop_app.errors import CancelledError, DataFileError, MicroclimateError, ModelError
-from desktop_app.fsutil import atomic_path
+from desktop_app.errors import CancelledError, MicroclimateError, ModelError
 from desktop_app.inference import guard
 from desktop_app.inference.baselines import baseline_fields, reference_fields
 from desktop_app.inference.card import check_against_graph, check_sha256
 from desktop_app.inference.registry import ModelEntry, ModelRegistry
 from desktop_app.inference.runtime import ModelSession, create_session
+from desktop_app.sources.output import write_netcdf
 
 ProgressFn = Callable[[float, str], None]
 DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
@@ -388,12 +388,6 @@ def check_memory(coarse: xr.Dataset, terrain: xr.Dataset, n_fields: int) -> None
 
 
 def write_forecast(ds: xr.Dataset, path: Path) -> Path:
-    """Write a forecast as compressed NetCDF atomically (temp file + rename)."""
-    encoding = {str(v): {"zlib": True, "complevel": 4} for v in ds.data_vars}
-    try:
-        with atomic_path(Path(path)) as tmp:
-            ds.to_netcdf(tmp, encoding=encoding)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataFileError(f"cannot write forecast {path}: {exc}") from exc
-    return Path(path)
+    """Write a forecast as compressed CF NetCDF atomically (temp file + rename)."""
+    return write_netcdf(ds, Path(path), what="forecast")
 

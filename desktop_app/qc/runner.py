@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from desktop_app.core.flags import FLAG_MEANINGS, FLAG_VALUES, QCFlag, flag_attrs
+from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import CancelledError, ConfigError
 from desktop_app.qc import _kernels, _stations, checks
@@ -181,9 +181,7 @@ def _run_variable(
 def _test_attrs(var: str, test: str, params: Any) -> dict[str, object]:
     text = ", ".join(f"{k}={v}" for k, v in vars(params).items())
     return {
-        "long_name": f"QC flag of the {test.replace('_', ' ')} test for {var}",
-        "flag_values": FLAG_VALUES,
-        "flag_meanings": FLAG_MEANINGS,
+        **test_flag_attrs(var, test),
         "qc_test": test,
         "qc_parameters": text,
     }

@@ -24,6 +24,7 @@ from desktop_app.core.flags import flag_attrs
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import ConfigError, DataFileError
 from desktop_app.fsutil import atomic_path
+from desktop_app.sources.output import write_netcdf
 from desktop_app.watch.store import Store
 
 COLUMNS = ("station_id", "latitude", "longitude", "elevation", "model", "model_version",
@@ -57,14 +58,14 @@ def export_training_set(store: Store, path: Path, variable: str = "temperature",
     if frame.empty:
         raise DataFileError(f"export {path}: the store has no verification pairs for "
                             f"{variable} yet (nothing written)")
+    if path.suffix.lower() == ".nc":
+        write_netcdf(_station_dataset(frame, variable), path, what="training set")
+        return len(frame)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() == ".csv":
-            out = frame.copy()
-            for col in ("issue_time", "valid_time"):
-                out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-            out.to_csv(tmp, index=False)
-        else:
-            _station_dataset(frame, variable).to_netcdf(tmp)
+        out = frame.copy()
+        for col in ("issue_time", "valid_time"):
+            out[col] = out[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.to_csv(tmp, index=False)
     return len(frame)
 
 

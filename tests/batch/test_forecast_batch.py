@@ -17,6 +17,7 @@ from desktop_app.errors import CancelledError
 from desktop_app.inference.predictor import run_forecast
 from desktop_app.inference.registry import ModelRegistry
 from tests.batch.conftest import MODEL, era5_inputs
+from tests.cf_check import assert_cf_compliant, assert_georeferenced
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,8 @@ def test_interrupted_run_resumes_and_skips_finished_chunks(
     with xr.open_dataset(out) as ds:
         np.testing.assert_allclose(ds["temperature"].values, ref, rtol=0, atol=1e-4)
         assert ds.sizes["time"] == 240  # no step duplicated
+    assert_cf_compliant(out, tmp_path)
+    assert_georeferenced(out, "temperature")
 
 
 def test_a_different_job_in_the_partial_store_is_refused(

@@ -18,10 +18,12 @@ from desktop_app.batch.qc_job import run_batch_qc
 from desktop_app.batch.store import ChunkStore
 from desktop_app.cli import main
 from desktop_app.errors import DataFileError, MicroclimateError
+from desktop_app.fsutil import load_netcdf
 from desktop_app.qc.config import default_config
 from desktop_app.qc.runner import run_qc
 from tests.batch.conftest import era5_inputs
 from tests.batch.helpers import disk_full
+from tests.cf_check import assert_cf_compliant
 from tests.qc.qc_data import tmy3_station_dataset
 
 
@@ -71,9 +73,10 @@ def test_cli_on_a_scheduler_address_writes_netcdf(cluster: Any, station_files: l
     captured = capsys.readouterr()
     assert "qc chunks run" not in captured.err and "wrote" in captured.out
     assert "series" in captured.err and "aggregate" in captured.err  # the progress bars
-    with xr.open_dataset(out) as got:
-        _assert_flags_identical(got.load(), run_qc(tmy3_station_dataset(),
-                                                   default_config())[0])
+    # read as the app reads it: the CF file's signed-byte flags come back as uint8
+    _assert_flags_identical(load_netcdf(out), run_qc(tmy3_station_dataset(),
+                                                     default_config())[0])
+    assert_cf_compliant(out, tmp_path)
     assert main(args) == 1  # an existing output is never overwritten
     assert "already exists" in capsys.readouterr().err
 

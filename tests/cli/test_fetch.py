@@ -154,7 +154,8 @@ def test_era5_from_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0, err
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation",
+                                    "crs"}  # the WGS 84 grid mapping of the CF writer
         assert ds["latitude"].attrs["units"] == "degrees_north"
         assert np.isfinite(ds["surface_pressure"].values).all()
         assert ds.attrs["elevation_source"].startswith("fallback")
@@ -205,7 +206,8 @@ def test_era5_cds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert "submitted job" in err and "downloaded" in err  # progress on stderr
     with xr.open_dataset(out) as ds:
         validate_grid_dataset(ds)
-        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation"}
+        assert set(ds.data_vars) == {"surface_pressure", "precipitation", "elevation",
+                                    "crs"}  # the WGS 84 grid mapping of the CF writer
         assert ds.attrs["cache_hit"] == "no"
         assert ds.attrs["source_url"].endswith("/api/retrieve/v1/processes/"
                                                "reanalysis-era5-single-levels")

@@ -26,7 +26,11 @@ def test_qc_writes_flags_and_prints_table(station_nc: Path, tmp_path: Path,
     assert "surface_pressure" in printed and "flat_line" in printed
     assert "kernel compile" in printed
     with xr.open_dataset(out) as ds:
-        assert ds["temperature_qc"].dtype == "uint8"
+        # stored as ioos_qc stores flags: signed bytes (CF-1.8 has no unsigned types)
+        assert ds["temperature_qc"].dtype == "int8"
+        assert ds["temperature_qc"].attrs["flag_values"].dtype == "int8"
+        assert ds["temperature_qc_gross_range"].attrs["standard_name"] == \
+            "gross_range_test_quality_flag"
         assert "temperature_qc" in ds["temperature"].attrs["ancillary_variables"]
         assert int((ds["surface_pressure_qc"] == 4).sum()) > 8000
 

@@ -9,6 +9,7 @@ import xarray as xr
 from PySide6 import QtGui
 
 from desktop_app.gui import exports
+from tests.cf_check import assert_cf_compliant, assert_georeferenced
 
 pytestmark = pytest.mark.gui
 
@@ -31,6 +32,8 @@ def test_export_field_netcdf_round_trips(window, tmp_path):
         assert ds["temperature"].attrs["units"] == "degC"
         assert ds.attrs["generated_values"] == "yes"
         assert ds.attrs["Conventions"] == "CF-1.8"
+    assert_cf_compliant(out, tmp_path)
+    assert_georeferenced(out, "temperature")
 
 
 def test_export_series_csv(window, tmp_path):

@@ -13,6 +13,7 @@ from desktop_app.errors import DataFileError
 from desktop_app.sources.altitude import cell_mean_altitude
 from desktop_app.sources.era5_files import open_era5
 from desktop_app.sources.output import write_netcdf
+from tests.cf_check import assert_cf_compliant, assert_georeferenced
 from tests.sources.helpers import DATA
 
 ERA5 = DATA / "era5"
@@ -77,6 +78,9 @@ def test_davos_background_writes_and_reopens(tmp_path: Path) -> None:
     back = xr.open_dataset(write_netcdf(ds, tmp_path / "bg.nc"))
     np.testing.assert_allclose(back["temperature_pl"].values, ds["temperature_pl"].values)
     np.testing.assert_array_equal(back["pressure_level"].values, ds["pressure_level"].values)
+    back.close()
+    assert_cf_compliant(tmp_path / "bg.nc", tmp_path)  # pressure levels too
+    assert_georeferenced(tmp_path / "bg.nc", "temperature")
 
 
 def _one_variable_files(tmp_path: Path) -> tuple[Path, Path]:

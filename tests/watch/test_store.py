@@ -9,8 +9,10 @@ import pytest
 import xarray as xr
 
 from desktop_app.errors import ConfigError, DataFileError
+from desktop_app.fsutil import load_netcdf
 from desktop_app.watch.export import COLUMNS, export_training_set
 from desktop_app.watch.store import SCHEMA_VERSION, Store, StoreError
+from tests.cf_check import assert_cf_compliant
 from tests.watch.replay import load_body
 
 
@@ -173,11 +175,13 @@ def test_export_csv_and_netcdf(tmp_path):
         assert tuple(frame.columns) == COLUMNS
         np.testing.assert_allclose(frame["error"], frame["forecast"] - frame["observed"])
         export_training_set(store, tmp_path / "pairs.nc")
-        ds = xr.open_dataset(tmp_path / "pairs.nc")
+        ds = load_netcdf(tmp_path / "pairs.nc")  # the app's reader: flags back to uint8
         assert ds["temperature"].dims == ("station", "time")
         assert "temperature_forecast_1h" in ds and ds["temperature_qc"].dtype == np.uint8
         np.testing.assert_allclose(ds["temperature"].values[0], v[25:t.size], rtol=1e-6)
-        ds.close()
+        with xr.open_dataset(tmp_path / "pairs.nc") as raw:  # on disk: CF-1.8 signed bytes
+            assert raw["temperature_qc"].dtype == np.int8
+        assert_cf_compliant(tmp_path / "pairs.nc", tmp_path)
         with pytest.raises(ConfigError, match=r"\.csv or \.nc"):
             export_training_set(store, tmp_path / "x.parquet")
 
