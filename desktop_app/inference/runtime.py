@@ -43,7 +43,8 @@ _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 # INT8 was an option until it was measured (benchmarks/results/bench_inference_cpu.txt):
 # dynamic quantisation ran 9.4x slower than FP32 on the bundled model, static QDQ
-# per-channel (calibrated on real ERA5 fields, Conv only) 1.4x slower, each costing accuracy.
+# per-channel (calibrated on real ERA5 fields, Conv only) 1.25-1.45x slower, each costing
+# accuracy.
 # The ``int8`` parameter stays only to fail with this reason.
 INT8_REMOVED = ("INT8 was removed: on the CPU it ran slower than FP32 for the bundled model "
                 "(measured, see docs/inference.md), so it was a trap, not an option")
