@@ -10,7 +10,7 @@ import xarray as xr
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
-from desktop_app.core.display import conversion
+from desktop_app.core.display import conversion, format_lat_lon, format_time
 from desktop_app.core.variables import get_variable
 from desktop_app.gui import window_state, workflow
 from desktop_app.gui.about import add_help_menu
@@ -35,21 +35,6 @@ from desktop_app.viz.timeseries import TimeSeriesPlot
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
 SHADED_OPACITY = 0.8
-
-
-def format_time(t: np.datetime64, time_zone: str = "UTC") -> str:
-    if time_zone == "local":  # the edge of the program: the machine's zone, named
-        import datetime as dt
-
-        seconds = int(np.asarray(t, "datetime64[s]").astype(np.int64))
-        stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).astimezone()
-        return stamp.strftime("%Y-%m-%d %H:%M %Z")
-    return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
-
-
-def format_lat_lon(lat: float, lon: float) -> str:
-    return (f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'}, "
-            f"{abs(lon):.4f}°{'W' if lon < 0 else 'E'}")
 
 
 class MainWindow(QtWidgets.QMainWindow):
