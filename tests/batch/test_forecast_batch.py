@@ -42,7 +42,7 @@ def test_tiles_match_the_unchunked_forecast_and_one_session_per_worker(
     written = xr.open_zarr(out)
     got = written["temperature"].values
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
-    assert written.attrs["guard"].startswith("not applied")
+    assert written.attrs["guard"].startswith("guard off (cluster run)")
     assert sorted(client.run(sessions_created).values()) == [1, 1]  # not one per chunk
     assert not out.with_name(f".{out.name}.partial").exists()
 
