@@ -14,6 +14,7 @@ from pathlib import Path
 from desktop_app import __version__
 from desktop_app.cli import (
     batch_cmd,
+    completion_cmd,
     export_cmd,
     fetch_cmd,
     forecast_cmd,
@@ -33,7 +34,7 @@ COMMAND_MODULES = (
     gui_cmd, fetch_cmd, region_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd,
     train_cmd,
     trainer_cmd, watch_cmd,
-    batch_cmd,
+    batch_cmd, completion_cmd,
 )
 
 
