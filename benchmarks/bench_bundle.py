@@ -6,9 +6,13 @@ this script start Xvfb):
     python benchmarks/bench_bundle.py [--dist dist] [--runs 5]
 
 Sizes: the bundle folder, the ``.tar.gz`` and ``.deb`` next to it, and what the venv
-holds for comparison. Times (median of N runs, first run shown apart: it pays the cold
-file cache): ``microclimate --version`` and ``microclimate gui --screenshot`` (launch
-to the sample map saved), for the bundle and for the venv's ``microclimate`` command.
+holds for comparison; then the bundle per component (``--sizes-only`` stops there):
+each top-level package folder of ``_internal`` and the shared libraries beside them,
+grouped by the package they come from (``libQt6*`` with PySide6, ``libonnxruntime*``
+with onnxruntime, ...), largest first. Times (median of N runs, first run shown apart:
+it pays the cold file cache): ``microclimate --version`` and ``microclimate gui
+--screenshot`` (launch to the sample map saved), for the bundle and for the venv's
+``microclimate`` command.
 """
 
 from __future__ import annotations
@@ -33,6 +37,40 @@ def size_mib(path: Path) -> float:
                if p.is_file() and not p.is_symlink()) / 2**20
 
 
+def component(rel: Path) -> str:
+    """The component a bundle file belongs to: its top folder under ``_internal``, or for
+    a loose library the package its name points at."""
+    parts = rel.parts
+    if parts[0] != "_internal" or len(parts) == 1:
+        return parts[0]
+    if len(parts) > 2:
+        top = parts[1]
+        return top.split(".libs")[0].split("-")[0].lower()
+    name = parts[1].lower()
+    for prefix, owner in (("libqt6", "pyside6"), ("libpyside6", "pyside6"),
+                          ("libshiboken6", "pyside6"), ("libonnxruntime", "onnxruntime"),
+                          ("libpython", "python"), ("libllvm", "llvmlite"),
+                          ("libicu", "pyside6 (icu)"), ("libnetcdf", "netcdf4"),
+                          ("libhdf5", "h5py/netcdf4 (hdf5)"), ("libeccodes", "eccodes")):
+        if name.startswith(prefix):
+            return owner
+    return "(other loose libraries)"
+
+
+def component_sizes(folder: Path, top: int = 18) -> None:
+    totals: dict[str, int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            key = component(path.relative_to(folder))
+            totals[key] = totals.get(key, 0) + path.stat().st_size
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    print(f"\nbundle per component ({len(ranked)} components, largest {top}):")
+    for name, size in ranked[:top]:
+        print(f"  {name:<42} {size / 2**20:6.1f} MiB")
+    rest = sum(size for _, size in ranked[top:])
+    print(f"  {'(the other ' + str(max(len(ranked) - top, 0)) + ')':<42} {rest / 2**20:6.1f} MiB")
+
+
 def timed(cmd: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
     """(first run, median of the others) wall seconds; any failure stops the benchmark."""
     walls = []
@@ -49,8 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes-only", action="store_true")
     args = parser.parse_args()
-    if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
+    if not args.sizes_only and not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
         os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24",
                                sys.executable, *sys.argv])
     bundle = args.dist.resolve() / "microclimate" / "microclimate"
@@ -66,6 +105,9 @@ def main() -> None:
             print(f"  {path.name:<42} {size_mib(path):6.0f} MiB")
     print(f"  {'venv site-packages':<42} {size_mib(site):6.0f} MiB (with the dev and train "
           "extras: for scale only)")
+    component_sizes(bundle.parent)
+    if args.sizes_only:
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         # the bundle as a user runs it: clean PATH, no Python variables

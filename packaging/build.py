@@ -1,6 +1,6 @@
 """Build the Microclimate Desk desktop bundle: one command, run from any folder.
 
-    python packaging/build.py [--dist DIR] [--cpu-only] [--no-deb] [--no-archive]
+    python packaging/build.py [--dist DIR] [--with-cuda] [--no-deb] [--no-archive]
 
 Runs PyInstaller on ``packaging/microclimate.spec`` (onedir) with the Python that runs
 this script (the project's venv, with the package installed and the ``dev`` extra, which
@@ -10,6 +10,10 @@ brings PyInstaller), then packs what the platform allows:
 - ``DIST/microclimate-VERSION-linux-x86_64.tar.gz``   (``.zip`` on Windows)
 - ``DIST/microclimate-desk_VERSION_amd64.deb``        Linux, when ``dpkg-deb`` exists;
   installs the folder to /opt/microclimate-desk and a ``microclimate`` link in /usr/bin.
+
+The default bundle runs models on the CPU: onnxruntime's CUDA/TensorRT provider
+libraries (about 270 MB, useless without an NVIDIA GPU) are left out. ``--with-cuda``
+builds the separate GPU download with them (archive name ending in ``-cuda``, no .deb).
 
 Linux is what is built and tested here; Windows and macOS are untested (see README.md).
 """
@@ -49,11 +53,11 @@ def platform_tag() -> str:
     return f"{system}-{platform.machine().lower()}"
 
 
-def run_pyinstaller(dist: Path, work: Path, cpu_only: bool) -> Path:
+def run_pyinstaller(dist: Path, work: Path, with_cuda: bool) -> Path:
     cmd = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--clean",
            "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work)]
-    if cpu_only:
-        cmd += ["--", "--cpu-only"]
+    if with_cuda:
+        cmd += ["--", "--with-cuda"]
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
     bundle = dist / NAME
@@ -62,8 +66,8 @@ def run_pyinstaller(dist: Path, work: Path, cpu_only: bool) -> Path:
     return bundle
 
 
-def make_archive(bundle: Path, version: str, level: int = 6) -> Path:
-    base = bundle.parent / f"{NAME}-{version}-{platform_tag()}"
+def make_archive(bundle: Path, version: str, level: int = 6, suffix: str = "") -> Path:
+    base = bundle.parent / f"{NAME}-{version}-{platform_tag()}{suffix}"
     if sys.platform == "win32":
         return Path(shutil.make_archive(str(base), "zip", bundle.parent, bundle.name))
     target = base.with_name(base.name + ".tar.gz")
@@ -116,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: dist/ in the repository)")
     parser.add_argument("--work", type=Path, default=None,
                         help="PyInstaller work folder (default: build/pyinstaller)")
-    parser.add_argument("--cpu-only", action="store_true",
-                        help="leave out onnxruntime's CUDA/TensorRT provider libraries")
+    parser.add_argument("--with-cuda", action="store_true",
+                        help="the GPU download: keep onnxruntime's CUDA/TensorRT providers")
     parser.add_argument("--no-archive", action="store_true", help="only the bundle folder")
     parser.add_argument("--gzip-level", type=int, default=6, choices=range(1, 10),
                         help="tar.gz compression (1: 4x faster, 5%% larger; default 6)")
@@ -128,13 +132,15 @@ def main(argv: list[str] | None = None) -> int:
     version = project_version()
 
     started = time.perf_counter()
-    bundle = run_pyinstaller(dist, work, args.cpu_only)
+    bundle = run_pyinstaller(dist, work, args.with_cuda)
     print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB, "
           f"{time.perf_counter() - started:.0f} s)")
     if not args.no_archive:
-        archive = make_archive(bundle, version, args.gzip_level)
+        archive = make_archive(bundle, version, args.gzip_level,
+                               "-cuda" if args.with_cuda else "")
         print(f"archive: {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
-        if sys.platform == "linux" and not args.no_deb and shutil.which("dpkg-deb"):
+        if (sys.platform == "linux" and not args.no_deb and not args.with_cuda
+                and shutil.which("dpkg-deb")):
             deb = make_deb(bundle, version)
             print(f"deb: {deb} ({deb.stat().st_size / 2**20:.0f} MiB)")
     print(f"done in {time.perf_counter() - started:.0f} s")

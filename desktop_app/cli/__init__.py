@@ -7,60 +7,57 @@ user can act on is a :class:`MicroclimateError`: printed as one line, non-zero e
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from desktop_app import __version__
-from desktop_app.cli import (
-    batch_cmd,
-    completion_cmd,
-    export_cmd,
-    fetch_cmd,
-    forecast_cmd,
-    gui_cmd,
-    models_cmd,
-    qc_cmd,
-    region_cmd,
-    train_cmd,
-    trainer_cmd,
-    verify_cmd,
-    watch_cmd,
-)
 from desktop_app.errors import MicroclimateError
 from desktop_app.fsutil import check_writable
-
-COMMAND_MODULES = (
-    gui_cmd, fetch_cmd, region_cmd, qc_cmd, forecast_cmd, verify_cmd, models_cmd, export_cmd,
-    train_cmd,
-    trainer_cmd, watch_cmd,
-    batch_cmd, completion_cmd,
-)
-
 
 # commands whose --out is one file (batch and train write folders they resume into)
 FILE_OUT_COMMANDS = ("fetch", "qc", "forecast", "export-map")
 
+# command name -> module in this package with ``register(subparsers)``; a module is
+# imported only when its command runs or the full help is asked for: importing all of
+# them (Dask, httpx, Numba, onnxruntime helpers...) cost the window seconds at start-up
+COMMANDS = {
+    "gui": "gui_cmd", "fetch": "fetch_cmd", "region": "region_cmd", "qc": "qc_cmd",
+    "forecast": "forecast_cmd", "verify": "verify_cmd", "models": "models_cmd",
+    "export-map": "export_cmd",
+    "train": "train_cmd", "trainer": "trainer_cmd", "watch": "watch_cmd",
+    "batch": "batch_cmd", "completion": "completion_cmd",
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"desktop_app.cli.{COMMANDS[name]}")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with just ``only`` (what a run of that command
+    needs; the full list is for help and for unknown commands)."""
     parser = argparse.ArgumentParser(
         prog="microclimate",
         description="Microclimate Desk: data, QC, local downscaling and maps for forecasters.",
     )
     parser.add_argument("--version", action="version", version=f"microclimate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    for name in [only] if only is not None else COMMANDS:
+        command_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not args_list or args_list[0].startswith("-") and args_list[0] not in (
         "-h", "--help", "--version"
     ):
         args_list = ["gui", *args_list]
+    only = args_list[0] if args_list and args_list[0] in COMMANDS else None
+    parser = build_parser(only)
     args = parser.parse_args(args_list)
     for name, value in vars(args).items():
         # no file name can hold NUL, and every OS call on one raises ValueError

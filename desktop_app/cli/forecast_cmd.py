@@ -34,8 +34,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="model to use (default: the active one)")
     parser.add_argument("--provider", choices=PROVIDERS, default=None,
                         help="where the model runs (default: the provider setting, auto)")
-    parser.add_argument("--int8", action="store_true",
-                        help="run an INT8-quantised copy on the CPU (faster, less accurate)")
     parser.add_argument("--threads", type=arg_int(1, 4096), default=None, metavar="N",
                         help="CPU threads for the model (default: all cores)")
     parser.add_argument("--subhourly", type=arg_int(0, 24 * 366), default=0, metavar="HOURS",
@@ -87,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads is not None and args.threads < 1:
         raise ConfigError("--threads must be at least 1")
-    ds = run_forecast(inputs, args.model, provider, progress=progress, int8=args.int8,
+    ds = run_forecast(inputs, args.model, provider, progress=progress,
                       subhourly_hours=args.subhourly, threads=args.threads,
                       force_model=args.force_model)
     write_forecast(ds, args.out)

@@ -68,6 +68,9 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
 
     def on_drawn() -> None:
         window.map.drawn.disconnect(on_drawn)
+        # the wall clock too, so a launcher can measure from its own start of the process
+        print(f"map drawn at {time.time():.3f} ({time.perf_counter() - started:.2f} s "
+              "after start)", flush=True)
         QtCore.QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
     window.map.drawn.connect(on_drawn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -14,21 +15,23 @@ from desktop_app import __version__
 from desktop_app.core.display import conversion
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError
-from desktop_app.gui import window_state
+from desktop_app.gui import window_state, workflow
 from desktop_app.gui.about import add_help_menu
 from desktop_app.gui.exports import add_export_menu
 from desktop_app.gui.map_menu import add_map_menu, display_units, load_display_settings
 from desktop_app.gui.new_region import NEW_REGION_TASK, NewRegionDialog
-from desktop_app.gui.panels.data_panel import DataPanel
-from desktop_app.gui.panels.forecast_panel import ForecastPanel
-from desktop_app.gui.panels.models_panel import ModelsPanel
-from desktop_app.gui.panels.qc_panel import QCPanel
-from desktop_app.gui.panels.training_panel import TrainingPanel
-from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.gui.region_view import RegionView
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.sources.region import open_data
 from desktop_app.viz.hillshade import hillshade
+
+if TYPE_CHECKING:
+    from desktop_app.gui.panels.data_panel import DataPanel
+    from desktop_app.gui.panels.forecast_panel import ForecastPanel
+    from desktop_app.gui.panels.models_panel import ModelsPanel
+    from desktop_app.gui.panels.qc_panel import QCPanel
+    from desktop_app.gui.panels.training_panel import TrainingPanel
+    from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.map_model import MapModel
 from desktop_app.viz.timeseries import Series, TimeSeriesPlot
@@ -54,6 +57,21 @@ def format_lat_lon(lat: float, lon: float) -> str:
 
 class MainWindow(QtWidgets.QMainWindow):
     """Shows one region: a field on the map, a time slider, linked station series."""
+
+    # built after the first map frame (gui.workflow): asking for one builds them all
+    data_panel: DataPanel
+    qc_panel: QCPanel
+    forecast_panel: ForecastPanel
+    models_panel: ModelsPanel
+    training_panel: TrainingPanel
+    watch_panel: WatchPanel
+    _building_panels = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name in workflow.ATTRIBUTES:
+            workflow.build(self)
+            return vars(self)[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(self, view: RegionView) -> None:
         super().__init__()
@@ -139,24 +157,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tasks.finished.connect(self._on_task_done)
         self._build_menus()
         self.layer_box.currentIndexChanged.connect(self._on_layer)
-        self.forecast_panel = ForecastPanel(self)
-        self.models_panel = ModelsPanel(self)
-        self.qc_panel = QCPanel(self)
-        self.data_panel = DataPanel(self)
-        self.training_panel = TrainingPanel(self)
-        self.watch_panel = WatchPanel(self)
-        self.panels = QtWidgets.QTabWidget()
-        self.panels.addTab(self.data_panel, "Data")
-        self.panels.addTab(self.qc_panel, "QC")
-        self.panels.addTab(self.forecast_panel, "Forecast")
-        self.panels.addTab(self.models_panel, "Models")
-        self.panels.addTab(self.training_panel, "Training")
-        self.panels.addTab(self.watch_panel, "Watch")
-        dock = QtWidgets.QDockWidget("Workflow", self)
-        dock.setObjectName("workflowDock")
-        dock.setWidget(self.panels)
-        self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.menuBar().addMenu("&Panels").addAction(dock.toggleViewAction())
+        self.panels = workflow.add_dock(self)
+        # the map first: the panels are built once its first frame is on screen
+        self.map.drawn.connect(self._build_panels_soon)
         self.about_dialog = add_help_menu(self)
         self.variable_box.currentIndexChanged.connect(self._on_variable)
         self.cmap_box.currentTextChanged.connect(self._on_cmap)
@@ -169,6 +172,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_shading(self.shading_box.isChecked())
         self.set_view(view)
         window_state.restore(self)
+
+    def _build_panels_soon(self) -> None:
+        self.map.drawn.disconnect(self._build_panels_soon)
+        QtCore.QTimer.singleShot(0, lambda: workflow.build(self))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -314,7 +321,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.play_timer.stop()
         self.tasks.cancel()
-        self.watch_panel.shutdown()
+        if workflow.built(self):
+            self.watch_panel.shutdown()
         window_state.save(self)
         super().closeEvent(event)
 

@@ -1,4 +1,4 @@
-"""onnxruntime sessions: provider choice (auto | cuda | cpu), one clean status, INT8.
+"""onnxruntime sessions: provider choice (auto | cuda | cpu), one clean status.
 
 Getting CUDA from pip alone (Linux x86_64 / Windows, NVIDIA driver installed)::
 
@@ -37,11 +37,17 @@ from typing import Any
 import numpy as np
 
 from desktop_app.errors import ConfigError, ModelError
-from desktop_app.fsutil import atomic_path
 
 PROVIDERS = ("auto", "cuda", "cpu")
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
+# INT8 was an option until it was measured (benchmarks/results/bench_inference_cpu.txt):
+# dynamic quantisation ran 9.4x slower than FP32 on the bundled model, static QDQ
+# per-channel (calibrated on real ERA5 fields, Conv only) 1.25-1.45x slower, each costing
+# accuracy.
+# The ``int8`` parameter stays only to fail with this reason.
+INT8_REMOVED = ("INT8 was removed: on the CPU it ran slower than FP32 for the bundled model "
+                "(measured, see docs/inference.md), so it was a trap, not an option")
 CUDA_HELP = ('for CUDA from pip: pip install "onnxruntime-gpu[cuda,cudnn]" '
              "(needs an NVIDIA GPU and driver)")
 
@@ -55,11 +61,9 @@ class RuntimeStatus:
     reason: str  # why this provider (for CPU under auto: why not CUDA)
     onnxruntime_version: str
     available_providers: tuple[str, ...]
-    int8: bool = False
 
     def summary(self) -> str:
-        quant = ", INT8" if self.int8 else ""
-        return f"{self.provider.upper()}{quant} (requested {self.requested}): {self.reason}"
+        return f"{self.provider.upper()} (requested {self.requested}): {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,14 +245,9 @@ def create_session(model: Path | bytes, provider: str = "auto", *, threads: int 
               "extended": "ORT_ENABLE_EXTENDED", "all": "ORT_ENABLE_ALL"}
     if optimization not in levels:
         raise ConfigError(f"optimization must be one of {', '.join(levels)}")
-    status = resolve_provider(provider)
     if int8:
-        if status.provider != "cpu":
-            raise ConfigError("INT8 quantisation is a CPU option; use --provider cpu")
-        if not isinstance(model, Path):
-            raise ConfigError("INT8 needs the model as a file")
-        model = quantized_copy(model)
-        status = RuntimeStatus(**{**status.as_dict(), "int8": True})
+        raise ConfigError(INT8_REMOVED)
+    status = resolve_provider(provider)
     ort = _ort()
     options = ort.SessionOptions()
     options.log_severity_level = 3
@@ -264,26 +263,3 @@ def create_session(model: Path | bytes, provider: str = "auto", *, threads: int 
         raise ModelError(f"cannot load ONNX model {where}: "
                          f"{str(exc).strip().splitlines()[0][:300]}") from exc
     return ModelSession(session, status)
-
-
-def quantized_copy(model_path: Path, dest: Path | None = None) -> Path:
-    """INT8 (dynamic, per-tensor weights) copy of a model, made once and cached."""
-    from desktop_app import paths
-
-    model_path = Path(model_path)
-    if dest is None:
-        stat = model_path.stat()
-        key = f"{model_path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
-        dest = paths.cache_dir() / "models" / f"{key}.int8.onnx"
-    if dest.exists():
-        return dest
-    try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-    except ImportError as exc:
-        raise ModelError(f"INT8 quantisation needs the 'onnx' package: {exc}") from exc
-    with atomic_path(dest) as tmp, _captured_output():
-        try:
-            quantize_dynamic(str(model_path), str(tmp), weight_type=QuantType.QInt8)
-        except Exception as exc:  # noqa: BLE001 - the quantiser raises untyped errors
-            raise ModelError(f"cannot quantise {model_path}: {exc}") from exc
-    return dest

@@ -9,6 +9,7 @@ One time step runs parallel over stations; many time steps run parallel over tim
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -52,71 +53,139 @@ def _station(
 @njit(cache=True, error_model="numpy")
 def _finish(vals: np.ndarray, flagged: np.ndarray, evaluated: np.ndarray,
             out: np.ndarray) -> None:
-    for i in range(vals.size):
-        if not math.isfinite(vals[i]):
-            out[i] = MISSING
-        elif flagged[i]:
-            out[i] = SUSPECT
-        elif evaluated[i]:
-            out[i] = PASS
-        else:
-            out[i] = NOT_EVALUATED
+    for i in range(vals.size):  # selects, not branches: this runs for every value
+        f = PASS if evaluated[i] else NOT_EVALUATED
+        f = SUSPECT if flagged[i] else f
+        out[i] = f if math.isfinite(vals[i]) else MISSING
+
+
+# inlined at the IR level: as a call, passing its five arrays cost reference-count
+# updates that took longer than the arithmetic
+@njit(cache=True, error_model="numpy", inline="always")
+def _station_pruned(
+    vals: np.ndarray, i: int, flagged: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    adj: np.ndarray, use_adj: bool, num_min: int, threshold: float, min_std: float,
+) -> int:
+    """:func:`_station` on buddy lists already cut to the elevation limit, with each
+    buddy's elevation adjustment precomputed (the same float operations)."""
+    n = 0
+    total = 0.0
+    total2 = 0.0
+    for k in range(indptr[i], indptr[i + 1]):
+        j = indices[k]
+        vj = vals[j]
+        if flagged[j] or not math.isfinite(vj):
+            continue
+        if use_adj:
+            vj = vj + adj[k]
+        n += 1
+        total += vj
+        total2 += vj * vj
+    if n < num_min:
+        return -1
+    mean = total / n
+    var = max(total2 / n - mean * mean, 0.0)  # population variance, as titanlib
+    std = max(math.sqrt(var + var / n), min_std)
+    return 1 if abs(vals[i] - mean) / std > threshold else 0
 
 
 @njit(cache=True, error_model="numpy")
-def _step_serial(
-    vals: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-    num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
-    elev_gradient: float, min_std: float, num_iterations: int, out: np.ndarray,
+def _step(
+    vals: np.ndarray, indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray,
+    use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
+    candidates: np.ndarray, threshold: float, min_std: float, num_iterations: int,
+    flagged: np.ndarray, evaluated: np.ndarray, newly: np.ndarray, dirty: np.ndarray,
+    out: np.ndarray,
 ) -> None:
+    """One time step. After the first iteration only stations with a buddy flagged in
+    the iteration before can change their verdict (nothing else they see changed), so
+    only those are checked again: the same flags as checking every station."""
     ns = vals.size
-    flagged = np.zeros(ns, np.bool_)
-    evaluated = np.zeros(ns, np.bool_)
-    newly = np.zeros(ns, np.bool_)
+    flagged[:] = False
+    evaluated[:] = False
+    dirty[:] = True
     for _ in range(num_iterations):
-        for i in range(ns):
-            newly[i] = False
-            if flagged[i] or not check[i] or not math.isfinite(vals[i]):
+        any_new = False
+        newly[:] = False
+        for i in candidates:  # the stations to check that can have enough buddies
+            if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
                 continue
-            r = _station(vals, i, flagged, elevs, indptr, indices, num_min[i], threshold,
-                         max_elev_diff, elev_gradient, min_std)
+            r = _station_pruned(vals, i, flagged, indptr, indices, adj, use_adj, num_min[i],
+                                threshold, min_std)
             if r >= 0:
                 evaluated[i] = True
-                newly[i] = r == 1
-        if not newly.any():
+                if r == 1:
+                    newly[i] = True
+                    any_new = True
+        if not any_new:
             break
-        flagged |= newly
+        dirty[:] = False
+        for j in range(ns):
+            if newly[j]:
+                flagged[j] = True
+                for k in range(rev_indptr[j], rev_indptr[j + 1]):
+                    dirty[rev_indices[k]] = True
     _finish(vals, flagged, evaluated, out)
 
 
 @njit(cache=True, error_model="numpy")
-def buddy_over_time_serial(
-    values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-    num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
-    elev_gradient: float, min_std: float, num_iterations: int,
-) -> np.ndarray:
-    """As :func:`buddy_over_time` in one thread, for small problems."""
-    nt, ns = values.shape
-    out = np.empty((nt, ns), np.uint8)
+def _block(
+    values: np.ndarray, order: np.ndarray, t0: int, t1: int, indptr: np.ndarray,
+    indices: np.ndarray, adj: np.ndarray, use_adj: bool, rev_indptr: np.ndarray,
+    rev_indices: np.ndarray, num_min: np.ndarray, check: np.ndarray, threshold: float,
+    min_std: float, num_iterations: int, out: np.ndarray,
+) -> None:
+    """Time steps ``t0:t1`` of ``values`` (station, time; the caller's station order):
+    gathered into a small (time, cell-sorted station) buffer, so that a station's buddies
+    sit close together, checked, and the flags scattered back into ``out``."""
+    ns = order.size
+    nt = t1 - t0
+    buf = np.empty((nt, ns), np.float64)
+    res = np.empty((nt, ns), np.uint8)
+    # plain 2-D indexing: a row view per station would cost a reference count each
+    for p in range(ns):
+        q = order[p]
+        for t in range(nt):
+            buf[t, p] = values[q, t0 + t]
+    candidates = np.flatnonzero(check)
+    flagged = np.empty(ns, np.bool_)
+    evaluated = np.empty(ns, np.bool_)
+    newly = np.empty(ns, np.bool_)
+    dirty = np.empty(ns, np.bool_)
     for t in range(nt):
-        _step_serial(values[t], elevs, indptr, indices, num_min, check, threshold,
-                     max_elev_diff, elev_gradient, min_std, num_iterations, out[t])
-    return out
+        _step(buf[t], indptr, indices, adj, use_adj, rev_indptr, rev_indices, num_min,
+              candidates, threshold, min_std, num_iterations, flagged, evaluated, newly,
+              dirty, res[t])
+    for p in range(ns):
+        q = order[p]
+        for t in range(nt):
+            out[q, t0 + t] = res[t, p]
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def buddy_over_time(
-    values: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-    num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
-    elev_gradient: float, min_std: float, num_iterations: int,
-) -> np.ndarray:
-    """``values`` (time, station) -> flags (time, station); time steps in parallel."""
-    nt, ns = values.shape
-    out = np.empty((nt, ns), np.uint8)
-    for t in prange(nt):
-        _step_serial(values[t], elevs, indptr, indices, num_min, check, threshold,
-                     max_elev_diff, elev_gradient, min_std, num_iterations, out[t])
-    return out
+BLOCK_STEPS = 32  # time steps per block: its buffer (32 x stations x 8 B) stays in cache
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def buddy_blocks(
+    values: np.ndarray, order: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    adj: np.ndarray, use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray,
+    num_min: np.ndarray, check: np.ndarray, threshold: float, min_std: float,
+    num_iterations: int, out: np.ndarray, b0: int, b1: int,
+) -> None:
+    """``values`` (station, time) -> flags ``out`` (station, time) for the blocks of
+    :data:`BLOCK_STEPS` time steps ``b0:b1`` (see :func:`n_blocks`; threads take disjoint
+    block ranges). Buddy lists (``indptr``/``indices``/``adj``, and their transpose
+    ``rev_*``) and ``num_min``/``check`` are in the cell-sorted order ``order``."""
+    nt = values.shape[1]
+    for b in range(b0, b1):
+        t0 = b * BLOCK_STEPS
+        _block(values, order, t0, min(nt, t0 + BLOCK_STEPS), indptr, indices, adj, use_adj,
+               rev_indptr, rev_indices, num_min, check, threshold, min_std, num_iterations,
+               out)
+
+
+def n_blocks(steps: int) -> int:
+    return (steps + BLOCK_STEPS - 1) // BLOCK_STEPS
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -146,3 +215,37 @@ def buddy_one_step(
         flagged |= newly
     _finish(vals, flagged, evaluated, out)
     return out
+
+
+class PrunedLists(NamedTuple):
+    """Buddy lists cut to the elevation limit once (not at every step), each edge's
+    elevation adjustment, and the transpose (who has j as a buddy)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    adj: np.ndarray
+    use_adj: bool
+    rev_indptr: np.ndarray
+    rev_indices: np.ndarray
+
+
+def prune(indptr: np.ndarray, indices: np.ndarray, elevs: np.ndarray, max_elev_diff: float,
+          elev_gradient: float) -> PrunedLists:
+    """``elevs`` in the lists' station order; the same tests as :func:`_station`."""
+    n = indptr.size - 1
+    src = np.repeat(np.arange(n), np.diff(indptr))
+    dst = indices.astype(np.int64)
+    use_adj = max_elev_diff > 0
+    if use_adj:
+        with np.errstate(invalid="ignore"):
+            keep = ~(np.abs(elevs[dst] - elevs[src]) > max_elev_diff)  # NaN: kept, as there
+        src, dst = src[keep], dst[keep]
+        adj = (elevs[src] - elevs[dst]) * elev_gradient
+    else:
+        adj = np.zeros(dst.size)
+    new_indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=new_indptr[1:])
+    by_buddy = np.argsort(dst, kind="stable")
+    rev_indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(dst, minlength=n), out=rev_indptr[1:])
+    return PrunedLists(new_indptr, dst, adj, use_adj, rev_indptr, src[by_buddy])

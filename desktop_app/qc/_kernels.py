@@ -21,6 +21,8 @@ import time
 import numpy as np
 from numba import njit
 
+from desktop_app.qc._select import median_inplace
+
 PASS = np.uint8(1)
 NOT_EVALUATED = np.uint8(2)
 SUSPECT = np.uint8(3)
@@ -32,13 +34,11 @@ _TINY = np.finfo(np.float64).tiny
 
 
 @njit(cache=True, error_model="numpy")
-def gross_range(
+def gross_range_into(
     x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
-    has_suspect: bool,
-) -> np.ndarray:
-    n = x.size
-    out = np.empty(n, np.uint8)
-    for i in range(n):
+    has_suspect: bool, out: np.ndarray,
+) -> None:
+    for i in range(x.size):
         v = x[i]
         # ioos_qc marks NaN and +-inf missing first, then lets the span comparisons
         # overwrite: so +-inf outside a span ends as FAIL/SUSPECT, NaN stays MISSING.
@@ -48,6 +48,15 @@ def gross_range(
         if v < fail_lo or v > fail_hi:
             f = FAIL
         out[i] = f
+
+
+@njit(cache=True, error_model="numpy")
+def gross_range(
+    x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
+    has_suspect: bool,
+) -> np.ndarray:
+    out = np.empty(x.size, np.uint8)
+    gross_range_into(x, fail_lo, fail_hi, sus_lo, sus_hi, has_suspect, out)
     return out
 
 
@@ -63,20 +72,29 @@ def _floor_seconds(ns: np.int64) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def rate_of_change(
-    x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
-) -> np.ndarray:
-    """``t_ns``: int64 nanoseconds; steps count in whole seconds, floored like NumPy's
-    ``timedelta64[ns] -> [s]`` cast that ioos_qc uses."""
+def step_seconds(t_ns: np.ndarray) -> np.ndarray:
+    """Time steps of int64 nanoseconds ``t_ns`` in whole seconds, floored like NumPy's
+    ``timedelta64[ns] -> [s]`` cast that ioos_qc uses (``n - 1`` values)."""
+    out = np.empty(max(t_ns.size - 1, 0), np.float64)
+    for i in range(1, t_ns.size):
+        out[i - 1] = _floor_seconds(t_ns[i] - t_ns[i - 1])
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def rate_of_change_into(
+    x: np.ndarray, steps: np.ndarray, threshold: float, fail_threshold: float,
+    has_fail: bool, out: np.ndarray,
+) -> None:
+    """``steps``: :func:`step_seconds` of the series' times (shared by all stations)."""
     n = x.size
-    out = np.empty(n, np.uint8)
     if n == 0:
-        return out
+        return
     out[0] = PASS
     for i in range(1, n):
         f = PASS
         dv = x[i] - x[i - 1]
-        step = _floor_seconds(t_ns[i] - t_ns[i - 1])
+        step = steps[i - 1]
         # ioos_qc divides with numpy.ma, which masks a zero step or a non-finite rate
         # but still compares the masked entry's underlying data, |dv|: so after a zero
         # step the raw difference meets the threshold, and a value next to +-inf
@@ -94,16 +112,24 @@ def rate_of_change(
     for i in range(n):
         if not math.isfinite(x[i]):
             out[i] = MISSING
+
+
+@njit(cache=True, error_model="numpy")
+def rate_of_change(
+    x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
+) -> np.ndarray:
+    """``t_ns``: int64 nanoseconds (see :func:`step_seconds`)."""
+    out = np.empty(x.size, np.uint8)
+    rate_of_change_into(x, step_seconds(t_ns), threshold, fail_threshold, has_fail, out)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def spike(
+def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
-    differential: bool,
-) -> np.ndarray:
+    differential: bool, out: np.ndarray,
+) -> None:
     n = x.size
-    out = np.empty(n, np.uint8)
     for i in range(n):
         out[i] = PASS
     for i in range(1, n - 1):
@@ -140,62 +166,99 @@ def spike(
     for i in range(n):
         if not math.isfinite(x[i]):
             out[i] = MISSING
+
+
+@njit(cache=True, error_model="numpy")
+def spike(
+    x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
+    differential: bool,
+) -> np.ndarray:
+    out = np.empty(x.size, np.uint8)
+    spike_into(x, suspect, fail, use_suspect, use_fail, differential, out)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def _flat_windows(x: np.ndarray, count: int, tolerance: float, value: np.uint8,
-                  out: np.ndarray) -> None:
-    """Flag x[i] when the finite values of x[i-count .. i] span less than ``tolerance``."""
+def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
+                   evaluate: bool, out: np.ndarray) -> None:
+    """Flag x[i] SUSPECT (FAIL) when the finite values of x[i-count .. i] span less than
+    ``tolerance`` (ioos_qc: ``abs(max - min) < tolerance`` over the masked window; an
+    all-missing window is not flat), for both counts in one pass, O(n).
+
+    Streaming: ``start`` is the first index from which the finite values up to i are
+    still flat. Widening a window can only widen its range, so the flat windows ending
+    at i are exactly those starting at ``start`` or later, and ``start`` never moves
+    back. Two monotone queues hold the candidate indices of the window's max and min;
+    when the range is too wide, the older of the two fronts is dropped and ``start``
+    jumps past it (no window still holding it can be flat)."""
     n = x.size
-    for i in range(count, n):
-        lo = np.inf
-        hi = -np.inf
-        seen = False
-        flat = True
-        for j in range(i, i - count - 1, -1):
-            v = x[j]
-            if not math.isfinite(v):
-                continue
-            seen = True
-            lo = min(lo, v)
-            hi = max(hi, v)
-            # the range only grows as the window widens: stop as soon as it is too big
-            if not (abs(hi - lo) < tolerance):
-                flat = False
-                break
-        if seen and flat:
-            out[i] = value
+    for i in range(n):
+        out[i] = PASS
+    if n < 3:  # ioos_qc: too short to test, everything passes (even missing values)
+        return
+    if evaluate:
+        qmax = np.empty(n, np.int64)
+        qmin = np.empty(n, np.int64)
+        hmax = tmax = hmin = tmin = 0
+        start = 0
+        last_finite = -1
+        for i in range(n):
+            v = x[i]
+            if math.isfinite(v):
+                # fast path for noisy data: a step of at least ``tolerance`` from the last
+                # finite value ends every window holding both, so the queues restart
+                if last_finite >= 0 and not (abs(v - x[last_finite]) < tolerance):
+                    hmax = tmax = hmin = tmin = 0
+                    start = last_finite + 1
+                last_finite = i
+                while tmax > hmax and x[qmax[tmax - 1]] <= v:
+                    tmax -= 1
+                qmax[tmax] = i
+                tmax += 1
+                while tmin > hmin and x[qmin[tmin - 1]] >= v:
+                    tmin -= 1
+                qmin[tmin] = i
+                tmin += 1
+                # the same float expression as ioos_qc; false for a NaN tolerance too
+                while tmax > hmax and not (abs(x[qmax[hmax]] - x[qmin[hmin]]) < tolerance):
+                    p = min(qmax[hmax], qmin[hmin])
+                    start = p + 1
+                    if qmax[hmax] == p:
+                        hmax += 1
+                    if qmin[hmin] == p:
+                        hmin += 1
+            if i >= suspect_count and i - suspect_count >= start \
+                    and last_finite >= i - suspect_count:
+                out[i] = SUSPECT
+            if i >= fail_count and i - fail_count >= start and last_finite >= i - fail_count:
+                out[i] = FAIL
+    for i in range(n):
+        if not math.isfinite(x[i]):
+            out[i] = MISSING
 
 
 @njit(cache=True, error_model="numpy")
 def flat_line(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
               evaluate: bool) -> np.ndarray:
-    n = x.size
-    out = np.full(n, PASS, np.uint8)
-    if n < 3:  # ioos_qc: too short to test, everything passes (even missing values)
-        return out
-    if evaluate:
-        _flat_windows(x, suspect_count, tolerance, SUSPECT, out)
-        _flat_windows(x, fail_count, tolerance, FAIL, out)
-    for i in range(n):
-        if not math.isfinite(x[i]):
-            out[i] = MISSING
+    out = np.empty(x.size, np.uint8)
+    flat_line_into(x, suspect_count, fail_count, tolerance, evaluate, out)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int) -> np.ndarray:
+def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int,
+                        out: np.ndarray) -> None:
     n = x.size
-    out = np.empty(n, np.uint8)
     finite = x[np.isfinite(x)]
     evaluate = finite.size >= min_count and finite.size > 0
     med = 0.0
     scale = 0.0
     if evaluate:
-        med = np.median(finite)
+        med = median_inplace(finite)  # finite is our own copy: reordering it is fine
+        for i in range(finite.size):
+            finite[i] = abs(finite[i] - med)
         # 1.4826 * MAD estimates the standard deviation of normal data
-        scale = 1.482602218505602 * np.median(np.abs(finite - med))
+        scale = 1.482602218505602 * median_inplace(finite)
         evaluate = scale > 0.0
     for i in range(n):
         v = x[i]
@@ -211,15 +274,20 @@ def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: in
             if z > fail_z:
                 f = FAIL
             out[i] = f
+
+
+@njit(cache=True, error_model="numpy")
+def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int) -> np.ndarray:
+    out = np.empty(x.size, np.uint8)
+    robust_outlier_into(x, suspect_z, fail_z, min_count, out)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def climatology_into(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                     out: np.ndarray) -> None:
     """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""
-    n = x.size
-    out = np.empty(n, np.uint8)
-    for i in range(n):
+    for i in range(x.size):
         v = x[i]
         m = month[i]
         if not math.isfinite(v):
@@ -230,6 +298,12 @@ def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray
             out[i] = SUSPECT
         else:
             out[i] = PASS
+
+
+@njit(cache=True, error_model="numpy")
+def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    out = np.empty(x.size, np.uint8)
+    climatology_into(x, month, lo, hi, out)
     return out
 
 
@@ -257,5 +331,7 @@ def warm_up() -> float:
     nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
                np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
     _buddy.buddy_one_step(np.ones(2), *nb_args)
-    _buddy.buddy_over_time(np.ones((2, 2)), *nb_args)
+    lists = _buddy.prune(np.zeros(3, np.int64), np.zeros(0, np.int32), np.zeros(2), 1.0, 0.0)
+    _buddy.buddy_blocks(np.ones((2, 2)), np.arange(2), *lists, np.ones(2, np.int64),
+                        np.ones(2, np.bool_), 2.0, 1.0, 1, np.empty((2, 2), np.uint8), 0, 1)
     return time.perf_counter() - start

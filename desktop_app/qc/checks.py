@@ -33,6 +33,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from desktop_app.qc import _buddy, _kernels
+from desktop_app.qc._threads import in_threads
 from desktop_app.qc.neighbours import StationIndex
 
 Flags = NDArray[np.uint8]
@@ -62,6 +63,18 @@ def _span(name: str, span: Sequence[float]) -> tuple[float, float]:
     return lo, hi
 
 
+def gross_range_args(fail_span: Sequence[float], suspect_span: Sequence[float] | None
+                     ) -> tuple[float, float, float, float, bool]:
+    """The gross-range kernel's arguments (fail lo/hi, suspect lo/hi, has suspect)."""
+    flo, fhi = _span("fail_span", fail_span)
+    slo, shi = flo, fhi
+    if suspect_span is not None:
+        slo, shi = _span("suspect_span", suspect_span)
+        if slo < flo or shi > fhi:
+            raise ValueError(f"suspect_span {suspect_span} must fall within fail_span {fail_span}")
+    return flo, fhi, slo, shi, suspect_span is not None
+
+
 def gross_range(
     inp: ArrayLike,
     fail_span: Sequence[float],
@@ -69,13 +82,7 @@ def gross_range(
 ) -> Flags:
     """FAIL outside ``fail_span``, SUSPECT outside ``suspect_span`` (which must lie inside)."""
     x = _series(inp)
-    flo, fhi = _span("fail_span", fail_span)
-    slo, shi = flo, fhi
-    if suspect_span is not None:
-        slo, shi = _span("suspect_span", suspect_span)
-        if slo < flo or shi > fhi:
-            raise ValueError(f"suspect_span {suspect_span} must fall within fail_span {fail_span}")
-    result: Flags = _kernels.gross_range(x, flo, fhi, slo, shi, suspect_span is not None)
+    result: Flags = _kernels.gross_range(x, *gross_range_args(fail_span, suspect_span))
     return result
 
 
@@ -91,10 +98,16 @@ def rate_of_change(
     t = _times_ns(tinp).ravel()
     if t.size != x.size:
         raise ValueError(f"tinp has {t.size} times for {x.size} values")
-    has_fail = fail_threshold is not None
-    fail = 0.0 if fail_threshold is None else float(fail_threshold)
-    result: Flags = _kernels.rate_of_change(x, t.view(np.int64), float(threshold), fail, has_fail)
+    result: Flags = _kernels.rate_of_change(x, t.view(np.int64),
+                                            *rate_of_change_args(threshold, fail_threshold))
     return result
+
+
+def rate_of_change_args(threshold: float, fail_threshold: float | None
+                        ) -> tuple[float, float, bool]:
+    """The rate-of-change kernel's thresholds (suspect, fail, has fail)."""
+    fail = 0.0 if fail_threshold is None else float(fail_threshold)
+    return float(threshold), fail, fail_threshold is not None
 
 
 def spike(
@@ -104,22 +117,23 @@ def spike(
     method: str = "average",
 ) -> Flags:
     """Spike at n against its neighbours n-1 and n+1 (``average`` or ``differential``)."""
+    args = spike_args(suspect_threshold, fail_threshold, method)
+    x = _series(inp)
+    if x.size == 0:
+        raise ValueError("spike needs at least one value")
+    result: Flags = _kernels.spike(x, *args)
+    return result
+
+
+def spike_args(suspect_threshold: float | None, fail_threshold: float | None, method: str
+               ) -> tuple[float, float, bool, bool, bool]:
+    """The spike kernel's arguments (suspect, fail, use suspect, use fail, differential)."""
     if method not in ("average", "differential"):
         raise ValueError(
             f'Unknown method: "{method}", only "average" and "differential" methods are available'
         )
-    x = _series(inp)
-    if x.size == 0:
-        raise ValueError("spike needs at least one value")
-    result: Flags = _kernels.spike(
-        x,
-        float(suspect_threshold or 0.0),
-        float(fail_threshold or 0.0),
-        bool(suspect_threshold),
-        bool(fail_threshold),
-        method == "differential",
-    )
-    return result
+    return (float(suspect_threshold or 0.0), float(fail_threshold or 0.0),
+            bool(suspect_threshold), bool(fail_threshold), method == "differential")
 
 
 def _median_step_seconds(t: NDArray[np.datetime64]) -> float:
@@ -199,13 +213,23 @@ def climatology(
     t = _times_ns(tinp).ravel()
     if t.size != x.size:
         raise ValueError(f"tinp has {t.size} times for {x.size} values")
+    lo, hi = climatology_bounds(monthly_min, monthly_max)
+    result: Flags = _kernels.climatology(x, month_index(t), lo, hi)
+    return result
+
+
+def climatology_bounds(monthly_min: Sequence[float], monthly_max: Sequence[float]
+                       ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     lo = np.asarray(monthly_min, dtype=np.float64)
     hi = np.asarray(monthly_max, dtype=np.float64)
     if lo.shape != (12,) or hi.shape != (12,):
         raise ValueError("monthly_min and monthly_max need 12 values each")
-    month = (t.astype("datetime64[M]").astype(np.int64) % 12).astype(np.int64)
-    result: Flags = _kernels.climatology(x, month, lo, hi)
-    return result
+    return lo, hi
+
+
+def month_index(t: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """Calendar month 0..11 (UTC) of each time."""
+    return (t.astype("datetime64[M]").astype(np.int64) % 12).astype(np.int64)
 
 
 def buddy_check(
@@ -271,8 +295,10 @@ def buddy_check_prepared(
     min_std: float,
     num_iterations: int,
     obs_to_check: ArrayLike | None = None,
+    out: Flags | None = None,
 ) -> Flags:
-    """:func:`buddy_check` on a (station, time) array with a prebuilt station index."""
+    """:func:`buddy_check` on a (station, time) array with a prebuilt station index;
+    the flags go into ``out`` (uint8, the shape of ``values``) when given."""
     n = index.size
     radii = np.broadcast_to(np.asarray(radius, dtype=np.float64), (n,)).copy()
     mins = np.broadcast_to(np.asarray(num_min, dtype=np.int64), (n,)).copy()
@@ -289,23 +315,27 @@ def buddy_check_prepared(
         if oc.shape == (n,):  # titanlib ignores an obs_to_check of another length
             check = oc == 1
     nb = index.neighbours(radii)
-    # the kernel runs in the index's cell-sorted station order with time outermost, so
-    # buddies of a station sit close together in memory
+    # the kernels run in the index's cell-sorted station order, so buddies of a station
+    # sit close together in memory
     v = np.asarray(values, dtype=np.float64)
-    args = (el[nb.order], nb.indptr, nb.indices, mins[nb.order], check[nb.order],
-            float(threshold), float(max_elev_diff), float(elev_gradient), float(min_std),
-            int(num_iterations))
-    result: Flags = np.empty(v.shape, np.uint8)
+    result: Flags = np.empty(v.shape, np.uint8) if out is None else out
+    el_o, mins_o, check_o = el[nb.order], mins[nb.order], check[nb.order]
     # threads only pay off for enough work (see neighbours.PARALLEL_MIN_STATIONS)
     big = (int(nb.indptr[-1]) + n) * v.shape[1] >= _PARALLEL_MIN_WORK
-    if v.shape[1] == 1:
+    if v.shape[1] == 1 and big:  # one time step: stations in parallel
         ordered_1 = np.ascontiguousarray(v[nb.order, 0])
-        if big:
-            result[nb.order, 0] = _buddy.buddy_one_step(ordered_1, *args)
-        else:
-            result[nb.order] = _buddy.buddy_over_time_serial(ordered_1.reshape(1, n), *args).T
-    else:
-        ordered = np.ascontiguousarray(v[nb.order].T)  # (time, station), buddies close by
-        over_time = _buddy.buddy_over_time if big else _buddy.buddy_over_time_serial
-        result[nb.order] = over_time(ordered, *args).T
+        result[nb.order, 0] = _buddy.buddy_one_step(
+            ordered_1, el_o, nb.indptr, nb.indices, mins_o, check_o, float(threshold),
+            float(max_elev_diff), float(elev_gradient), float(min_std), int(num_iterations))
+        return result
+    lists = _buddy.prune(nb.indptr, nb.indices, el_o, float(max_elev_diff),
+                         float(elev_gradient))
+    # a station with fewer buddies within the elevation limit than it needs can never be
+    # evaluated: it is not checked at all (it still serves as a buddy for others)
+    check_o = check_o & (np.diff(lists.indptr) >= mins_o)
+    # reads (station, time) and writes the flags in place: no transposed copies
+    in_threads(_buddy.buddy_blocks, _buddy.n_blocks(v.shape[1]), np.ascontiguousarray(v),
+               nb.order, lists.indptr, lists.indices, lists.adj, lists.use_adj,
+               lists.rev_indptr, lists.rev_indices, mins_o, check_o, float(threshold),
+               float(min_std), int(num_iterations), result, threads=big)
     return result

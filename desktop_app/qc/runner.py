@@ -21,10 +21,10 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs, worst
+from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
-from desktop_app.qc import _kernels, checks
+from desktop_app.qc import _kernels, _stations, checks
 from desktop_app.qc.config import (
     TEST_ORDER,
     BuddyCheck,
@@ -57,17 +57,11 @@ def kernels_ready() -> tuple[float, bool]:
     global _compile_seconds
     if _compile_seconds is None:
         _compile_seconds = _kernels.warm_up()
+        start = time.perf_counter()
+        _stations.warm_up()
+        _compile_seconds += time.perf_counter() - start
         return _compile_seconds, True
     return _compile_seconds, False
-
-
-def _per_series(
-    values: NDArray[np.float64], fn: Callable[[NDArray[np.float64]], Flags]
-) -> Flags:
-    out = np.empty(values.shape, np.uint8)
-    for s in range(values.shape[0]):
-        out[s] = fn(values[s])
-    return out
 
 
 def series_test(params: Any, times: NDArray[np.datetime64]
@@ -96,21 +90,92 @@ def series_test(params: Any, times: NDArray[np.datetime64]
     return None
 
 
-def run_test(
-    name: str, params: Any, values: NDArray[np.float64], times: NDArray[np.datetime64],
-    ds: xr.Dataset, index: Callable[[], StationIndex],
-) -> Flags:
-    """Flags (station, time) of one configured test on one variable's values."""
-    fn = series_test(params, times)
-    if fn is not None:
-        return _per_series(values, fn)
-    if isinstance(params, BuddyCheck):
-        bc = params
-        return checks.buddy_check_prepared(
-            index(), ds["elevation"].values, values, bc.radius, bc.num_min, bc.threshold,
-            bc.max_elev_diff, bc.elev_gradient, bc.min_std, bc.num_iterations,
+@dataclass
+class _TimeAxis:
+    """What the per-series tests need from the shared time axis, computed once."""
+
+    times: NDArray[np.datetime64]
+    steps: NDArray[np.float64] = field(init=False)
+    month: NDArray[np.int64] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.steps = _kernels.step_seconds(self.times.view(np.int64))
+        self.month = checks.month_index(self.times)
+
+
+def _series_row(params: Any, axis: _TimeAxis) -> tuple[int, list[float]] | None:
+    """(driver code, parameter row) of a per-series test, normalised exactly as the
+    public check in :mod:`checks` normalises it; None for the network tests."""
+    if isinstance(params, GrossRange):
+        flo, fhi, slo, shi, has = checks.gross_range_args(params.fail_span, params.suspect_span)
+        return _stations.GROSS_RANGE, [flo, fhi, slo, shi, float(has)]
+    if isinstance(params, RateOfChange):
+        thr, fail, has_fail = checks.rate_of_change_args(params.threshold, params.fail_threshold)
+        return _stations.RATE_OF_CHANGE, [thr, fail, float(has_fail)]
+    if isinstance(params, Spike):
+        return _stations.SPIKE, [float(a) for a in checks.spike_args(
+            params.suspect_threshold, params.fail_threshold, params.method)]
+    if isinstance(params, FlatLine):
+        counts = checks.flat_line_counts(axis.times, params.suspect_threshold,
+                                         params.fail_threshold)
+        s, f = counts if counts is not None else (0, 0)
+        return _stations.FLAT_LINE, [s, f, float(params.tolerance), float(counts is not None)]
+    if isinstance(params, RobustOutlier):
+        return _stations.ROBUST_OUTLIER, [float(params.suspect_z), float(params.fail_z),
+                                          int(params.min_count)]
+    if isinstance(params, Climatology):
+        return _stations.CLIMATOLOGY, []
+    return None
+
+
+def _run_variable(
+    values: NDArray[np.float64], tests: list[tuple[str, Any]], axis: _TimeAxis,
+    ds: xr.Dataset, index: Callable[[], StationIndex], cancelled: Callable[[], bool] | None,
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
+    """All tests of one variable: flags (test, station, time), the aggregate and the
+    counts (test + aggregate, flag value). The per-series tests run in one parallel
+    pass; the buddy check writes into its slice of the same block."""
+    block = np.empty((len(tests), *values.shape), np.uint8)
+    codes: list[int] = []
+    rows: list[list[float]] = []
+    where: list[int] = []
+    clim = (np.full(12, np.nan), np.full(12, np.nan))
+    for j, (_, params) in enumerate(tests):
+        row = _series_row(params, axis)
+        if row is not None:
+            codes.append(row[0])
+            rows.append(row[1] + [0.0] * (_stations.N_PARAMS - len(row[1])))
+            where.append(j)
+            if isinstance(params, Climatology):
+                clim = checks.climatology_bounds(params.monthly_min, params.monthly_max)
+    if codes:
+        if cancelled is not None and cancelled():
+            raise CancelledError("QC cancelled")
+        # the drivers write test j of the plan into out[j]: a block of just the series
+        # tests when a network test sits between them, the block itself otherwise
+        contiguous = where == list(range(len(where)))
+        out = block[: len(where)] if contiguous else np.empty((len(where), *values.shape),
+                                                              np.uint8)
+        _stations.in_threads(_stations.per_series, values.shape[0], values,
+                             np.array(codes, np.int64), np.array(rows, np.float64),
+                             axis.steps, axis.month, clim[0], clim[1], out)
+        if not contiguous:
+            block[where] = out
+    for j, (name, params) in enumerate(tests):
+        if j in where:
+            continue
+        if cancelled is not None and cancelled():
+            raise CancelledError("QC cancelled")
+        if not isinstance(params, BuddyCheck):
+            raise ConfigError(f"no runner for test {name!r}")
+        checks.buddy_check_prepared(
+            index(), ds["elevation"].values, values, params.radius, params.num_min,
+            params.threshold, params.max_elev_diff, params.elev_gradient, params.min_std,
+            params.num_iterations, out=block[j],
         )
-    raise ConfigError(f"no runner for test {name!r}")
+    aggregate = np.empty(values.shape, np.uint8)
+    counts = _stations.worst_and_counts(block, aggregate)
+    return block, aggregate, counts
 
 
 def _test_attrs(var: str, test: str, params: Any) -> dict[str, object]:
@@ -147,8 +212,9 @@ def run_qc(
     report = QCReport()
     report.compile_seconds, report.first_call = kernels_ready()
     start = time.perf_counter()
-    out = ds.copy(deep=False)
+    new: dict[str, xr.DataArray] = {}
     times = np.asarray(ds["time"].values).astype("datetime64[ns]")
+    axis = _TimeAxis(times)
     station_index: list[StationIndex] = []
 
     def index() -> StationIndex:
@@ -159,37 +225,30 @@ def run_qc(
     for var, vqc in config.variables.items():
         if var not in ds.data_vars or not vqc.tests or ds[var].dims != ("station", "time"):
             continue  # only (station, time) observations are checked
+        # no copy when the observations are already C-ordered float64 (the usual case)
         values = np.ascontiguousarray(ds[var].values, dtype=np.float64)
-        names: list[str] = []
-        per_test: list[Flags] = []
+        tests = [(t, vqc.tests[t]) for t in TEST_ORDER if t in vqc.tests]
+        block, aggregate, counts = _run_variable(values, tests, axis, ds, index, cancelled)
+        names = [f"{var}_qc_{test}" for test, _ in tests]
         report.counts[var] = {}
-        for test in TEST_ORDER:
-            if test not in vqc.tests:
-                continue
-            if cancelled is not None and cancelled():
-                raise CancelledError("QC cancelled")
-            flags = run_test(test, vqc.tests[test], values, times, ds, index)
-            qc_name = f"{var}_qc_{test}"
-            out[qc_name] = xr.DataArray(
-                flags, dims=("station", "time"), attrs=_test_attrs(var, test, vqc.tests[test])
-            )
-            names.append(qc_name)
-            per_test.append(flags)
-            report.counts[var][test] = _count(flags)
-        aggregate = worst(*per_test)
-        out[f"{var}_qc"] = xr.DataArray(
+        for j, (test, params) in enumerate(tests):
+            # each test's flags are a view of the block: no copy per test
+            new[names[j]] = xr.DataArray(block[j], dims=("station", "time"),
+                                         attrs=_test_attrs(var, test, params))
+            report.counts[var][test] = _count(counts[j])
+        new[f"{var}_qc"] = xr.DataArray(
             aggregate, dims=("station", "time"),
             attrs={**flag_attrs(var), "qc_tests": " ".join(names)},
         )
-        report.counts[var]["aggregate"] = _count(aggregate)
-        new_attrs = dict(ds[var].attrs)
-        new_attrs["ancillary_variables"] = " ".join([f"{var}_qc", *names])
-        out[var] = ds[var].copy(deep=False)
-        out[var].attrs = new_attrs
+        report.counts[var]["aggregate"] = _count(counts[-1])
+        observed = ds[var].copy(deep=False)
+        observed.attrs = {**ds[var].attrs,
+                          "ancillary_variables": " ".join([f"{var}_qc", *names])}
+        new[var] = observed
+    out = ds.assign(new)  # one merge for all new variables, not one per variable
     report.run_seconds = time.perf_counter() - start
     return out, report
 
 
-def _count(flags: Flags) -> dict[QCFlag, int]:
-    counts = np.bincount(flags.ravel(), minlength=10)
+def _count(counts: NDArray[np.int64]) -> dict[QCFlag, int]:
     return {f: int(counts[int(f)]) for f in QCFlag}

@@ -5,7 +5,6 @@ from desktop_app.errors import ConfigError, ModelError
 from desktop_app.inference import runtime
 from desktop_app.inference.runtime import (
     create_session,
-    quantized_copy,
     resolve_provider,
     runtime_status,
 )
@@ -71,23 +70,11 @@ def test_truncated_onnx_is_a_model_error(tmp_path):
         create_session(cut, "cpu")
 
 
-def test_int8_copy_runs_and_its_error_is_measured(tmp_path):
-    dest = quantized_copy(LAPSE_MODEL, tmp_path / "q.int8.onnx")
-    fp32 = create_session(LAPSE_MODEL, "cpu")
-    int8 = create_session(dest, "cpu")
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(1, 2, 32, 32)).astype(np.float32)
-    (a,), (b,) = fp32.run(x), int8.run(x)
-    cost_k = float(np.abs(a - b).max()) * 10.0  # output std is 10 K
-    # quantisation costs something but must not wreck the field
-    assert 0.0 < cost_k < 1.0
-
-
-def test_int8_needs_the_cpu_provider(tmp_path):
-    if not CUDA_USABLE:
-        pytest.skip("needs a CUDA provider to be refused")
-    with pytest.raises(ConfigError, match="CPU option"):
-        create_session(LAPSE_MODEL, "cuda", int8=True)
+def test_int8_is_gone_with_its_reason():
+    # it was measured slower than FP32 on the CPU (docs/inference.md): asking for it is
+    # an error that says so, before any session or provider probe
+    with pytest.raises(ConfigError, match="INT8 was removed.*slower than FP32"):
+        create_session(LAPSE_MODEL, "cpu", int8=True)
 
 
 @pytest.mark.gpu

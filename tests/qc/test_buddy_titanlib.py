@@ -12,6 +12,7 @@ import numpy.testing as npt
 import pytest
 
 from desktop_app.qc import _buddy, checks
+from desktop_app.qc._threads import in_threads
 from desktop_app.qc.neighbours import PARALLEL_MIN_STATIONS, StationIndex
 
 titanlib = pytest.importorskip("titanlib")  # in the dev extra; installed in CI
@@ -135,10 +136,14 @@ def test_parallel_and_serial_time_drivers_agree() -> None:
     series = values[:, None] + rng.normal(0, 1.0, (500, 40))  # generated
     series[rng.random(series.shape) < 0.05] = np.nan
     nb = StationIndex(lats, lons).neighbours(30000.0)
-    ordered = np.ascontiguousarray(series[nb.order].T)
-    args = (elevs[nb.order], nb.indptr, nb.indices, np.full(500, 3, np.int64),
-            np.ones(500, np.bool_), 2.0, 200.0, -0.0065, 1.0, 3)
-    npt.assert_array_equal(_buddy.buddy_over_time(ordered, *args),
-                           _buddy.buddy_over_time_serial(ordered, *args))
-    npt.assert_array_equal(_buddy.buddy_one_step(ordered[0].copy(), *args),
-                           _buddy.buddy_over_time_serial(ordered[:1].copy(), *args)[0])
+    el, mins, check = elevs[nb.order], np.full(500, 3, np.int64), np.ones(500, np.bool_)
+    lists = _buddy.prune(nb.indptr, nb.indices, el, 200.0, -0.0065)
+    blocks, serial = (np.empty(series.shape, np.uint8) for _ in range(2))
+    args = (series, nb.order, *lists, mins, check, 2.0, 1.0, 3)
+    in_threads(_buddy.buddy_blocks, _buddy.n_blocks(40), *args, blocks)  # blocks in threads
+    _buddy.buddy_blocks(*args, serial, 0, _buddy.n_blocks(40))
+    npt.assert_array_equal(blocks, serial)
+    for t in (0, 17, 39):  # the one-step driver (stations in parallel, unpruned lists)
+        one = _buddy.buddy_one_step(np.ascontiguousarray(series[nb.order, t]), el, nb.indptr,
+                                    nb.indices, mins, check, 2.0, 200.0, -0.0065, 1.0, 3)
+        npt.assert_array_equal(one, serial[nb.order, t])
