@@ -28,7 +28,7 @@ COMMANDS = {
     "forecast": "forecast_cmd", "verify": "verify_cmd", "models": "models_cmd",
     "export-map": "export_cmd",
     "train": "train_cmd", "trainer": "trainer_cmd", "watch": "watch_cmd",
-    "batch": "batch_cmd",
+    "batch": "batch_cmd", "completion": "completion_cmd",
 }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 import xarray as xr
 
@@ -93,11 +93,11 @@ def interruptible(message: str) -> Iterator[Interrupt]:
         signal.signal(signal.SIGINT, previous)
 
 
-def add_output_options(parser: argparse.ArgumentParser) -> None:
+def add_output_options(parser: argparse.ArgumentParser, what: str = "--out") -> None:
     """``--force`` (also ``--overwrite``) and ``--json`` for a command that writes a file:
     the one convention of the CLI (results on stdout, progress and errors on stderr)."""
     parser.add_argument("--force", "--overwrite", dest="force", action="store_true",
-                        help="replace an existing --out (default: refuse)")
+                        help=f"replace an existing {what} (default: refuse)")
     parser.add_argument("--json", action="store_true",
                         help="print the result as one JSON object on stdout")
 
@@ -112,6 +112,9 @@ def check_new_output(path: Path, force: bool) -> None:
         raise ConfigError(f"{path} exists; give --force to replace it")
 
 
-def print_result(args: argparse.Namespace, text: str, result: dict[str, Any]) -> None:
-    """The result on stdout: ``text`` for a person, or ``result`` as JSON with --json."""
-    print(json.dumps(result, default=str) if getattr(args, "json", False) else text)
+def print_result(args: argparse.Namespace, text: str, result: dict[str, Any],
+                 stream: TextIO | None = None) -> None:
+    """The result on stdout: ``text`` for a person, or ``result`` as one JSON object with
+    --json (``default=str`` so paths and times need no converting at each call)."""
+    print(json.dumps(result, default=str) if getattr(args, "json", False) else text,
+          file=stream or sys.stdout)

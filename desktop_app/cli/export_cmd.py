@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from desktop_app.cli._common import add_output_options, check_new_output, print_result
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError, DataFileError
 from desktop_app.validation import arg_int
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="text scale (default 150 for PNG, 96 for a loop)")
     parser.add_argument("--cmap", default=None, help="colormap (default: per variable)")
     parser.add_argument("--no-shading", action="store_true", help="exact colours, no hillshade")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if kind is None:
         raise DataFileError(f"--out {args.out}: unknown extension {args.out.suffix!r}; use "
                             ".png, .tif/.tiff (GeoTIFF), .gif or .mp4")
+    check_new_output(args.out, args.force)
     ds = open_grid_file(args.forecast)
     times = ds["time"].values
     if kind == "geotiff":
@@ -131,8 +134,10 @@ def run(args: argparse.Namespace) -> int:
     export.ensure_gui_app()
     image = export.render_map(spec, width, height, dpi)
     export.save_png(image, args.out)
-    print(f"wrote {args.out} ({width}x{height} px, {dpi} dpi): "
-          f"{args.variable} at {spec.meta.valid_time}")
+    print_result(args, f"wrote {args.out} ({width}x{height} px, {dpi} dpi): "
+                       f"{args.variable} at {spec.meta.valid_time}",
+                 _result(args, "png", times, [select_time(times, args.time)],
+                         width=width, height=height, dpi=dpi))
     return 0
 
 
@@ -144,10 +149,11 @@ def _geotiff(ds: xr.Dataset, args: argparse.Namespace, times: np.ndarray) -> int
     else:
         steps = [select_time(times, args.time)]
     write_geotiff(ds, args.variable, args.out, steps)
-    print(f"wrote {args.out} (GeoTIFF, WGS 84, {len(steps)} band(s)): {args.variable} "
-          f"{np.datetime_as_string(times[steps[0]], unit='m')}Z"
-          + (f" .. {np.datetime_as_string(times[steps[-1]], unit='m')}Z"
-             if len(steps) > 1 else ""))
+    print_result(args, f"wrote {args.out} (GeoTIFF, WGS 84, {len(steps)} band(s)): "
+                       f"{args.variable} {np.datetime_as_string(times[steps[0]], unit='m')}Z"
+                       + (f" .. {np.datetime_as_string(times[steps[-1]], unit='m')}Z"
+                          if len(steps) > 1 else ""),
+                 _result(args, "geotiff", times, steps))
     return 0
 
 
@@ -158,7 +164,18 @@ def _animation(ds: xr.Dataset, name: str, args: argparse.Namespace, times: np.nd
     width, height, dpi = args.width or 1280, args.height or 720, args.dpi or 96
     write_animation(ds, name, args.out, steps, args.fps, width, height, dpi, cmap=args.cmap,
                     shading=not args.no_shading)
-    print(f"wrote {args.out} ({len(steps)} frames, {args.fps:g} fps, {width}x{height} px): "
-          f"{args.variable} {np.datetime_as_string(times[steps[0]], unit='m')}Z .. "
-          f"{np.datetime_as_string(times[steps[-1]], unit='m')}Z")
+    print_result(args, f"wrote {args.out} ({len(steps)} frames, {args.fps:g} fps, "
+                       f"{width}x{height} px): {args.variable} "
+                       f"{np.datetime_as_string(times[steps[0]], unit='m')}Z .. "
+                       f"{np.datetime_as_string(times[steps[-1]], unit='m')}Z",
+                 _result(args, "animation", times, steps, width=width, height=height,
+                         dpi=dpi, fps=args.fps))
     return 0
+
+
+def _result(args: argparse.Namespace, kind: str, times: np.ndarray, steps: list[int],
+            **extra: float) -> dict[str, object]:
+    """What --json prints: the file, its format and the valid times it holds (UTC)."""
+    return {"out": str(args.out), "format": kind, "variable": args.variable,
+            "times": [f"{np.datetime_as_string(times[k], unit='m')}Z" for k in steps],
+            **extra}

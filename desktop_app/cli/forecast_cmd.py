@@ -6,7 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from desktop_app.cli._common import open_netcdf
+from desktop_app.cli._common import (
+    add_output_options,
+    check_new_output,
+    open_netcdf,
+    print_result,
+)
 from desktop_app.errors import ConfigError
 from desktop_app.inference.predictor import run_forecast, write_forecast
 from desktop_app.inference.runtime import PROVIDERS
@@ -38,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              "inputs outside its training domain")
     parser.add_argument("--out", type=Path, required=True, help="output NetCDF path")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,6 +60,7 @@ def region_folder(text: str | None) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from desktop_app.sources.region import accept_terrain, load_region
 
+    check_new_output(args.out, args.force)
     if args.input is not None:
         if args.dem is None:
             raise ConfigError("--input needs --dem (the fine terrain)")
@@ -82,11 +89,20 @@ def run(args: argparse.Namespace) -> int:
                       subhourly_hours=args.subhourly, threads=args.threads,
                       force_model=args.force_model)
     write_forecast(ds, args.out)
-    print(f"runtime: {ds.attrs['provider_status']}")
-    print(f"baseline: {ds.attrs['baseline_method']} ({ds.attrs['baseline_description']})")
-    print(ds.attrs["guard"])
-    print(f"wrote {args.out}: {ds.sizes['time']} steps, {ds.sizes['latitude']}x"
-          f"{ds.sizes['longitude']} cells, model {ds.attrs['model_name']}@"
-          f"{ds.attrs['model_version']}" + (" (NOT trained: baseline as a graph)"
-                                             if ds.attrs["model_trained"] == "no" else ""))
+    trained = ds.attrs["model_trained"] != "no"
+    sizes = {str(k): int(v) for k, v in ds.sizes.items()}
+    text = "\n".join([
+        f"runtime: {ds.attrs['provider_status']}",
+        f"baseline: {ds.attrs['baseline_method']} ({ds.attrs['baseline_description']})",
+        str(ds.attrs["guard"]),
+        f"wrote {args.out}: {sizes['time']} steps, {sizes['latitude']}x"
+        f"{sizes['longitude']} cells, model {ds.attrs['model_name']}@"
+        f"{ds.attrs['model_version']}" + ("" if trained else
+                                          " (NOT trained: baseline as a graph)")])
+    print_result(args, text, {
+        "out": str(args.out), "sizes": sizes,
+        "model": f"{ds.attrs['model_name']}@{ds.attrs['model_version']}",
+        "model_trained": trained, "runtime": ds.attrs["provider_status"],
+        "baseline_method": ds.attrs["baseline_method"], "guard": ds.attrs["guard"],
+        "variables": sorted(str(v) for v in ds.data_vars)})
     return 0

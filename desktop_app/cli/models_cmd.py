@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from desktop_app.cli._common import print_result
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import MicroclimateError
 from desktop_app.inference.registry import ModelRegistry, validate_model
@@ -18,7 +19,10 @@ from desktop_app.tracking import runs_for
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("models", help="list, install, select and roll back ONNX models")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("list", help="installed and bundled models, the active ones marked")
+    listing = actions.add_parser("list", help="installed and bundled models, the active ones "
+                                              "marked")
+    listing.add_argument("--json", action="store_true",
+                         help="print the list as one JSON object on stdout")
     install = actions.add_parser("install", help="validate and install MODEL.onnx + card")
     install.add_argument("path", type=Path)
     install.add_argument("--use", action="store_true", help="also make it active")
@@ -53,15 +57,21 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         entries = registry.entries()
         active = {v: registry.active(v) for v in VARIABLES}
+        lines, models = [], []
         for e in entries:
             marks = [v for v, a in active.items() if a is not None and a.spec == e.spec]
             flag = f"  [active: {', '.join(marks)}]" if marks else ""
             trained = "" if e.card.trained else "  (NOT trained)"
-            print(f"{e.spec:32s} {e.origin:8s} {','.join(e.card.variables)}{trained}{flag}")
-        for problem in registry.problems:
-            print(f"broken: {problem}")
+            lines.append(f"{e.spec:32s} {e.origin:8s} {','.join(e.card.variables)}"
+                         f"{trained}{flag}")
+            models.append({"spec": e.spec, "origin": e.origin, "path": str(e.onnx_path),
+                           "variables": list(e.card.variables), "trained": e.card.trained,
+                           "active_for": marks})
+        lines += [f"broken: {problem}" for problem in registry.problems]
         if not entries:
-            print("no models installed")
+            lines.append("no models installed")
+        print_result(args, "\n".join(lines),
+                     {"models": models, "broken": [str(p) for p in registry.problems]})
         return 0
     if args.action == "install":
         entry = registry.install(args.path, force=args.force)

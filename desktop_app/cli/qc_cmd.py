@@ -14,6 +14,7 @@ from typing import TextIO
 
 import xarray as xr
 
+from desktop_app.cli._common import add_output_options, check_new_output, print_result
 from desktop_app.core.flags import QCFlag
 from desktop_app.fsutil import load_netcdf
 from desktop_app.qc.config import load_config
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="QC config (.toml or .json); default: built-in defaults")
     parser.add_argument("--out", type=Path, required=True, metavar="OUTPUT.nc",
                         help="where to write the flagged copy")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -59,16 +61,18 @@ def format_report(report: QCReport) -> str:
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     out_stream = stream or sys.stdout
     config = load_config(args.config)  # config errors before any reading or writing
+    check_new_output(args.out, getattr(args, "force", False))
     ds = _open(args.input)
     flagged, report = run_qc(ds, config)
     write_netcdf(flagged, args.out, what="QC output")
-    if not report.counts:
-        print("no configured variable found in the input; flags written: none", file=out_stream)
-    else:
-        print(format_report(report), file=out_stream)
-    print(
-        f"kernel compile (or load from Numba's disk cache): {report.compile_seconds:.2f} s; "
-        f"checks: {report.run_seconds:.2f} s; wrote {args.out}",
-        file=out_stream,
-    )
+    table = (format_report(report) if report.counts
+             else "no configured variable found in the input; flags written: none")
+    text = (f"{table}\nkernel compile (or load from Numba's disk cache): "
+            f"{report.compile_seconds:.2f} s; checks: {report.run_seconds:.2f} s; "
+            f"wrote {args.out}")
+    counts = {var: {test: {f.name.lower(): int(c[f]) for f in QCFlag}
+                    for test, c in tests.items()} for var, tests in report.counts.items()}
+    print_result(args, text, {"out": str(args.out), "counts": counts,
+                              "compile_seconds": report.compile_seconds,
+                              "run_seconds": report.run_seconds}, stream=out_stream)
     return 0

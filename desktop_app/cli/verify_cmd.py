@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from desktop_app.cli._common import open_netcdf, print_result
+from desktop_app.cli._common import (
+    add_output_options,
+    check_new_output,
+    open_netcdf,
+    print_result,
+)
 from desktop_app.fsutil import check_writable
 from desktop_app.verify.stations import verify_at_stations
 
@@ -17,14 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--variable", default="temperature")
     parser.add_argument("--report", type=Path, default=None, metavar="STEM",
                         help="write STEM.csv and STEM.json (default: beside the forecast)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the scores as one JSON object on stdout")
+    add_output_options(parser, "report")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     stem = args.report or args.forecast.with_name(args.forecast.stem + ".verify")
     for suffix in (".csv", ".json"):
+        check_new_output(stem.with_name(stem.name + suffix), args.force)
         check_writable(stem.with_name(stem.name + suffix))
     forecast = open_netcdf(args.forecast, "forecast")
     obs = open_netcdf(args.obs, "observations")

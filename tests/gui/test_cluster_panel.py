@@ -55,7 +55,8 @@ def test_forecast_on_cluster_matches_the_local_forecast(window, qtbot) -> None:
         with qtbot.waitSignal(window.tasks.finished, timeout=120000):
             panel.run()
     region = window.view.region
-    ref = run_forecast(region, None, "cpu", references=False)
+    # a cluster run has no guard and says so: compare with the model on every step
+    ref = run_forecast(region, None, "cpu", references=False, force_model=True)
     got = window.view.forecast
     assert got is not None and "on LocalCluster" not in got.attrs["provider"]
     assert got.attrs["provider"].startswith("cpu on tcp://127.0.0.1:")
@@ -64,3 +65,5 @@ def test_forecast_on_cluster_matches_the_local_forecast(window, qtbot) -> None:
                                rtol=0, atol=1e-4)
     assert window.view.layer == "forecast"
     assert "on cpu on tcp://" in panel.result_label.text()
+    assert got.attrs["guard"].startswith("guard off (cluster run)")
+    assert "guard off (cluster run)" in panel.result_label.text()
