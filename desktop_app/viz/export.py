@@ -78,11 +78,27 @@ def meta_from_dataset(ds: xr.Dataset, variable: str, t: int, difference: bool) -
         attribution = f"{attribution} — SYNTHETIC DATA, not a forecast".strip(" —")
     attribution = f"{attribution} · Basemap: Natural Earth".strip(" ·")
     region = ds.attrs.get("region", ds.attrs.get("title", ""))
+    fallback = guard_fallback(ds, t)
+    if fallback:  # the guard kept the model from this step: the picture must not say model
+        region = f"{ds.attrs.get('baseline_method', 'physical')} baseline (guard)"
+        model = f"{model} not used at this step: {fallback}"
     return MapMeta(
         title=f"{name} — {region}".rstrip(" —"),
         valid_time=str(np.datetime_as_string(ds["time"].values[t], unit="m")).replace("T", " ")
         + " UTC",
         model=str(model), attribution=attribution)
+
+
+def guard_fallback(ds: xr.Dataset, t: int) -> str:
+    """'' when step ``t`` of a forecast is the model's (or the file has no guard record,
+    or the field is a baseline shown for comparison); else why the model is not."""
+    if "model_used" not in ds or "for comparison" in str(ds.attrs.get("model_name", "")):
+        return ""
+    if bool(ds["model_used"].values[t]):
+        return ""
+    share = (f"{float(ds['guard_outside_share'].values[t]):.0%} of inputs"
+             if "guard_outside_share" in ds else "its inputs")
+    return f"{share} outside its training domain"
 
 
 def map_rect(model: MapModel, width: int, height: int, dpi: int) -> QtCore.QRectF:

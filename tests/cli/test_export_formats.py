@@ -142,3 +142,21 @@ def test_png_of_the_baseline_is_labelled_as_the_baseline(forecast: Path,
         what = ds["temperature_baseline"].attrs["long_name"].split(": ", 1)[1]
     assert "baseline" in what and what in image.text("Title")
     assert "for comparison with era5-uk-downscaler" in image.text("Model")
+
+
+def test_a_step_the_guard_kept_from_the_model_is_not_titled_as_the_model(
+        forecast: Path) -> None:
+    """On the real UK held-out days some hours lie outside the model's training domain:
+    their map must name the baseline it really shows, and the others the model."""
+    from desktop_app.fsutil import load_netcdf
+    from desktop_app.viz.export import meta_from_dataset
+
+    ds = load_netcdf(forecast)
+    used = ds["model_used"].values.astype(bool)
+    assert used.any() and not used.all()  # both kinds of step in this real case
+    fell_back = meta_from_dataset(ds, "temperature", int(np.flatnonzero(~used)[0]), False)
+    ran = meta_from_dataset(ds, "temperature", int(np.flatnonzero(used)[0]), False)
+    method = ds.attrs["baseline_method"]
+    assert fell_back.title.endswith(f"{method} baseline (guard)")
+    assert "not used at this step" in fell_back.model
+    assert "guard" not in ran.title and "not used" not in ran.model
