@@ -103,3 +103,19 @@ def tick_text(value: float, step: float) -> str:
     decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
     text = f"{value:.{decimals}f}"
     return "0" if text.strip("-0.") == "" else text.replace("-", "−")
+
+
+def format_time(t: np.datetime64, time_zone: str = "UTC") -> str:
+    """A valid time as a person reads it, in UTC or the machine's zone (named)."""
+    if time_zone == "local":  # the edge of the program: the machine's zone, named
+        import datetime as dt
+
+        seconds = int(np.asarray(t, "datetime64[s]").astype(np.int64))
+        stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).astimezone()
+        return stamp.strftime("%Y-%m-%d %H:%M %Z")
+    return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
+
+
+def format_lat_lon(lat: float, lon: float) -> str:
+    return (f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'}, "
+            f"{abs(lon):.4f}°{'W' if lon < 0 else 'E'}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,17 +10,16 @@ import xarray as xr
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
-from desktop_app.core.display import conversion
+from desktop_app.core.display import conversion, format_lat_lon, format_time
 from desktop_app.core.variables import get_variable
-from desktop_app.errors import CancelledError
 from desktop_app.gui import window_state, workflow
 from desktop_app.gui.about import add_help_menu
-from desktop_app.gui.exports import add_export_menu
+from desktop_app.gui.file_menu import add_file_menu, fill_recent_menu, load_view
 from desktop_app.gui.map_menu import add_map_menu, display_units, load_display_settings
 from desktop_app.gui.new_region import NEW_REGION_TASK, NewRegionDialog
 from desktop_app.gui.region_view import RegionView
+from desktop_app.gui.station_series import show_station_series
 from desktop_app.gui.workers import TaskRunner
-from desktop_app.sources.region import open_data
 from desktop_app.viz.hillshade import hillshade
 
 if TYPE_CHECKING:
@@ -34,25 +31,10 @@ if TYPE_CHECKING:
     from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.map_model import MapModel
-from desktop_app.viz.timeseries import Series, TimeSeriesPlot
+from desktop_app.viz.timeseries import TimeSeriesPlot
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
 SHADED_OPACITY = 0.8
-
-
-def format_time(t: np.datetime64, time_zone: str = "UTC") -> str:
-    if time_zone == "local":  # the edge of the program: the machine's zone, named
-        import datetime as dt
-
-        seconds = int(np.asarray(t, "datetime64[s]").astype(np.int64))
-        stamp = dt.datetime.fromtimestamp(seconds, dt.UTC).astimezone()
-        return stamp.strftime("%Y-%m-%d %H:%M %Z")
-    return str(np.datetime_as_string(t, unit="m")).replace("T", " ") + " UTC"
-
-
-def format_lat_lon(lat: float, lon: float) -> str:
-    return (f"{abs(lat):.4f}°{'N' if lat >= 0 else 'S'}, "
-            f"{abs(lon):.4f}°{'W' if lon < 0 else 'E'}")
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -178,21 +160,7 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, lambda: workflow.build(self))
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        new_action = file_menu.addAction("&New region…")
-        new_action.setShortcut(QtGui.QKeySequence.StandardKey.New)
-        new_action.triggered.connect(self.show_new_region)
-        open_action = file_menu.addAction("&Open region…")
-        open_action.setShortcut(QtGui.QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._ask_open_region)
-        file_menu.addAction("Open &forecast file…").triggered.connect(self._ask_open_file)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        file_menu.addSeparator()
-        add_export_menu(self, file_menu)
-        file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
+        self.recent_menu = add_file_menu(self)
         view_menu = self.menuBar().addMenu("&View")
         for text, key, delta in (("Previous step", "Left", -1), ("Next step", "Right", 1),
                                  ("Back 6 h", "PgUp", -6), ("Forward 6 h", "PgDown", 6)):
@@ -200,7 +168,6 @@ class MainWindow(QtWidgets.QMainWindow):
             action.setShortcut(QtGui.QKeySequence(key))
             action.triggered.connect(lambda _c=False, d=delta: self.step_time(d))
         self.map_actions = add_map_menu(self, view_menu)
-        self._fill_recent_menu()
 
     def apply_display_settings(self) -> None:
         """Units, time zone or palette changed: the map, readouts and series follow."""
@@ -239,10 +206,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_variable()
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
+        else:
+            self.series.show_empty(view.times, "No stations in this region")
 
     def open_region(self, folder: Path) -> bool:
         """Load a region folder in the background; errors show a message."""
-        return self.tasks.start("Open region", lambda progress, cancel: _load_view(
+        return self.tasks.start("Open region", lambda progress, cancel: load_view(
             folder, progress, cancel))
 
     def show_new_region(self) -> NewRegionDialog:
@@ -258,25 +227,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_view(result)
             if result.region.path is not None:
                 window_state.remember_region(result.region.path)
-                self._fill_recent_menu()
-
-    def _ask_open_region(self) -> None:
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Open region folder")
-        if folder:
-            self.open_region(Path(folder))
-
-    def _ask_open_file(self) -> None:
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open forecast file", "", "NetCDF (*.nc *.nc4);;All files (*)")
-        if name:
-            self.open_region(Path(name))
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in window_state.recent_regions():
-            action = self.recent_menu.addAction(str(path))
-            action.triggered.connect(lambda _c=False, p=path: self.open_region(p))
-        self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+                fill_recent_menu(self.recent_menu, self.open_region)
 
     def show_forecast(self, forecast: xr.Dataset) -> None:
         """A forecast for the shown region: keep it and switch the map to it."""
@@ -419,37 +370,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._draw_series()
 
     def _draw_series(self) -> None:
-        if self.selected_station is None:
-            return
-        units = display_units(self.display_settings)
-        s = self.view.station_series(self.selected_station, self.variable)
-        conv = conversion(s.units, units)  # series are shown in the user's units
-        series = []
-        if s.observed is not None:
-            series.append(Series("observed", conv(s.observed), "#f0f0f0", symbols=True))
-        if s.forecast is not None:
-            series.append(Series("model forecast", conv(s.forecast), "#ff8c1a"))
-        series.append(Series(f"{self.view.baseline_method} baseline", conv(s.baseline),
-                             "#33b5ff"))
-        series.append(Series("coarse (bilinear)", conv(s.coarse), "#a0a0a0", dashed=True))
-        self.series.set_series(s.title, self.view.times, series, conv.symbol,
-                               s.flagged if s.observed is not None else None)
-        context = []
-        for other in self.view.variables:
-            if other == self.variable:
-                continue
-            o = self.view.station_series(self.selected_station, other)
-            oc = conversion(o.units, units)
-            lines = [Series(f"{self.view.baseline_method} baseline", oc(o.baseline),
-                            "#33b5ff")]
-            if o.forecast is not None:
-                lines.append(Series("model forecast", oc(o.forecast), "#ff8c1a"))
-            if o.observed is not None:
-                lines.insert(0, Series("observed", oc(o.observed), "#f0f0f0"))
-            context.append((f"{get_variable(other).name.replace('_', ' ')} ({oc.symbol})",
-                            lines))
-        self.series.set_context(self.view.times, context)
-        self.series.set_cursor(self.view.times[self.time_index])
+        if self.selected_station is not None:
+            show_station_series(self.series, self.view, self.selected_station, self.variable,
+                                display_units(self.display_settings), self.time_index)
 
     def hover_text(self, i: int, j: int) -> str:
         var = get_variable(self.variable)
@@ -466,12 +389,3 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_hover(self, i: int, j: int) -> None:
         self.hover_label.setText(self.hover_text(i, j) if i >= 0 else "outside the grid")
 
-
-def _load_view(folder: Path, progress: Callable[[float, str], None],
-               cancel: threading.Event) -> RegionView:
-    progress(0.1, "reading files")
-    region = open_data(folder)
-    if cancel.is_set():
-        raise CancelledError("open region cancelled")
-    progress(0.6, "computing the baseline field")
-    return RegionView(region)

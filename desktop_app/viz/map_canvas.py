@@ -77,6 +77,8 @@ class MapCanvas(QtCore.QObject):
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
         self.view.scene.transform.changed.connect(self._on_view_changed)
+        # the visible extent also changes when the widget is resized (the aspect is locked)
+        self.canvas.events.resize.connect(self._on_view_changed)
         self.model.subscribe(self._on_layer_changed)
         for name in self.model.layers:
             self._sync(name)
@@ -88,10 +90,13 @@ class MapCanvas(QtCore.QObject):
 
     # -- model -> scene ---------------------------------------------------------------
     def current_view(self) -> View:
-        rect = self.view.camera.rect
-        height_px = max(1.0, float(self.view.size[1]))
-        return View(west=rect.left / self._kx, south=rect.bottom, east=rect.right / self._kx,
-                    north=rect.top, px_per_deg=height_px / max(rect.height, 1e-9))
+        # what is on screen, not the camera's rect: with a locked aspect the viewbox
+        # shows more than that rect along one side (labels sat at the rect's edge)
+        w, h = (max(1.0, float(v)) for v in self.view.size)
+        corners = self.view.scene.transform.imap(np.array([[0.0, 0.0], [w, h]]))[:, :2]
+        (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+        return View(west=float(x0) / self._kx, south=float(y0), east=float(x1) / self._kx,
+                    north=float(y1), px_per_deg=h / max(float(y1 - y0), 1e-9))
 
     def _on_layer_changed(self, name: str) -> None:
         self._sync(name)

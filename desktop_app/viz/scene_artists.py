@@ -30,15 +30,6 @@ def _segments(parts: list[np.ndarray], kx: float) -> tuple[np.ndarray, np.ndarra
     return xy, np.column_stack([idx, idx + 1]).astype(np.uint32)
 
 
-class TextPair(Node):
-    """Text with a dark halo (a copy one pixel down-right) so it reads on any colour."""
-
-    def __init__(self, parent: Node) -> None:
-        super().__init__(parent=parent)
-        self.halo = scene.visuals.Text("", color="black", parent=self)
-        self.text = scene.visuals.Text("", color="white", parent=self)
-
-
 def make_node(prim: Primitive, parent: Node) -> Node:
     if isinstance(prim, Lines):
         return scene.visuals.Line(pos=np.zeros((2, 2), np.float32), parent=parent,
@@ -46,7 +37,7 @@ def make_node(prim: Primitive, parent: Node) -> Node:
     if isinstance(prim, Points):
         return scene.visuals.Markers(parent=parent)
     if isinstance(prim, Texts):
-        return TextPair(parent)
+        return scene.visuals.Text("", parent=parent)
     if isinstance(prim, Raster):
         return scene.visuals.Image(np.zeros((2, 2), np.float32), parent=parent,
                                    cmap=prim.cmap, clim=prim.clim, interpolation="linear")
@@ -54,7 +45,8 @@ def make_node(prim: Primitive, parent: Node) -> Node:
 
 
 def fits(node: Node, prim: Primitive) -> bool:
-    kinds = {Lines: scene.visuals.Line, Points: scene.visuals.Markers, Texts: TextPair,
+    kinds = {Lines: scene.visuals.Line, Points: scene.visuals.Markers,
+             Texts: scene.visuals.Text,
              Raster: scene.visuals.Image}
     return isinstance(node, kinds[type(prim)])
 
@@ -70,25 +62,28 @@ def update_node(node: Node, prim: Primitive, kx: float, deg_per_px: float,
         node.set_data(xy, face_color=prim.face, edge_color=prim.edge, size=prim.size,
                       edge_width=prim.edge_width, symbol=prim.symbol)
     elif isinstance(prim, Texts):
-        dx, dy = (v * deg_per_px for v in prim.offset_px)
-        base = np.column_stack([np.asarray(prim.lon) * kx + dx,
-                                np.asarray(prim.lat) - dy]).astype(np.float32)
-        for text, color, shift in ((node.halo, (0, 0, 0, 0.85), deg_per_px),
-                                   (node.text, prim.color, 0.0)):
-            text.visible = bool(prim.strings)
-            if not prim.strings:
-                continue
-            text.text = list(prim.strings)
-            text.pos = base + np.array([shift, -shift], np.float32)
-            text.color = color
-            text.font_size = prim.size
-            text.anchors = (prim.anchor_x, prim.anchor_y)
-        node.halo.visible = node.halo.visible and prim.halo
-        for k, child in enumerate((node.halo, node.text)):
-            child.order = k
-            child.set_gl_state("translucent", depth_test=False, cull_face=False)
-        node.order = order
-        return
+        # one visual per label set: the dark halo (a copy one pixel down-right) is drawn
+        # first in the same call, so it sits under its text at no extra draw (llvmpipe
+        # pays per visual, not per glyph)
+        node.visible = bool(prim.strings)
+        if prim.strings:
+            dx, dy = (v * deg_per_px for v in prim.offset_px)
+            base = np.column_stack([np.asarray(prim.lon) * kx + dx,
+                                    np.asarray(prim.lat) - dy]).astype(np.float32)
+            n = len(prim.strings)
+            strings, pos = list(prim.strings), base
+            colors = np.tile(np.asarray(prim.color, np.float32), (n, 1))
+            if prim.halo:
+                strings = strings + strings
+                pos = np.concatenate([base + np.array([deg_per_px, -deg_per_px], np.float32),
+                                      base])
+                colors = np.concatenate([np.tile(np.array([0, 0, 0, 0.85], np.float32), (n, 1)),
+                                         colors])
+            node.text = strings
+            node.pos = pos
+            node.color = colors
+            node.font_size = prim.size
+            node.anchors = (prim.anchor_x, prim.anchor_y)
     elif isinstance(prim, Raster):
         node.set_data(np.asarray(prim.values, np.float32))
         node.cmap, node.clim = prim.cmap, prim.clim

@@ -97,6 +97,7 @@ class TimeSeriesPlot(QtWidgets.QWidget):
             self.flagged.setData(x[flagged], y[flagged])
             self.plot.addItem(self.flagged)
         self.plot.setLabel("left", units)
+        self.plot.getAxis("left").setStyle(showValues=True)
         self.plot.enableAutoRange()
 
     def set_context(self, times: np.ndarray,
@@ -130,6 +131,23 @@ class TimeSeriesPlot(QtWidgets.QWidget):
             cursor.setValue(self.time_cursor.value())
             plot.addItem(cursor, ignoreBounds=True)
             plot.show()
+
+    def show_empty(self, times: np.ndarray, title: str) -> None:
+        """No station to show: an empty plot over the region's valid times, so the axis
+        reads dates (left alone it spans 0..1 s of 1970 and shows "00.250" ticks)."""
+        self.title.setText(title)
+        self.plot.clear()
+        legend = self.plot.plotItem.legend
+        if legend is not None:
+            legend.clear()
+        self._curves.clear()
+        self.set_context(times, [])
+        self.plot.addItem(self.time_cursor, ignoreBounds=True)
+        x = to_epoch_seconds(times)
+        if x.size:
+            self.plot.setXRange(float(x[0]), float(x[-1]), padding=0.02)
+        self.plot.setLabel("left", "")
+        self.plot.getAxis("left").setStyle(showValues=False)  # no data: no value scale
 
     @property
     def visible_context(self) -> list[tuple[pg.PlotWidget, pg.InfiniteLine]]:

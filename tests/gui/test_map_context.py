@@ -105,3 +105,17 @@ def test_coastline_and_graticule_are_drawn_and_can_be_switched_off(uk_window, qt
     texts = [t for prim in window.map_model.graticule.primitives(view)
              if hasattr(prim, "strings") for t in prim.strings]
     assert basemap.degree_text(lon_line, "E", "W", step) in texts
+
+
+def test_a_region_without_stations_shows_its_dates_on_the_series_axis(uk_window):
+    # the empty plot used to span 0..1 s of 1970 and read "00.250"
+    from desktop_app.viz.timeseries import to_epoch_seconds
+
+    series = uk_window.series
+    assert series.title.text() == "No stations in this region"
+    lo, hi = series.plot.getViewBox().viewRange()[0]
+    x = to_epoch_seconds(uk_window.view.times)
+    assert lo <= x[0] < x[-1] <= hi and hi - lo < 1.1 * (x[-1] - x[0])
+    labels = series.plot.getAxis("bottom").tickStrings([float(x[0])], 1.0, 86400.0)
+    assert labels == [str(np.datetime_as_string(uk_window.view.times[0], unit="D"))[8:10]
+                      + " Mar"]

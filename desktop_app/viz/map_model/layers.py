@@ -166,15 +166,24 @@ class GraticuleLayer(Layer):
         parts += [np.array([[view.west, y], [view.east, y]]) for y in lats]
         # no label in the corner, where the two edges' labels would overlap
         lon_labels = lons[lons > view.west + 0.06 * (view.east - view.west)]
+        # every k-th meridian labelled when labels would run into each other
+        # ("118.30°W118.25°W"): about 6.5 px per character of an 8 pt label
+        px_per_lon = view.px_per_deg * np.cos(np.radians((view.south + view.north) / 2))
+        width = 6.5 * max((len(basemap.degree_text(x, "E", "W", step)) for x in lon_labels),
+                          default=0) + 8.0
+        lon_labels = lon_labels[::max(1, int(np.ceil(width / max(step * px_per_lon, 1e-9))))]
         lat_labels = lats[lats > view.south + 0.06 * (view.north - view.south)]
+        # one label set (one draw): each meridian's label just right of it at the bottom
+        # edge, each parallel's just above it at the left edge
         return [
             Lines(parts, (1.0, 1.0, 1.0, 0.45), 1.0),
-            Texts(lon_labels, np.full(lon_labels.size, view.south),
-                  [basemap.degree_text(x, "E", "W", step) for x in lon_labels],
-                  anchor_x="center", anchor_y="bottom", offset_px=(0.0, -4.0), size=8.0),
-            Texts(np.full(lat_labels.size, view.west), lat_labels,
-                  [basemap.degree_text(y, "N", "S", step) for y in lat_labels],
-                  anchor_x="left", anchor_y="bottom", offset_px=(4.0, -2.0), size=8.0),
+            Texts(np.concatenate([lon_labels, np.full(lat_labels.size, view.west)]),
+                  # (a label hangs below its anchor: the bottom row sits one line up)
+                  np.concatenate([np.full(lon_labels.size, view.south + 14.0 / view.px_per_deg),
+                                  lat_labels]),
+                  [basemap.degree_text(x, "E", "W", step) for x in lon_labels]
+                  + [basemap.degree_text(y, "N", "S", step) for y in lat_labels],
+                  anchor_x="left", anchor_y="bottom", offset_px=(3.0, -3.0), size=8.0),
         ]
 
 
