@@ -34,7 +34,9 @@ def test_dialog_creates_a_region_and_the_map_shows_it(window, qtbot):
     assert not dialog.isVisible()
     view = window.view
     assert view.elevation.shape == (36, 34)
-    assert window.map._lat[0] == pytest.approx(view.lat[0])  # the map is on the new grid
+    # the map (its model, which the canvas draws) is on the new grid
+    assert window.map_model.field.lat[0] == pytest.approx(view.lat[0])
+    assert window.map_model.field.lon[-1] == pytest.approx(view.lon[-1])
     assert window.layer_box.currentText() == "Terrain"
     assert window.variable == "elevation"
     field = window.current_field()
