@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType
@@ -118,3 +119,24 @@ def print_result(args: argparse.Namespace, text: str, result: dict[str, Any],
     --json (``default=str`` so paths and times need no converting at each call)."""
     print(json.dumps(result, default=str) if getattr(args, "json", False) else text,
           file=stream or sys.stdout)
+
+
+def arg_date(text: str) -> dt.date:
+    """An argparse ``type`` for a day, YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def percent_progress(quiet: bool) -> Callable[[float, str], None]:
+    """A progress callback that prints every 10 % (and the end) on stderr, unless
+    ``quiet``."""
+    last = [-1]
+
+    def progress(fraction: float, message: str) -> None:
+        percent = int(fraction * 100)
+        if not quiet and (percent >= last[0] + 10 or fraction >= 1.0):
+            last[0] = percent
+            print(f"  {percent:3d}% {message}", file=sys.stderr)
+    return progress

@@ -7,11 +7,15 @@ interrupted fetch leaves nothing at ``--out``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
-from desktop_app.cli._common import add_output_options, check_new_output, print_result
+from desktop_app.cli._common import (
+    add_output_options,
+    arg_date,
+    check_new_output,
+    print_result,
+)
 from desktop_app.core.grid import BBox
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
@@ -30,13 +34,6 @@ from desktop_app.sources.output import write_netcdf
 from desktop_app.sources.station_formats import STATION_FORMATS
 from desktop_app.sources.stations import CsvMapping
 from desktop_app.validation import arg_float, finite_number, latitude, longitude
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
@@ -73,8 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     om.add_argument("--bbox", help="south,west,north,east: sample a grid instead of points")
     om.add_argument("--resolution", type=arg_float(1e-4, 10.0), default=0.1,
                     help="grid spacing in degrees for --bbox (default 0.1)")
-    om.add_argument("--start", type=_date, help="first day (YYYY-MM-DD)")
-    om.add_argument("--end", type=_date, help="last day (YYYY-MM-DD)")
+    om.add_argument("--start", type=arg_date, help="first day (YYYY-MM-DD)")
+    om.add_argument("--end", type=arg_date, help="last day (YYYY-MM-DD)")
     om.add_argument("--variables", required=True, help="e.g. temperature,relative_humidity")
     om.add_argument("--archive", action="store_true", help="historical archive (ERA5-based)")
     om.add_argument("--minutely-15", action="store_true", help="15-minute data (forecast only)")
@@ -99,8 +96,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "geopotential z (the orography), when the data files lack it")
     era5.add_argument("--variables", help="variables to keep/request (default: all in file)")
     era5.add_argument("--bbox", help="south,west,north,east (with --cds)")
-    era5.add_argument("--start", type=_date, help="first day (with --cds)")
-    era5.add_argument("--end", type=_date, help="last day (with --cds)")
+    era5.add_argument("--start", type=arg_date, help="first day (with --cds)")
+    era5.add_argument("--end", type=arg_date, help="last day (with --cds)")
     era5.add_argument("--hours", default="", help="hours 0-23, comma-separated (default all)")
     era5.add_argument("--offline", action="store_true", help="--cds: serve from the cache only")
     era5.add_argument("--refresh", action="store_true", help="--cds: download again")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from desktop_app.cli._common import (
     add_output_options,
     check_new_output,
     open_netcdf,
+    percent_progress,
     print_result,
 )
 from desktop_app.errors import ConfigError
@@ -75,13 +75,7 @@ def run(args: argparse.Namespace) -> int:
                               "with 'region create ... --era5 FILE...' or '--openmeteo'")
         inputs = (region.coarse, region.terrain)
     provider = args.provider or load_settings().provider
-    last = [-1]
-
-    def progress(fraction: float, message: str) -> None:
-        percent = int(fraction * 100)
-        if not args.quiet and (percent >= last[0] + 10 or fraction >= 1.0):
-            last[0] = percent
-            print(f"  {percent:3d}% {message}", file=sys.stderr)
+    progress = percent_progress(args.quiet)
 
     if args.threads is not None and args.threads < 1:
         raise ConfigError("--threads must be at least 1")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import sys
 from pathlib import Path
 
-from desktop_app.cli._common import interruptible
+from desktop_app.cli._common import arg_date, interruptible, percent_progress
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
 from desktop_app.sources.jobs import FetchContext
@@ -19,13 +17,6 @@ from desktop_app.sources.region_build import (
     parse_resolution,
     target_folder,
 )
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="fetch the coarse background from Open-Meteo (--start/--end)")
     create.add_argument("--variables", default=",".join(BACKGROUND_VARIABLES),
                         help="variables of the --openmeteo background (default: %(default)s)")
-    create.add_argument("--start", type=_date, help="first day of the background (YYYY-MM-DD)")
-    create.add_argument("--end", type=_date, help="last day of the background (YYYY-MM-DD)")
+    create.add_argument("--start", type=arg_date, help="first day of the background (YYYY-MM-DD)")
+    create.add_argument("--end", type=arg_date, help="last day of the background (YYYY-MM-DD)")
     create.add_argument("--stations", type=Path, metavar="FILE",
                         help="station file; stations inside the box are kept")
     create.add_argument("--station-format", metavar="FORMAT",
@@ -89,13 +80,7 @@ def run_create(args: argparse.Namespace) -> int:
         station_format=args.station_format, description=args.description,
         context=FetchContext(settings=settings))
     folder = target_folder(args.name, args.out)
-    last = [-1]
-
-    def progress(fraction: float, message: str) -> None:
-        percent = int(fraction * 100)
-        if not args.quiet and (percent >= last[0] + 10 or fraction >= 1.0):
-            last[0] = percent
-            print(f"  {percent:3d}% {message}", file=sys.stderr)
+    progress = percent_progress(args.quiet)
 
     with interruptible("stopping: nothing will be written") as stop:
         build_region(request, folder, progress=progress, cancel=stop.event)
