@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
+from desktop_app import paths
 from desktop_app.errors import DataFileError
 from desktop_app.viz.map_model.primitives import View
 
-BASEMAP_DIR = Path(__file__).resolve().parents[3] / "resources" / "basemap"
+# in a source tree resources/basemap, in the installer the same folder inside the bundle
+BASEMAP_DIR = paths.resources_dir() / "basemap"
 QUANTUM = 1e-4  # degrees per stored unit (make_basemap.py)
 KINDS = ("coastline", "border", "lake", "river")
 KM_PER_DEG = 111.32
