@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from desktop_app.errors import TrainingError
+from desktop_app.errors import TrainingError, WriteError
 from desktop_app.fsutil import atomic_path, atomic_write_bytes
 from desktop_app.tracking import Tracker
 from desktop_app.training.config import Config, parse_config
@@ -65,6 +65,8 @@ def save_torch(obj: Any, path: Path) -> None:
     try:
         with atomic_path(path) as tmp:
             torch.save(obj, tmp)
+    except WriteError as exc:  # the atomic writer's one line (disk full, read-only...)
+        raise TrainingError(f"{exc}; the previous file is kept") from exc
     except OSError as exc:
         raise TrainingError(f"cannot save {path}: {exc}; the previous file is kept") from exc
 
