@@ -91,7 +91,9 @@ def map_view(ds: xr.Dataset, variable: str) -> tuple[xr.Dataset, str]:
                  if variable.startswith(f"{v}_")), None)
     if base is None:
         return ds, variable
-    view = ds.drop_vars([base], errors="ignore").rename({variable: base})
+    # the guard's per-step record is about the model's field, not this one
+    view = ds.drop_vars([base, "model_used", "guard_outside_share"],
+                        errors="ignore").rename({variable: base})
     model = " ".join(str(ds.attrs.get(k, "")) for k in ("model_name", "model_version"))
     # the title names what is drawn (its long_name, "temperature: <what>"), not the
     # model whose file it came from

@@ -90,9 +90,9 @@ def meta_from_dataset(ds: xr.Dataset, variable: str, t: int, difference: bool) -
 
 
 def guard_fallback(ds: xr.Dataset, t: int) -> str:
-    """'' when step ``t`` of a forecast is the model's (or the file has no guard record,
-    or the field is a baseline shown for comparison); else why the model is not."""
-    if "model_used" not in ds or "for comparison" in str(ds.attrs.get("model_name", "")):
+    """'' when step ``t`` of a forecast is the model's (or the file has no guard record);
+    else why the model is not."""
+    if "model_used" not in ds:
         return ""
     if bool(ds["model_used"].values[t]):
         return ""

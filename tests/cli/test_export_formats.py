@@ -160,3 +160,9 @@ def test_a_step_the_guard_kept_from_the_model_is_not_titled_as_the_model(
     assert fell_back.title.endswith(f"{method} baseline (guard)")
     assert "not used at this step" in fell_back.model
     assert "guard" not in ran.title and "not used" not in ran.model
+    # the baseline field exported from the same file is what it says at every step
+    from desktop_app.cli.export_cmd import map_view
+
+    view, name = map_view(ds, "temperature_baseline")
+    baseline = meta_from_dataset(view, name, int(np.flatnonzero(~used)[0]), False)
+    assert "guard" not in baseline.title and "not used" not in baseline.model
