@@ -111,7 +111,9 @@ def test_a_gzip_bomb_is_refused_by_its_inflated_size() -> None:
 
 def test_a_redirect_loop_is_one_line() -> None:
     def serve(conn: socket.socket) -> None:
-        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n")
+        # Connection: close: each hop on a new connection, never a reset of a reused one
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
 
     with raw_server(serve) as url:
         client = HttpClient(retry=RetryPolicy(attempts=1))
