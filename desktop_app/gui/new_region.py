@@ -10,11 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from desktop_app import paths
 from desktop_app.errors import MicroclimateError
 from desktop_app.gui.region_view import RegionView
+from desktop_app.gui.widgets import day_range_edits
 from desktop_app.settings import Settings, load_settings
 from desktop_app.sources.jobs import FetchContext
 from desktop_app.sources.region import load_region
@@ -61,12 +62,7 @@ class NewRegionDialog(QtWidgets.QDialog):
             self.background_box.addItem(text, key)
         self.era5_edit = QtWidgets.QLineEdit()
         self.era5_edit.setToolTip("ERA5 NetCDF/GRIB files with orography z; separate with ';'")
-        today = QtCore.QDate.currentDate()
-        self.start = QtWidgets.QDateEdit(today)
-        self.end = QtWidgets.QDateEdit(today.addDays(2))
-        for edit in (self.start, self.end):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+        self.start, self.end = day_range_edits()
         self.folder_label = QtWidgets.QLabel()
         self.folder_label.setWordWrap(True)
         self.message = QtWidgets.QLabel()

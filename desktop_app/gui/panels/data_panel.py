@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from desktop_app.core.grid import BBox
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, MicroclimateError
+from desktop_app.gui.widgets import day_range_edits
 from desktop_app.settings import Settings, load_settings, save_settings
 from desktop_app.sources.cache import RequestCache
 from desktop_app.sources.jobs import (
@@ -65,12 +66,7 @@ class DataPanel(QtWidgets.QWidget):
         self.resolution.setSingleStep(0.05)
         self.resolution.setValue(0.1)
         self.resolution.setSuffix("°")
-        today = QtCore.QDate.currentDate()
-        self.start = QtWidgets.QDateEdit(today)
-        self.end = QtWidgets.QDateEdit(today.addDays(2))
-        for edit in (self.start, self.end):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+        self.start, self.end = day_range_edits()
         self.var_boxes = {name: QtWidgets.QCheckBox(get_variable(name).long_name)
                           for name in VARIABLES}
         for name in ("temperature", "relative_humidity"):

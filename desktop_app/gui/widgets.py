@@ -1,0 +1,16 @@
+"""Small widgets more than one dialog or panel builds the same way."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+
+def day_range_edits(days: int = 2) -> tuple[QtWidgets.QDateEdit, QtWidgets.QDateEdit]:
+    """A first-day and a last-day box (calendar pop-up, YYYY-MM-DD), today to today +
+    ``days``."""
+    today = QtCore.QDate.currentDate()
+    start, end = QtWidgets.QDateEdit(today), QtWidgets.QDateEdit(today.addDays(days))
+    for edit in (start, end):
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+    return start, end
