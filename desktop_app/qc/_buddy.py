@@ -90,42 +90,54 @@ def _station_pruned(
 
 
 @njit(cache=True, error_model="numpy")
-def _step(
-    vals: np.ndarray, indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray,
-    use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
-    candidates: np.ndarray, threshold: float, min_std: float, num_iterations: int,
-    flagged: np.ndarray, evaluated: np.ndarray, newly: np.ndarray, dirty: np.ndarray,
-    out: np.ndarray,
+def _first_iteration(
+    values: np.ndarray, order: np.ndarray, t0: int, nt: int, indptr: np.ndarray,
+    indices: np.ndarray, adj: np.ndarray, use_adj: bool, num_min: np.ndarray,
+    candidates: np.ndarray, threshold: float, min_std: float, state: np.ndarray,
 ) -> None:
-    """One time step. After the first iteration only stations with a buddy flagged in
-    the iteration before can change their verdict (nothing else they see changed), so
-    only those are checked again: the same flags as checking every station."""
-    ns = vals.size
-    flagged[:] = False
-    evaluated[:] = False
-    dirty[:] = True
-    for _ in range(num_iterations):
-        any_new = False
-        newly[:] = False
-        for i in candidates:  # the stations to check that can have enough buddies
-            if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
-                continue
-            r = _station_pruned(vals, i, flagged, indptr, indices, adj, use_adj, num_min[i],
-                                threshold, min_std)
-            if r >= 0:
-                evaluated[i] = True
-                if r == 1:
-                    newly[i] = True
-                    any_new = True
-        if not any_new:
-            break
-        dirty[:] = False
-        for j in range(ns):
-            if newly[j]:
-                flagged[j] = True
-                for k in range(rev_indptr[j], rev_indptr[j + 1]):
-                    dirty[rev_indices[k]] = True
-    _finish(vals, flagged, evaluated, out)
+    """The first iteration of time steps ``t0:t0+nt`` for every candidate station at once,
+    vectorised over time: nothing is flagged yet, so each (station, step) depends only on
+    the values. ``state[p, t]`` gets bit 0 = evaluated, bit 1 = flagged. The sums run over
+    the buddies in list order with the same float operations as :func:`_station_pruned`
+    (adding 0.0 for a missing buddy leaves a sum that starts at +0.0 unchanged), so the
+    verdicts are bit for bit the per-step ones."""
+    cnt = np.empty(nt, np.float64)
+    tot = np.empty(nt, np.float64)
+    tot2 = np.empty(nt, np.float64)
+    for p in candidates:
+        cnt[:] = 0.0
+        tot[:] = 0.0
+        tot2[:] = 0.0
+        for k in range(indptr[p], indptr[p + 1]):
+            row = values[order[indices[k]], t0:t0 + nt]
+            a = adj[k]
+            if use_adj:
+                for t in range(nt):
+                    v = row[t]
+                    ok = math.isfinite(v)
+                    w = v + a
+                    cnt[t] += 1.0 if ok else 0.0
+                    tot[t] += w if ok else 0.0
+                    tot2[t] += w * w if ok else 0.0
+            else:
+                for t in range(nt):
+                    v = row[t]
+                    ok = math.isfinite(v)
+                    cnt[t] += 1.0 if ok else 0.0
+                    tot[t] += v if ok else 0.0
+                    tot2[t] += v * v if ok else 0.0
+        own = values[order[p], t0:t0 + nt]
+        need = float(num_min[p])
+        st = state[p]
+        for t in range(nt):
+            n = cnt[t]
+            mean = tot[t] / n
+            var = max(tot2[t] / n - mean * mean, 0.0)  # population variance, as titanlib
+            std = max(math.sqrt(var + var / n), min_std)
+            vi = own[t]
+            ev = math.isfinite(vi) and n >= need
+            bad = ev and abs(vi - mean) / std > threshold
+            st[t] = (1 if ev else 0) | (2 if bad else 0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -135,34 +147,90 @@ def _block(
     rev_indices: np.ndarray, num_min: np.ndarray, check: np.ndarray, threshold: float,
     min_std: float, num_iterations: int, out: np.ndarray,
 ) -> None:
-    """Time steps ``t0:t1`` of ``values`` (station, time; the caller's station order):
-    gathered into a small (time, cell-sorted station) buffer, so that a station's buddies
-    sit close together, checked, and the flags scattered back into ``out``."""
+    """Time steps ``t0:t1`` of ``values`` (station, time; the caller's station order).
+
+    The first iteration runs for all stations and steps at once along time
+    (:func:`_first_iteration`); the rare steps where it flagged something go on, one step
+    at a time, with the later iterations (only stations next to a new
+    flag can change). The flags go straight into the rows of ``out``."""
     ns = order.size
     nt = t1 - t0
-    buf = np.empty((nt, ns), np.float64)
-    res = np.empty((nt, ns), np.uint8)
-    # plain 2-D indexing: a row view per station would cost a reference count each
-    for p in range(ns):
-        q = order[p]
-        for t in range(nt):
-            buf[t, p] = values[q, t0 + t]
+    state = np.zeros((ns, nt), np.uint8)
     candidates = np.flatnonzero(check)
-    flagged = np.empty(ns, np.bool_)
-    evaluated = np.empty(ns, np.bool_)
-    newly = np.empty(ns, np.bool_)
-    dirty = np.empty(ns, np.bool_)
-    for t in range(nt):
-        _step(buf[t], indptr, indices, adj, use_adj, rev_indptr, rev_indices, num_min,
-              candidates, threshold, min_std, num_iterations, flagged, evaluated, newly,
-              dirty, res[t])
-    for p in range(ns):
-        q = order[p]
+    if num_iterations > 0:
+        _first_iteration(values, order, t0, nt, indptr, indices, adj, use_adj, num_min,
+                         candidates, threshold, min_std, state)
+    if num_iterations > 1:
+        any_flag = np.zeros(nt, np.bool_)
+        for c in candidates:
+            st = state[c]
+            for t in range(nt):
+                any_flag[t] |= st[t] >= 2
+        vals = np.empty(ns, np.float64)
+        flagged = np.empty(ns, np.bool_)
+        evaluated = np.empty(ns, np.bool_)
+        newly = np.empty(ns, np.bool_)
+        dirty = np.empty(ns, np.bool_)
         for t in range(nt):
-            out[q, t0 + t] = res[t, p]
+            if any_flag[t]:
+                for p in range(ns):
+                    vals[p] = values[order[p], t0 + t]
+                    evaluated[p] = (state[p, t] & 1) != 0
+                    newly[p] = state[p, t] >= 2
+                _later_iterations(vals, indptr, indices, adj, use_adj, rev_indptr,
+                                  rev_indices, num_min, candidates, threshold, min_std,
+                                  num_iterations, flagged, evaluated, newly, dirty)
+                for p in range(ns):
+                    state[p, t] = (1 if evaluated[p] else 0) | (2 if flagged[p] else 0)
+    for p in range(ns):
+        row = values[order[p], t0:t1]
+        dst = out[order[p], t0:t1]
+        st = state[p]
+        for t in range(nt):
+            s = st[t]
+            f = SUSPECT if s >= 2 else (PASS if s == 1 else NOT_EVALUATED)
+            dst[t] = f if math.isfinite(row[t]) else MISSING
 
 
-BLOCK_STEPS = 32  # time steps per block: its buffer (32 x stations x 8 B) stays in cache
+@njit(cache=True, error_model="numpy")
+def _later_iterations(
+    vals: np.ndarray, indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray,
+    use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
+    candidates: np.ndarray, threshold: float, min_std: float, num_iterations: int,
+    flagged: np.ndarray, evaluated: np.ndarray, newly: np.ndarray, dirty: np.ndarray,
+) -> None:
+    """Iterations 2.. of one time step, as titanlib iterates, after a first iteration whose
+    new flags are in ``newly`` (and verdicts in ``evaluated``): ``flagged`` ends as the
+    step's flags."""
+    ns = vals.size
+    flagged[:] = False
+    for _ in range(1, num_iterations):
+        dirty[:] = False
+        any_new = False
+        for j in range(ns):
+            if newly[j]:
+                any_new = True
+                flagged[j] = True
+                for k in range(rev_indptr[j], rev_indptr[j + 1]):
+                    dirty[rev_indices[k]] = True
+        if not any_new:
+            return
+        newly[:] = False
+        for i in candidates:
+            if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
+                continue
+            r = _station_pruned(vals, i, flagged, indptr, indices, adj, use_adj, num_min[i],
+                                threshold, min_std)
+            if r >= 0:
+                evaluated[i] = True
+                if r == 1:
+                    newly[i] = True
+    for j in range(ns):
+        if newly[j]:
+            flagged[j] = True
+
+
+BLOCK_STEPS = 256  # time steps per block: its rows of all stations stay in cache
 
 
 @njit(cache=True, error_model="numpy", nogil=True)

@@ -21,7 +21,7 @@ import time
 import numpy as np
 from numba import njit
 
-from desktop_app.qc._select import median_inplace
+from desktop_app.qc._select import finite_median
 
 PASS = np.uint8(1)
 NOT_EVALUATED = np.uint8(2)
@@ -129,43 +129,34 @@ def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
     differential: bool, out: np.ndarray,
 ) -> None:
+    # selects, not branches: the loop body has no jumps, so it vectorises
     n = x.size
-    for i in range(n):
-        out[i] = PASS
     for i in range(1, n - 1):
         a = x[i - 1]
         b = x[i]
         c = x[i + 1]
-        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
-            out[i] = NOT_EVALUATED  # a missing neighbour: the reference is masked
-            continue
+        # a missing neighbour: the reference is masked, the value not evaluated
+        ok = math.isfinite(a) & math.isfinite(b) & math.isfinite(c)
         if differential:
             d1 = b - a
             d2 = c - b
             diff = min(abs(d1), abs(d2))
-            if d1 * d2 >= 0:  # both steps the same way: not a spike
-                diff = 0.0
+            diff = 0.0 if d1 * d2 >= 0 else diff  # both steps the same way: not a spike
         else:
-            ref = (a + c) / 2
+            total = a + c
+            ref = total / 2
             # numpy.ma's safe division also masks when |a + c| * tiny >= 2 (|a + c| of
             # about 9e307 and more): ioos_qc then has no reference value
-            if not math.isfinite(ref) or abs(a + c) * _TINY >= 2.0:
-                out[i] = NOT_EVALUATED
-                continue
+            ok = ok & math.isfinite(ref) & (abs(total) * _TINY < 2.0)
             diff = abs(b - ref)
-        if not math.isfinite(diff):
-            out[i] = NOT_EVALUATED
-            continue
-        if use_suspect and diff > suspect:
-            out[i] = SUSPECT
-        if use_fail and diff > fail:
-            out[i] = FAIL
-    if n > 0:
-        out[0] = NOT_EVALUATED
-        out[n - 1] = NOT_EVALUATED
-    for i in range(n):
-        if not math.isfinite(x[i]):
-            out[i] = MISSING
+        ok = ok & math.isfinite(diff)
+        f = SUSPECT if use_suspect & (diff > suspect) else PASS
+        f = FAIL if use_fail & (diff > fail) else f
+        f = f if ok else NOT_EVALUATED
+        out[i] = f if math.isfinite(b) else MISSING
+    for i in (0, n - 1):  # the ends have one neighbour only
+        if i >= 0:
+            out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
 
 
 @njit(cache=True, error_model="numpy")
@@ -249,16 +240,14 @@ def flat_line(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: flo
 def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int,
                         out: np.ndarray) -> None:
     n = x.size
-    finite = x[np.isfinite(x)]
-    evaluate = finite.size >= min_count and finite.size > 0
-    med = 0.0
+    scratch = np.empty(n, np.float64)
+    # two bracketed selections on a scratch buffer: no copy of the finite values, no sort
+    med, count = finite_median(x, 0.0, False, scratch)
+    evaluate = count >= min_count and count > 0
     scale = 0.0
     if evaluate:
-        med = median_inplace(finite)  # finite is our own copy: reordering it is fine
-        for i in range(finite.size):
-            finite[i] = abs(finite[i] - med)
         # 1.4826 * MAD estimates the standard deviation of normal data
-        scale = 1.482602218505602 * median_inplace(finite)
+        scale = 1.482602218505602 * finite_median(x, med, True, scratch)[0]
         evaluate = scale > 0.0
     for i in range(n):
         v = x[i]
@@ -287,17 +276,21 @@ def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: in
 def climatology_into(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      out: np.ndarray) -> None:
     """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""
+    climatology_bounds_into(x, lo[month], hi[month], out)
+
+
+@njit(cache=True, error_model="numpy")
+def climatology_bounds_into(x: np.ndarray, lo_t: np.ndarray, hi_t: np.ndarray,
+                            out: np.ndarray) -> None:
+    """:func:`climatology_into` with each value's bounds already looked up (once for all
+    stations of a shared time axis); selects, not branches, so the loop vectorises."""
     for i in range(x.size):
         v = x[i]
-        m = month[i]
-        if not math.isfinite(v):
-            out[i] = MISSING
-        elif math.isnan(lo[m]) or math.isnan(hi[m]):
-            out[i] = NOT_EVALUATED
-        elif v < lo[m] or v > hi[m]:
-            out[i] = SUSPECT
-        else:
-            out[i] = PASS
+        lo = lo_t[i]
+        hi = hi_t[i]
+        f = SUSPECT if (v < lo) | (v > hi) else PASS
+        f = NOT_EVALUATED if math.isnan(lo) | math.isnan(hi) else f
+        out[i] = f if math.isfinite(v) else MISSING
 
 
 @njit(cache=True, error_model="numpy")

@@ -25,6 +25,7 @@ from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
 from desktop_app.qc import _kernels, _stations, checks
+from desktop_app.qc._threads import in_threads
 from desktop_app.qc.config import (
     TEST_ORDER,
     BuddyCheck,
@@ -133,14 +134,15 @@ def _run_variable(
     ds: xr.Dataset, index: Callable[[], StationIndex], cancelled: Callable[[], bool] | None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
     """All tests of one variable: flags (test, station, time), the aggregate and the
-    counts (test + aggregate, flag value). The per-series tests run in one parallel
-    pass; the buddy check writes into its slice of the same block."""
+    counts (test + aggregate, flag value). The buddy check writes its slice of the block
+    first; then one parallel pass over stations runs the per-series tests into theirs and
+    aggregates and counts each station's flags while they are in the cache."""
     block = np.empty((len(tests), *values.shape), np.uint8)
     codes: list[int] = []
     rows: list[list[float]] = []
     where: list[int] = []
     clim = (np.full(12, np.nan), np.full(12, np.nan))
-    for j, (_, params) in enumerate(tests):
+    for j, (name, params) in enumerate(tests):
         row = _series_row(params, axis)
         if row is not None:
             codes.append(row[0])
@@ -148,34 +150,28 @@ def _run_variable(
             where.append(j)
             if isinstance(params, Climatology):
                 clim = checks.climatology_bounds(params.monthly_min, params.monthly_max)
-    if codes:
-        if cancelled is not None and cancelled():
-            raise CancelledError("QC cancelled")
-        # the drivers write test j of the plan into out[j]: a block of just the series
-        # tests when a network test sits between them, the block itself otherwise
-        contiguous = where == list(range(len(where)))
-        out = block[: len(where)] if contiguous else np.empty((len(where), *values.shape),
-                                                              np.uint8)
-        _stations.in_threads(_stations.per_series, values.shape[0], values,
-                             np.array(codes, np.int64), np.array(rows, np.float64),
-                             axis.steps, axis.month, clim[0], clim[1], out)
-        if not contiguous:
-            block[where] = out
-    for j, (name, params) in enumerate(tests):
-        if j in where:
-            continue
-        if cancelled is not None and cancelled():
-            raise CancelledError("QC cancelled")
-        if not isinstance(params, BuddyCheck):
+        elif not isinstance(params, BuddyCheck):
             raise ConfigError(f"no runner for test {name!r}")
-        checks.buddy_check_prepared(
-            index(), ds["elevation"].values, values, params.radius, params.num_min,
-            params.threshold, params.max_elev_diff, params.elev_gradient, params.min_std,
-            params.num_iterations, out=block[j],
-        )
+    for j, (_, params) in enumerate(tests):
+        if isinstance(params, BuddyCheck):
+            if cancelled is not None and cancelled():
+                raise CancelledError("QC cancelled")
+            checks.buddy_check_prepared(
+                index(), ds["elevation"].values, values, params.radius, params.num_min,
+                params.threshold, params.max_elev_diff, params.elev_gradient, params.min_std,
+                params.num_iterations, out=block[j],
+            )
+    if cancelled is not None and cancelled():
+        raise CancelledError("QC cancelled")
     aggregate = np.empty(values.shape, np.uint8)
-    counts = _stations.worst_and_counts(block, aggregate)
-    return block, aggregate, counts
+    per_station = np.zeros((values.shape[0], len(tests) + 1, _stations.N_FLAG_VALUES),
+                           np.int64)
+    in_threads(_stations.per_series, values.shape[0], values, np.array(codes, np.int64),
+               np.array(where, np.int64),
+               np.array(rows, np.float64).reshape(len(codes), _stations.N_PARAMS),
+               axis.steps, clim[0][axis.month], clim[1][axis.month], block, aggregate,
+               per_station)
+    return block, aggregate, per_station.sum(axis=0)
 
 
 def _test_attrs(var: str, test: str, params: Any) -> dict[str, object]:

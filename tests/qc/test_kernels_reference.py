@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop_app.qc import _kernels, checks, reference
+from desktop_app.qc._select import finite_median
 from desktop_app.qc.neighbours import StationIndex
+from tests.qc.qc_data import read_ioos_series, tmy3_station_dataset
 
 SETTINGS = settings(max_examples=80, deadline=None)
 
@@ -168,3 +170,33 @@ def test_same_flags_with_jit_disabled() -> None:
         for flag in ("0", "1")
     ]
     assert runs[0] == runs[1] and len(runs[0]) > 100
+
+
+def _long_series() -> list[np.ndarray]:
+    """Real long series (the bracketed median path needs >= 1,024 values), and the
+    shapes that defeat a sampled bracket: sorted, constant, mostly missing, infinities."""
+    _, ioos = read_ioos_series()
+    tmy3 = tmy3_station_dataset()
+    real = [ioos, tmy3["temperature"].values[0], tmy3["surface_pressure"].values[1]]
+    base = real[1].copy()
+    holes = base.copy()
+    holes[::3] = np.nan
+    holes[5::7] = np.inf
+    holes[6::11] = -np.inf
+    return [*real, np.sort(base), base[::-1].copy(), np.full(5000, 7.5), holes,
+            base[:1025], base[:1024],
+            # deviations that overflow to inf from finite values
+            np.concatenate([np.full(2000, -1.7e308), np.full(9000, 1.7e308), base])]
+
+
+def test_finite_median_equals_numpy_on_long_series() -> None:
+    for x in _long_series():
+        good = x[np.isfinite(x)]
+        scratch = np.empty(x.size)
+        med, count = finite_median(x, 0.0, False, scratch)
+        assert count == good.size
+        with np.errstate(over="ignore"):  # the last series overflows on purpose
+            assert med == np.median(good)
+            assert finite_median(x, med, True, scratch)[0] == np.median(np.abs(good - med))
+            npt.assert_array_equal(_kernels.robust_outlier(x, 3.0, 5.0, 24),
+                                   reference.robust_outlier(x, 3.0, 5.0, 24))
