@@ -255,8 +255,13 @@ def create_session(model: Path | bytes, provider: str = "auto", *, threads: int 
     if threads:
         options.intra_op_num_threads = int(threads)
     providers = [_CUDA, _CPU] if status.provider == "cuda" else [_CPU]
-    source = str(model) if isinstance(model, Path) else model
+    source: str | bytes = str(model) if isinstance(model, Path) else model
     try:
+        if status.provider == "cpu" and optimization == "all":
+            from desktop_app.inference.graph import cpu_model_bytes
+
+            data = model.read_bytes() if isinstance(model, Path) else model
+            source = cpu_model_bytes(data)
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises several untyped errors
         where = model if isinstance(model, Path) else "model bytes"
