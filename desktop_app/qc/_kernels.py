@@ -99,19 +99,15 @@ def rate_of_change_into(
         # but still compares the masked entry's underlying data, |dv|: so after a zero
         # step the raw difference meets the threshold, and a value next to +-inf
         # (dv infinite) is flagged while one next to NaN is not. Reproduced on purpose.
-        if abs(dv) * _TINY >= abs(step):
-            roc = abs(dv)
-        else:
-            rate = dv / step
-            roc = abs(rate) if math.isfinite(rate) else abs(dv)
-        if roc > threshold:
-            f = SUSPECT
-        if has_fail and roc > fail_threshold:
-            f = FAIL
-        out[i] = f
-    for i in range(n):
-        if not math.isfinite(x[i]):
-            out[i] = MISSING
+        # (selects, not branches: the loop vectorises)
+        rate = dv / step
+        masked = (abs(dv) * _TINY >= abs(step)) | (not math.isfinite(rate))
+        roc = abs(dv) if masked else abs(rate)
+        f = SUSPECT if roc > threshold else f
+        f = FAIL if has_fail & (roc > fail_threshold) else f
+        out[i] = f if math.isfinite(x[i]) else MISSING
+    if not math.isfinite(x[0]):
+        out[0] = MISSING
 
 
 @njit(cache=True, error_model="numpy")
@@ -249,20 +245,16 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         # 1.4826 * MAD estimates the standard deviation of normal data
         scale = 1.482602218505602 * finite_median(x, med, True, scratch)[0]
         evaluate = scale > 0.0
-    for i in range(n):
+    if not evaluate:
+        for i in range(n):
+            out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
+        return
+    for i in range(n):  # selects, not branches: the loop vectorises
         v = x[i]
-        if not math.isfinite(v):
-            out[i] = MISSING
-        elif not evaluate:
-            out[i] = NOT_EVALUATED
-        else:
-            z = abs(v - med) / scale
-            f = PASS
-            if z > suspect_z:
-                f = SUSPECT
-            if z > fail_z:
-                f = FAIL
-            out[i] = f
+        z = abs(v - med) / scale
+        f = SUSPECT if z > suspect_z else PASS
+        f = FAIL if z > fail_z else f
+        out[i] = f if math.isfinite(v) else MISSING
 
 
 @njit(cache=True, error_model="numpy")
