@@ -58,7 +58,7 @@ def _select(a: np.ndarray, k: int) -> float:
     return a[k]
 
 
-_SAMPLE = 256  # sample size of the bracketing pass (sorted: a few microseconds)
+_SAMPLE = 256  # sample size of the bracketing pass (sorting it must stay cheap)
 _MIN_BRACKET = 1024  # below this many values a plain selection is as fast
 
 
@@ -85,9 +85,10 @@ def finite_median(x: np.ndarray, center: float, deviations: bool, scratch: np.nd
     if count >= _MIN_BRACKET:
         sample = np.empty(_SAMPLE, np.float64)
         m = 0
-        stride = n // _SAMPLE
-        for i in range(0, stride * _SAMPLE, stride):
-            v = x[i]
+        # scattered positions (Knuth's multiplicative hash), not a fixed stride: a stride
+        # in step with the diurnal cycle samples a few hours of the day only
+        for j in range(_SAMPLE):
+            v = x[(j * 2654435761) % n]
             if math.isfinite(v):
                 sample[m] = abs(v - center) if deviations else v
                 m += 1
