@@ -121,6 +121,19 @@ def test_bundle_holds_the_app_and_not_the_trainer(bundle):
                    "PySide6/Qt/plugins/qmltooling"):
         assert not (internal / absent).exists(), absent
     assert not list(internal.rglob("libQt6WebEngine*")) and not list(internal.rglob("*Qt63D*"))
+    # CPU installer trims: no MLflow (trainer only), no Qt translations, no ffmpeg copy
+    for absent in ("mlflow", "PySide6/Qt/translations"):
+        assert not (internal / absent).exists(), absent
+    assert not list(internal.rglob("ffmpeg-linux*"))
+    # shared libraries are stripped where that keeps them loadable (the libraries
+    # auditwheel vendored into *.libs are not: strip breaks their patchelf'd segments)
+    if shutil.which("readelf"):
+        for name in ("llvmlite/binding/libllvmlite.so", "libpython3.11.so.1.0"):
+            lib = internal / name
+            if lib.is_file():
+                sections = subprocess.run(["readelf", "-S", "-W", str(lib)],
+                                          capture_output=True, text=True).stdout
+                assert ".symtab" not in sections and ".debug_info" not in sections, lib
     assert "Apache License" in (internal / "LICENSE").read_text(encoding="utf-8")
     notice = (bundle / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
     for name in ("PySide6_Essentials", "numpy", "numba", "onnxruntime", "vispy", "pyqtgraph",
