@@ -51,6 +51,7 @@ from desktop_app.downscale.lapse import (
     _interp_in_height,
     box_sum,
     level_order,
+    levels_spanning,
 )
 from desktop_app.errors import SchemaError
 
@@ -160,11 +161,14 @@ def _loo_toposcale(coarse: xr.Dataset, t: np.ndarray, z: np.ndarray, m: np.ndarr
     """Mean over the neighbours j of ``T_j - P_j(z_j) + P_j(z_i)``: the neighbour's
     surface departure from its profile ``P_j``, plus that profile at the cell's height."""
     dims = ("time", "pressure_level", "latitude", "longitude")
-    z_lev = np.asarray(coarse[PRESSURE_LEVEL_VARS[1]].transpose(*dims).values, float)
-    t_lev = np.asarray(coarse[PRESSURE_LEVEL_VARS[0]].transpose(*dims).values, float)
+    z_lev = np.asarray(coarse[PRESSURE_LEVEL_VARS[1]].transpose(*dims).values, np.float32)
+    t_lev = np.asarray(coarse[PRESSURE_LEVEL_VARS[0]].transpose(*dims).values, np.float32)
     order = level_order(z_lev)
-    z_lev = z_lev[:, order].transpose(1, 0, 2, 3)  # (level, time, ny, nx)
-    t_lev = t_lev[:, order].transpose(1, 0, 2, 3)
+    # only the levels around the coarse orography's range: the profile is read nowhere else
+    used = levels_spanning(z_lev[:, order], float(z.min()), float(z.max()))
+    z_lev = np.ascontiguousarray(z_lev[:, order][:, used].transpose(1, 0, 2, 3))
+    t_lev = np.ascontiguousarray(t_lev[:, order][:, used].transpose(1, 0, 2, 3))
+    z = z.astype(np.float32)
     offset = t - _interp_in_height(z[None], z_lev, t_lev)
     total = box_sum(offset, radius) - offset
     ny, nx = z.shape
