@@ -59,6 +59,7 @@ MIN_CELLS = 9  # coarse cells the check needs before its verdict is used
 PRIOR_METHOD = "lapse_fixed"  # what stands when the check cannot be trusted
 DEFAULT_METHOD = "lapse_estimated"  # what stands unless the check clearly prefers another
 SWITCH_MARGIN = 0.10  # relative RMSE gain over the default needed to switch
+CHUNK_CELLS = 2_000_000  # coarse cells x steps per chunk of the check (memory)
 
 
 @dataclass(frozen=True)
@@ -112,34 +113,47 @@ def select_baseline(coarse: xr.Dataset, forced: str | None = None) -> Selection:
                      scores, cells, nt)
 
 
-def loo_scores(coarse: xr.Dataset, methods: list[str],
-               radius: int = DEFAULT_RADIUS) -> dict[str, float]:
+def loo_scores(coarse: xr.Dataset, methods: list[str], radius: int = DEFAULT_RADIUS,
+               chunk_cells: int = CHUNK_CELLS) -> dict[str, float]:
     """RMSE (K) of each method's leave-one-cell-out prediction of the coarse
-    temperature, over every cell with a neighbour and every step; {} without one."""
+    temperature, over every cell with a neighbour and every step; {} without one.
+    Steps go in chunks of about ``chunk_cells`` cells, so a long run's check needs no
+    more memory than a short one's."""
+    z = np.asarray(coarse["elevation"].values, float)
+    if z.size < 2:  # with two cells or more every cell has a neighbour
+        return {}
+    nt = coarse.sizes.get("time", 1)
+    step = max(1, chunk_cells // z.size)
+    sse = dict.fromkeys(methods, 0.0)
+    for t0 in range(0, nt, step):
+        part = coarse.isel(time=slice(t0, t0 + step)) if "time" in coarse.dims else coarse
+        for name, total in _loo_sse(part, z, methods, radius).items():
+            sse[name] += total
+    return {name: float(np.sqrt(total / (nt * z.size))) for name, total in sse.items()}
+
+
+def _loo_sse(coarse: xr.Dataset, z: np.ndarray, methods: list[str], radius: int
+             ) -> dict[str, float]:
+    """Sum over cells and steps of each method's squared leave-one-cell-out error."""
     t = np.asarray(coarse["temperature"].transpose(..., "latitude", "longitude").values,
                    float)
     if t.ndim == 2:
         t = t[None]
-    z = np.asarray(coarse["elevation"].values, float)
     m = box_sum(np.ones_like(z), radius) - 1.0  # neighbours of each cell
-    ok = m > 0
-    if not ok.any():
-        return {}
-    m = np.where(ok, m, 1.0)
     s_t = box_sum(t, radius) - t
     s_z = box_sum(z, radius) - z
-    predictions: dict[str, np.ndarray] = {}
+    out: dict[str, float] = {}
     for method in methods:
         if method == "bilinear":
-            predictions[method] = s_t / m
+            pred = s_t / m
         elif method == "lapse_fixed":
-            predictions[method] = (s_t + STANDARD_LAPSE_RATE / 1000.0 * (m * z - s_z)) / m
+            pred = (s_t + STANDARD_LAPSE_RATE / 1000.0 * (m * z - s_z)) / m
         elif method == "lapse_estimated":
-            predictions[method] = _loo_estimated(t, z, m, s_t, s_z, radius)
-        elif method == "toposcale":
-            predictions[method] = _loo_toposcale(coarse, t, z, m, radius)
-    return {name: float(np.sqrt(np.nanmean((p - t)[:, ok] ** 2)))
-            for name, p in predictions.items()}
+            pred = _loo_estimated(t, z, m, s_t, s_z, radius)
+        else:
+            pred = _loo_toposcale(coarse, t, z, m, radius)
+        out[method] = float(np.sum((pred - t) ** 2))
+    return out
 
 
 def _loo_estimated(t: np.ndarray, z: np.ndarray, m: np.ndarray, s_t: np.ndarray,

@@ -90,6 +90,10 @@ def test_the_check_matches_the_per_cell_reference(davos, finse):
         assert set(got) == set(methods)
         for method in methods:
             assert got[method] == pytest.approx(_reference_loo(ds, method), rel=1e-6), method
+        # a long run is checked in chunks of steps: the same scores
+        cells = ds.sizes["latitude"] * ds.sizes["longitude"]
+        chunked = loo_scores(ds, methods, chunk_cells=5 * cells)
+        assert chunked == pytest.approx(got, rel=1e-9)
 
 
 def test_the_choice_is_what_the_coarse_check_scores_lowest_on_real_data(davos, finse):
