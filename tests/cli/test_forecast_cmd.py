@@ -46,8 +46,10 @@ def test_forecast_prints_the_baseline_and_the_guard_and_force_model_overrides(tm
     out = tmp_path / "fc.nc"
     assert main(["forecast", "--provider", "cpu", "--quiet", "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("baseline: lapse_fixed (") and "chosen: lapse_fixed: the "
-               "coarse-scale check finds its error" in line for line in lines)
+    with xr.open_dataset(out) as ds:
+        method, chosen = ds.attrs["baseline_method"], ds.attrs["baseline_selection"]
+    assert chosen.startswith(f"{method}: ") and "leave-one-cell-out RMSE" in chosen
+    assert f"baseline: {method} (" in lines[1] and lines[1].endswith(f"chosen: {chosen}")
     guard_lines = [line for line in lines if line.startswith("guard")]
     assert len(guard_lines) == 1  # one line
     assert guard_lines[0].startswith("guard: 72 of 72 steps outside the model's training")
