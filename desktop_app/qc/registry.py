@@ -27,16 +27,8 @@ from numpy.typing import NDArray
 
 from desktop_app.errors import ConfigError
 from desktop_app.qc import _kernels, _stations, checks
+from desktop_app.qc import params as qcp
 from desktop_app.qc.neighbours import StationIndex
-from desktop_app.qc.params import (
-    BuddyCheck,
-    Climatology,
-    FlatLine,
-    GrossRange,
-    RateOfChange,
-    RobustOutlier,
-    Spike,
-)
 
 Flags = NDArray[np.uint8]
 SeriesCheck = Callable[[NDArray[np.float64]], Flags]
@@ -97,7 +89,7 @@ class QCTest:
             raise ConfigError(f"QC test {self.name!r}: only per-series tests run online")
 
 
-def _spike(p: Spike, axis: TimeAxis) -> SeriesCheck:
+def _spike(p: qcp.Spike, axis: TimeAxis) -> SeriesCheck:
     def check(x: NDArray[np.float64]) -> Flags:
         # an empty live window is nothing to judge (the public check refuses it)
         return checks.spike(x, p.suspect_threshold, p.fail_threshold, p.method) if x.size \
@@ -105,13 +97,13 @@ def _spike(p: Spike, axis: TimeAxis) -> SeriesCheck:
     return check
 
 
-def _flat_line_row(p: FlatLine, axis: TimeAxis) -> Fused:
+def _flat_line_row(p: qcp.FlatLine, axis: TimeAxis) -> Fused:
     counts = checks.flat_line_counts(axis.times, p.suspect_threshold, p.fail_threshold)
     s, f = counts if counts is not None else (0, 0)
     return Fused(_stations.FLAT_LINE, [s, f, float(p.tolerance), float(counts is not None)])
 
 
-def _buddy(p: BuddyCheck, net: Network, out: Flags) -> None:
+def _buddy(p: qcp.BuddyCheck, net: Network, out: Flags) -> None:
     checks.buddy_check_prepared(
         net.index(), net.ds["elevation"].values, net.values, p.radius, p.num_min,
         p.threshold, p.max_elev_diff, p.elev_gradient, p.min_std, p.num_iterations, out=out)
@@ -123,43 +115,44 @@ def _qartod(test: str) -> str:
 
 
 _BUILT_IN = (
-    QCTest("gross_range", GrossRange, "series", online=True, standard_name=_qartod("gross_range"),
+    QCTest("gross_range", qcp.GrossRange, "series", online=True,
+           standard_name=_qartod("gross_range"),
            series=lambda p, a: lambda x: checks.gross_range(x, p.fail_span, p.suspect_span),
            fused=lambda p, a: Fused(_stations.GROSS_RANGE, [
                float(v) for v in checks.gross_range_args(p.fail_span, p.suspect_span)]),
            warm_up=_kernels.warm_up),
-    QCTest("rate_of_change", RateOfChange, "series", online=True,
+    QCTest("rate_of_change", qcp.RateOfChange, "series", online=True,
            standard_name=_qartod("rate_of_change"),
            series=lambda p, a: lambda x: checks.rate_of_change(x, a.times, p.threshold,
                                                                p.fail_threshold),
            fused=lambda p, a: Fused(_stations.RATE_OF_CHANGE, [
                float(v) for v in checks.rate_of_change_args(p.threshold, p.fail_threshold)]),
            warm_up=_kernels.warm_up),
-    QCTest("spike", Spike, "series", online=True, standard_name=_qartod("spike"),
+    QCTest("spike", qcp.Spike, "series", online=True, standard_name=_qartod("spike"),
            series=_spike,
            fused=lambda p, a: Fused(_stations.SPIKE, [float(v) for v in checks.spike_args(
                p.suspect_threshold, p.fail_threshold, p.method)]),
            warm_up=_kernels.warm_up),
-    QCTest("flat_line", FlatLine, "series", online=True, standard_name=_qartod("flat_line"),
+    QCTest("flat_line", qcp.FlatLine, "series", online=True, standard_name=_qartod("flat_line"),
            series=lambda p, a: lambda x: checks.flat_line(
                x, a.times, p.suspect_threshold, p.fail_threshold, p.tolerance),
            fused=_flat_line_row, lookback_s=lambda p: float(p.fail_threshold),
            warm_up=_kernels.warm_up),
     # the whole series' median and spread: not meaningful on a short live window
-    QCTest("robust_outlier", RobustOutlier, "series",
+    QCTest("robust_outlier", qcp.RobustOutlier, "series",
            series=lambda p, a: lambda x: checks.robust_outlier(x, p.suspect_z, p.fail_z,
                                                                p.min_count),
            fused=lambda p, a: Fused(_stations.ROBUST_OUTLIER,
                                     [float(p.suspect_z), float(p.fail_z), int(p.min_count)]),
            warm_up=_kernels.warm_up),
     # needs a climate of the station's months; kept for archives
-    QCTest("climatology", Climatology, "series", standard_name=_qartod("climatology"),
+    QCTest("climatology", qcp.Climatology, "series", standard_name=_qartod("climatology"),
            series=lambda p, a: lambda x: checks.climatology(x, a.times, p.monthly_min,
                                                             p.monthly_max),
            fused=lambda p, a: Fused(_stations.CLIMATOLOGY, [], checks.climatology_bounds(
                p.monthly_min, p.monthly_max)),
            warm_up=_kernels.warm_up),
-    QCTest("buddy_check", BuddyCheck, "network", network=_buddy,
+    QCTest("buddy_check", qcp.BuddyCheck, "network", network=_buddy,
            warm_up=checks.buddy_warm_up),
 )
 QC_TESTS: dict[str, QCTest] = {t.name: t for t in _BUILT_IN}
