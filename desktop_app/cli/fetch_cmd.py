@@ -124,6 +124,8 @@ def _openmeteo(args: argparse.Namespace) -> OpenMeteoFetch:
     bbox = BBox.parse(args.bbox) if args.bbox else None
     if bbox is None and (args.lat is None or args.lon is None):
         raise ConfigError("give --lat and --lon, or --bbox")
+    if args.archive and not (args.start and args.end):
+        raise ConfigError("--archive needs --start and --end")
     return OpenMeteoFetch(
         variables=_names(args.variables),
         latitudes=_floats(args.lat, "--lat") if bbox is None else (),

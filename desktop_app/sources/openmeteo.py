@@ -223,7 +223,7 @@ class OpenMeteo:
         if not variables:
             raise ConfigError("no variables requested")
         if archive and (start is None or end is None):
-            raise ConfigError("the Open-Meteo archive needs --start and --end")
+            raise ConfigError("the Open-Meteo archive needs a start and an end date")
         if start and end and end < start:
             raise ConfigError(f"end date {end} is before start date {start}")
         if archive and resolution != "hourly":
@@ -288,7 +288,7 @@ class OpenMeteo:
         if grid.latitude.size * grid.longitude.size > MAX_POINTS:
             raise ConfigError(
                 f"bbox at {resolution_deg} deg is {grid.shape[0]}x{grid.shape[1]} points; "
-                f"more than {MAX_POINTS}: use a coarser --resolution"
+                f"more than {MAX_POINTS}: use a coarser grid step"
             )
         lat2, lon2 = np.meshgrid(grid.latitude, grid.longitude, indexing="ij")
         points = self.fetch_points(lat2.ravel(), lon2.ravel(), variables, **kwargs)
