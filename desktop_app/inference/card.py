@@ -9,7 +9,6 @@ the ONNX graph itself (:func:`check_against_graph`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FEATURES
 from desktop_app.errors import ModelError
-from desktop_app.fsutil import safe_name
+from desktop_app.fsutil import safe_name, sha256_file
 from desktop_app.inference.guard import TrainingDomain, parse_domain
 
 FORMAT_VERSION = 1
@@ -201,13 +200,6 @@ def load_card(path: Path) -> ModelCard:
         raise ModelError(f"cannot read model card {path}: {exc}") from exc
     return parse_card(data, str(path))
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sha256(card: ModelCard, onnx_path: Path) -> None:
