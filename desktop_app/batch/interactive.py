@@ -20,10 +20,9 @@ import xarray as xr
 from desktop_app.batch.cluster import ClusterSpec, open_client
 from desktop_app.batch.qc_job import run_batch_qc
 from desktop_app.core.flags import QCFlag
+from desktop_app.core.progress import Progress
 from desktop_app.qc.config import QCConfig
 from desktop_app.qc.runner import QCReport
-
-Progress = Callable[[float, str], None]
 
 
 @contextmanager

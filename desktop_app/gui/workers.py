@@ -15,9 +15,9 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import CancelledError, MicroclimateError
 
-Progress = Callable[[float, str], None]
 Job = Callable[[Progress, threading.Event], Any]
 
 

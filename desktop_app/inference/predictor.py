@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
+from desktop_app.core.progress import CancelToken, Progress
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, available_methods, best_method
@@ -31,13 +32,8 @@ from desktop_app.inference.registry import ModelEntry, ModelRegistry
 from desktop_app.inference.runtime import ModelSession, create_session
 from desktop_app.sources.output import write_netcdf
 
-ProgressFn = Callable[[float, str], None]
 DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
 DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per session.run (steps x tile cells)
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 class HasCoarseTerrain(Protocol):
@@ -89,7 +85,7 @@ class Predictor:
                               normalisation=(self.mean.ravel(), self.std.ravel()))
 
     def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
-                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                progress: Progress | None = None, cancel: CancelToken | None = None,
                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
                 batch_cells: int = DEFAULT_BATCH_CELLS,
                 outside: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -266,7 +262,7 @@ def _predictors(registry: ModelRegistry, model: str | None, provider: str,
 
 def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
                  model: str | None = None, provider: str = "auto", *,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 progress: Progress | None = None, cancel: CancelToken | None = None,
                  int8: bool = False, subhourly_hours: int = 0, references: bool = True,
                  registry: ModelRegistry | None = None,
                  max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,

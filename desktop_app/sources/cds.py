@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_app.core.grid import BBox
+from desktop_app.core.progress import Progress
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
 from desktop_app.fsutil import atomic_path
@@ -30,7 +31,6 @@ from desktop_app.sources.http import HttpClient, shared_client
 
 PROVIDER = "CDS"
 DATASET = "reanalysis-era5-single-levels"
-Progress = Callable[[float, str], None]
 
 
 def read_cdsapirc(path: Path | None = None) -> dict[str, str]:

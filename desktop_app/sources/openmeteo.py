@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.grid import BBox, GridSpec
+from desktop_app.core.progress import Progress
 from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
@@ -63,7 +64,6 @@ FORECAST_LIFETIME_S = 3600.0
 ARCHIVE_LIFETIME_S: float | None = None
 ELEVATION_LIFETIME_S: float | None = None
 
-Progress = Callable[[float, str], None]
 T = TypeVar("T")
 
 def resolve_base_urls(

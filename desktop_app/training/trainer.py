@@ -20,15 +20,15 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+from desktop_app.core.progress import CancelToken, Progress
 from desktop_app.errors import TrainingError, WriteError
 from desktop_app.fsutil import atomic_path, atomic_write_bytes
 from desktop_app.tracking import Tracker
@@ -44,11 +44,6 @@ COLUMNS = ["step", "loss", "data", "station", "smoothness", "conservation", "ran
            "boundary", "val_rmse", "val_rmse_baseline", "val_station_rmse",
            "val_station_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
 SPLIT = "split.json"
-ProgressFn = Callable[[float, str], None]
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -76,7 +71,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, out_dir: Path, *, progress: ProgressFn | None = None,
+    def __init__(self, cfg: Config, out_dir: Path, *, progress: Progress | None = None,
                  cancel: CancelToken | None = None, data: TrainingData | None = None) -> None:
         self.cfg, self.out_dir = cfg, Path(out_dir)
         self.progress, self.cancel = progress, cancel

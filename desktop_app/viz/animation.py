@@ -11,7 +11,7 @@ failed export leaves nothing at the destination.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,13 @@ import numpy as np
 import xarray as xr
 from PySide6 import QtGui
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import CancelledError, DataFileError
 from desktop_app.fsutil import atomic_path
 from desktop_app.viz import export
 
 FORMATS = {".gif": "GIF", ".mp4": "MP4"}
 MAX_FPS = 30.0
-Progress = Callable[[float, str], None]
 
 
 def image_rgb(image: QtGui.QImage) -> np.ndarray:
