@@ -3,38 +3,30 @@
 ``GET /health`` is open; every other route needs ``Authorization: Bearer <token>``
 (constant-time compare). Served on 127.0.0.1 unless the user asks otherwise.
 FastAPI and prometheus_client come with the ``[watch]`` extra; without it
-:func:`require_extra` raises one error naming the extra.
+:func:`watch_extra` raises one error naming the extra.
 """
 
 from __future__ import annotations
 
 import hmac
-import importlib
 import threading
 import time
 from typing import Any
 
-from desktop_app.errors import MicroclimateError, install_hint
+from desktop_app.errors import MicroclimateError, require_extra
 from desktop_app.validation import INT64_MAX
 from desktop_app.watch.store import Store
 from desktop_app.watch.watcher import Counters
 
-WATCH_EXTRA_PACKAGES = ("fastapi", "uvicorn", "prometheus_client", "sklearn")
 
-
-def require_extra(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise MicroclimateError(
-            f"the watch service needs {module}, which is not installed; "
-            f"{install_hint('watch')}") from exc
+def watch_extra(module: str) -> Any:
+    return require_extra(module, "watch", "the watch service")
 
 
 def create_app(store: Store, token: str, variable: str = "temperature",
                counters: Counters | None = None, lock: threading.Lock | None = None) -> Any:
-    fastapi = require_extra("fastapi")
-    prom = require_extra("prometheus_client")
+    fastapi = watch_extra("fastapi")
+    prom = watch_extra("prometheus_client")
     if len(token) < 16:
         raise MicroclimateError("the watch API token must be at least 16 characters")
     secret = token.encode("utf-8")
