@@ -8,13 +8,12 @@ FastAPI and prometheus_client come with the ``[watch]`` extra; without it
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from typing import Any
 
 from desktop_app.errors import MicroclimateError, require_extra
-from desktop_app.validation import INT64_MAX
+from desktop_app.validation import INT64_MAX, check_bearer
 from desktop_app.watch.store import Store
 from desktop_app.watch.watcher import Counters
 
@@ -68,12 +67,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
     since_q = fastapi.Query(0, ge=-INT64_MAX, le=INT64_MAX)
 
     def auth(request: Any) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode("utf-8"), secret):
-            raise fastapi.HTTPException(401, "missing or wrong bearer token",
-                                        headers={"WWW-Authenticate": "Bearer"})
+        check_bearer(request.headers.get("authorization", ""), secret,
+                     fastapi.HTTPException)
 
     # fastapi is imported lazily (the extra), so give the dependency its real type here
     auth.__annotations__ = {"request": fastapi.Request, "return": None}
