@@ -40,8 +40,8 @@ from desktop_app.inference.registry import ModelEntry
 # the feature builder of the last time chunk (tiles of one chunk often land together).
 _PREDICTORS: dict[tuple[str, str, int | None], Predictor] = {}
 _TERRAIN: dict[str, xr.Dataset] = {}
-_COARSE: dict[tuple[str, ...], xr.Dataset] = {}
-_BUILDERS: dict[tuple[Any, ...], FeatureBuilder] = {}
+_COARSE: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()
+_BUILDERS: inputs_mod.LastOnly[FeatureBuilder] = inputs_mod.LastOnly()
 SESSIONS_CREATED = [0]
 
 
@@ -66,21 +66,17 @@ def _terrain(path: str) -> xr.Dataset:
 
 
 def _coarse(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _COARSE:
-        _COARSE.clear()
-        _COARSE[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "coarse input")
-    return _COARSE[paths]
+    return _COARSE.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "coarse input"))
 
 
 def _builder(pred: Predictor, paths: tuple[str, ...], terrain: str,
              t0: int, t1: int) -> FeatureBuilder:
-    key = (paths, terrain, str(pred.entry.onnx_path), t0, t1)
-    if key not in _BUILDERS:
-        _BUILDERS.clear()
+    def make() -> FeatureBuilder:
         with inputs_mod.in_task():
             block = _coarse(paths).isel(time=slice(t0, t1)).load()
-        _BUILDERS[key] = pred.feature_builder(block, _terrain(terrain))
-    return _BUILDERS[key]
+        return pred.feature_builder(block, _terrain(terrain))
+    return _BUILDERS.get((paths, terrain, str(pred.entry.onnx_path), t0, t1), make)
 
 
 def forecast_block(paths: tuple[str, ...], terrain: str, entry: ModelEntry, provider: str,

@@ -35,7 +35,7 @@ from desktop_app.qc.config import QCConfig, VariableQC
 from desktop_app.qc.runner import require_values, run_qc
 
 BUDDY = "buddy_check"
-_OPENED: dict[tuple[str, ...], xr.Dataset] = {}  # per worker process: inputs opened once
+_OPENED: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()  # per worker process
 
 
 def split_config(config: QCConfig, buddy: bool) -> QCConfig:
@@ -48,10 +48,8 @@ def split_config(config: QCConfig, buddy: bool) -> QCConfig:
 
 
 def _open(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _OPENED:
-        _OPENED.clear()
-        _OPENED[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "station input")
-    return _OPENED[paths]
+    return _OPENED.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "station input"))
 
 
 def _flag_vars(flagged: xr.Dataset, source: xr.Dataset) -> xr.Dataset:

@@ -25,14 +25,12 @@ from desktop_app.fsutil import load_netcdf
 from desktop_app.verify.report import VerificationReport
 from desktop_app.verify.stations import match, report
 
-_OPENED: dict[tuple[str, ...], xr.Dataset] = {}
+_OPENED: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()  # per worker process
 
 
 def _forecast(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _OPENED:
-        _OPENED.clear()
-        _OPENED[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "forecast")
-    return _OPENED[paths]
+    return _OPENED.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "forecast"))
 
 
 def sample_chunk(paths: tuple[str, ...], names: dict[str, str], times: np.ndarray,
