@@ -32,6 +32,7 @@ from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
 from desktop_app.errors import DataFileError
 from desktop_app.fsutil import load_netcdf
+from desktop_app.inference.forecast_output import forecast_dataset, model_source, with_halo
 from desktop_app.inference.predictor import Predictor
 from desktop_app.inference.registry import ModelEntry
 
@@ -85,13 +86,10 @@ def forecast_block(paths: tuple[str, ...], terrain: str, entry: ModelEntry, prov
     """One chunk (worker): steps t0:t1 of the tile rows r0:r1, cols c0:c1."""
     pred = worker_predictor(entry, provider, threads)
     builder = _builder(pred, paths, terrain, t0, t1)
-    ny, nx = builder.shape
-    a0, a1, b0, b1 = max(0, r0 - halo), min(ny, r1 + halo), max(0, c0 - halo), min(nx, c1 + halo)
-    rows, cols = slice(a0, a1), slice(b0, b1)
-    inner_r, inner_c = slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0)
+    rows, cols, inner_r, inner_c = with_halo((r0, r1), (c0, c1), halo, builder.shape)
     nt = t1 - t0
     out = {o.variable: np.empty((nt, r1 - r0, c1 - c0), np.float32) for o in pred.card.outputs}
-    step = pred.batch_steps((a1 - a0) * (b1 - b0))
+    step = pred.batch_steps((rows.stop - rows.start) * (cols.stop - cols.start))
     for s0 in range(0, nt, step):
         s1 = min(nt, s0 + step)
         x = builder.build(s0, s1, rows, cols)
@@ -113,23 +111,14 @@ def template(coarse: xr.Dataset, terrain: xr.Dataset, entry: ModelEntry,
         data_vars[spec.variable] = (
             ("time", "latitude", "longitude"),
             dask_array.zeros(shape, dtype=np.float32, chunks=chunks),
-            {**VARIABLES[spec.variable].cf_attrs(),
-             "source": f"model {entry.card.spec} "
-                       f"({'trained' if entry.card.trained else 'NOT trained'})"})
-    ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
-                                       "latitude": terrain["latitude"].values,
-                                       "longitude": terrain["longitude"].values})
-    ds["elevation"] = terrain["elevation"]
-    ds.attrs = {"Conventions": "CF-1.8", "title": f"micro-climate forecast ({entry.card.spec})",
-                "model_name": entry.card.name, "model_version": entry.card.version,
-                "model_sha256": entry.card.sha256,
-                "model_trained": "yes" if entry.card.trained else "no",
-                # tiles cannot see the whole grid's share of out-of-domain inputs, so the
-                # guard does not run here: say so rather than leave it unsaid
-                "guard": "guard off (cluster run): the model ran on every step, also "
-                         "outside its training domain",
-                "history": "microclimate batch forecast (tiled on a Dask cluster)"}
-    return ds
+            {**VARIABLES[spec.variable].cf_attrs(), "source": model_source(entry.card)})
+    return forecast_dataset(
+        data_vars, coarse["time"].values, terrain, [entry.card],
+        # tiles cannot see the whole grid's share of out-of-domain inputs, so the guard
+        # does not run here: say so rather than leave it unsaid
+        guard="guard off (cluster run): the model ran on every step, also outside its "
+              "training domain",
+        history="microclimate batch forecast (tiled on a Dask cluster)")
 
 
 def plan(shape: tuple[int, int, int], time_chunk: int, tile: int
