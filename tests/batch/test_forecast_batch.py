@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from desktop_app.batch.forecast_job import run_batch_forecast, sessions_created
+from desktop_app.batch.forecast_run import run_batch_forecast, sessions_created
 from desktop_app.errors import CancelledError
 from desktop_app.inference.predictor import run_forecast
 from desktop_app.inference.registry import ModelRegistry

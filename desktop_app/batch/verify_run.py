@@ -19,7 +19,7 @@ import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
 from desktop_app.batch.cluster import require
-from desktop_app.batch.engine import ProgressFn
+from desktop_app.batch.engine import ChunkProgress
 from desktop_app.errors import CancelledError
 from desktop_app.fsutil import load_netcdf
 from desktop_app.verify.report import VerificationReport
@@ -44,7 +44,7 @@ def sample_chunk(paths: tuple[str, ...], names: dict[str, str], times: np.ndarra
 
 def run_batch_verify(client: Any, forecast_paths: list[Path], obs_path: Path,
                      variable: str = "temperature", *, time_chunk: int = 24 * 7,
-                     progress: ProgressFn | None = None,
+                     progress: ChunkProgress | None = None,
                      cancelled: Callable[[], bool] | None = None) -> VerificationReport:
     distributed = require("distributed")
     forecast = inputs_mod.open_inputs(forecast_paths, "forecast")

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
-from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
+from desktop_app.batch.engine import Chunk, ChunkProgress, run_chunks
 from desktop_app.batch.store import ChunkStore
 from desktop_app.core.flags import worst
 from desktop_app.core.schema import validate_station_dataset
@@ -115,7 +115,7 @@ def template(ds: xr.Dataset, config: QCConfig, chunks: tuple[int, int]) -> xr.Da
 
 def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
                  station_chunk: int = 64, time_chunk: int = 8760, restart: bool = False,
-                 progress: ProgressFn | None = None,
+                 progress: ChunkProgress | None = None,
                  cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
     """QC the station files on the cluster into ``out`` (Zarr, or NetCDF for ``.nc``).
     Returns how many chunks ran and how many were skipped as already done."""

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
-from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
+from desktop_app.batch.engine import Chunk, ChunkProgress, run_chunks
 from desktop_app.batch.store import ChunkStore
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
@@ -133,7 +133,7 @@ def run_batch_forecast(client: Any, coarse_paths: list[Path], terrain_path: Path
                        entry: ModelEntry, out: Path, *, time_chunk: int = 24, tile: int = 256,
                        provider: str = "cpu", threads: int | None = 1,
                        halo: int | None = None, restart: bool = False,
-                       progress: ProgressFn | None = None,
+                       progress: ChunkProgress | None = None,
                        cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
     """Downscale the coarse files over the terrain into ``out``; ``halo`` overrides the
     card's (only to show what a too-small halo does)."""
