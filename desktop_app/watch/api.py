@@ -87,11 +87,10 @@ def create_app(store: Store, token: str, variable: str = "temperature",
     def stations() -> list[dict[str, Any]]:
         with guard:
             rows = store.stations()
-        keys = ("id", "name", "latitude", "longitude", "elevation", "last_seen")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [r._asdict() for r in rows]
 
     def _known(station: str) -> None:
-        if not any(r[0] == station for r in store.stations()):
+        if not any(r.id == station for r in store.stations()):
             raise fastapi.HTTPException(404, f"unknown station {station!r}")
 
     @app.get("/history/{station}", dependencies=need)
@@ -108,9 +107,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
             _known(station)
             rows = store.forecasts(station, variable, since)
             skill = [s.__dict__ for s in store.skill(variable) if s.station == station]
-        keys = ("model", "model_version", "issue_time", "valid_time", "lead_s", "value")
         return {"station": station, "variable": variable,
-                "forecasts": [dict(zip(keys, r, strict=True)) for r in rows], "skill": skill}
+                "forecasts": [r._asdict() for r in rows], "skill": skill}
 
     @app.get("/anomalies", dependencies=need)
     def anomalies(open_only: bool = False,
