@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from desktop_app.errors import ConfigError
 from desktop_app.fsutil import safe_name
+from desktop_app.strict_config import check_table
 
 
 @dataclass
@@ -117,26 +117,6 @@ _SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "loss": 
                               "finetune": FinetuneConfig, "track": TrackConfig}
 
 
-def _check_value(where: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-        if ok and not math.isfinite(value):
-            raise ConfigError(f"config key {where!r} must be a finite number, got {value}")
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise ConfigError(f"config key {where!r} has the wrong type "
-                          f"({type(value).__name__}, expected {type(default).__name__})")
-    return value
-
-
 def parse_config(data: Any, base_dir: Path | None = None) -> Config:
     """Strictly build a :class:`Config` from a dict; paths resolved against ``base_dir``."""
     if not isinstance(data, dict):
@@ -149,13 +129,9 @@ def parse_config(data: Any, base_dir: Path | None = None) -> Config:
         if not isinstance(values, dict):
             raise ConfigError(f"config section {section!r} must be a table")
         target = getattr(cfg, section)
-        known = {f.name for f in dataclasses.fields(target)}
-        for key, value in values.items():
-            if key not in known:
-                raise ConfigError(f"unknown config key '{section}.{key}'; known in "
-                                  f"[{section}]: {', '.join(sorted(known))}")
-            setattr(target, key, _check_value(f"{section}.{key}", value,
-                                              getattr(target, key)))
+        for key, value in check_table(values, _SECTIONS[section], prefix=f"{section}.",
+                                      what="config key").items():
+            setattr(target, key, value)
     validate(cfg)
     if base_dir is not None:
         for section, key in (("data", "coarse"), ("data", "fine"), ("data", "stations"),

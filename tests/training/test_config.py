@@ -32,9 +32,9 @@ def test_unknown_section_is_named() -> None:
 
 
 def test_wrong_type_is_named() -> None:
-    with pytest.raises(ConfigError, match=r"'train\.steps' has the wrong type"):
+    with pytest.raises(ConfigError, match=r"'train\.steps' must be an integer"):
         parse_config({**BASE, "train": {"steps": "10"}})
-    with pytest.raises(ConfigError, match=r"'train\.amp' has the wrong type"):
+    with pytest.raises(ConfigError, match=r"'train\.amp' must be bool"):
         parse_config({**BASE, "train": {"amp": 1}})
 
 
