@@ -11,7 +11,9 @@ from pathlib import Path
 
 REGION = Path(__file__).resolve().parents[2] / "resources" / "sample_region"
 
-BASE_CONFIG = """
+# The [data] lines of every training config on the sample region with station targets:
+# its files, six features, one validation and one held-out test day.
+SAMPLE_DATA = """
 [data]
 coarse = "{region}/coarse.nc"
 fine = "{region}/terrain.nc"
@@ -20,7 +22,9 @@ features = ["temperature_interp", "elevation", "elevation_difference",
             "topographic_position", "hour_sin", "hour_cos"]
 val_days = ["2024-07-16"]
 test_days = ["2024-07-17"]
+"""
 
+BASE_CONFIG = SAMPLE_DATA + """
 [model]
 channels = 4
 layers = 3

@@ -27,20 +27,11 @@ from desktop_app.training.dataset import TrainingData, build_dataset  # noqa: E4
 from desktop_app.training.export import export_run  # noqa: E402
 from desktop_app.training.trainer import SPLIT, start  # noqa: E402
 from desktop_app.verify.stations import nearest_cells  # noqa: E402
+from tests.training.finetune_helpers import REGION, SAMPLE_DATA  # noqa: E402
 
-REGION = Path(__file__).resolve().parents[2] / "resources" / "sample_region"
 SPIKE = np.datetime64("2024-07-16T06:00", "ns")  # SYN-02's injected +12 degC spike
 
-CONFIG = """
-[data]
-coarse = "{region}/coarse.nc"
-fine = "{region}/terrain.nc"
-stations = "{stations}"
-features = ["temperature_interp", "elevation", "elevation_difference",
-            "topographic_position", "hour_sin", "hour_cos"]
-val_days = ["2024-07-16"]
-test_days = ["2024-07-17"]
-{data_extra}
+CONFIG = SAMPLE_DATA + """{data_extra}
 
 [model]
 channels = 4
