@@ -33,8 +33,8 @@ def check_table(table: object, cls: type, *, prefix: str = "", source: str = "",
     the whole message, and ``what`` names a key (``"setting"``, ``"config key"``)."""
     head = f"{source}: " if source else ""
     if not isinstance(table, dict):
-        where = prefix.rstrip(".") or "the file"
-        raise error(f"{head}{where}: expected a table, got {type(table).__name__}")
+        where = f"{prefix.rstrip('.')}: " if prefix else ""
+        raise error(f"{head}{where}expected a table, got {type(table).__name__}")
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
     values: dict[str, Any] = {}
