@@ -43,7 +43,6 @@ _PREDICTORS: dict[tuple[str, str, int | None], Predictor] = {}
 _TERRAIN: dict[str, xr.Dataset] = {}
 _COARSE: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()
 _BUILDERS: inputs_mod.LastOnly[FeatureBuilder] = inputs_mod.LastOnly()
-SESSIONS_CREATED = [0]
 
 
 def worker_predictor(entry: ModelEntry, provider: str = "cpu",
@@ -51,13 +50,7 @@ def worker_predictor(entry: ModelEntry, provider: str = "cpu",
     key = (str(entry.onnx_path), provider, threads)
     if key not in _PREDICTORS:
         _PREDICTORS[key] = Predictor(entry, provider, threads=threads, warm_up=False)
-        SESSIONS_CREATED[0] += 1
     return _PREDICTORS[key]
-
-
-def sessions_created() -> int:
-    """How many onnxruntime sessions this process made (tests ask the workers)."""
-    return SESSIONS_CREATED[0]
 
 
 def _terrain(path: str) -> xr.Dataset:

@@ -140,13 +140,6 @@ def freeze(model: nn.Module, cfg: FinetuneConfig) -> list[str]:
     return chosen
 
 
-def parameter_counts(model: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
-    params = list(model.parameters())
-    return (sum(p.numel() for p in params if p.requires_grad),
-            sum(p.numel() for p in params))
-
-
 def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | None) -> Config:
     """``cfg`` set up to fine-tune the model at ``onnx_path``: its features, target and
     architecture (the card decides them, not the config), the station file, and a new

@@ -88,7 +88,7 @@ class TrainerService:
         self.max_datasets = max_datasets
         self.store = JobStore(self.state_dir / "jobs.sqlite")
         self.orphans_ended = end_orphans(self.store, self.state_dir)
-        self.recovered = self.store.recover()
+        self.store.recover()  # jobs a crash left running are queued again
         self.worker = JobWorker(self.store, self.state_dir)
 
     def start(self) -> None:

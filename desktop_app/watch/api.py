@@ -44,6 +44,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
                 ("watch_duplicates", c.duplicates, "duplicate observations dropped"),
                 ("watch_clock_jumps", c.clock_jumps, "values rejected as future-dated"),
                 ("watch_anomalies", c.anomalies, "anomalies raised"),
+                ("watch_too_old", c.too_old, "values older than the window, dropped"),
+                ("watch_store_retries", store.retries, "locked-database retries"),
                 ("watch_poll_latency_seconds", c.latency_sum_s, "time spent polling"),
             ):
                 yield CounterMetricFamily(name, doc, value=value)
