@@ -40,6 +40,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    kind: str = "residual_cnn"  # one of training.model.ARCHITECTURES
     channels: int = 24
     layers: int = 4  # 3x3 convolutions; the halo (receptive radius) is this many cells
 

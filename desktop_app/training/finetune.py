@@ -156,6 +156,7 @@ def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | No
     cfg.data.target = card.outputs[0].variable
     weights = _initializers(onnx.load(str(onnx_path)))
     arch = card.raw.get("architecture") or infer_architecture(weights)
+    cfg.model.kind = str(arch.get("kind") or cfg.model.kind)
     cfg.model.channels = int(arch.get("channels") or cfg.model.channels)
     cfg.model.layers = int(arch.get("layers") or cfg.model.layers)
     if cfg.export.name == "downscaler":  # the default: keep the base's name

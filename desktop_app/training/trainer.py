@@ -35,7 +35,7 @@ from desktop_app.tracking import Tracker
 from desktop_app.training.config import Config, parse_config
 from desktop_app.training.dataset import Split, TrainingData, build_dataset
 from desktop_app.training.loss import compute_loss
-from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.model import model_from_config
 from desktop_app.training.runlog import open_tracker
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
@@ -102,10 +102,8 @@ class Trainer:
             self.model = copy.deepcopy(self.base.model).to(self.device)
             self.trainable = freeze(self.model, cfg.finetune)
         else:
-            self.model = ResidualDownscaler(d.names, d.mean.tolist(), d.std.tolist(),
-                                            d.out_mean, d.out_std, d.target,
-                                            cfg.model.channels, cfg.model.layers
-                                            ).to(self.device)
+            self.model = model_from_config(cfg.model, d.names, d.mean.tolist(), d.std.tolist(),
+                                           d.out_mean, d.out_std, d.target).to(self.device)
         self.net: torch.nn.Module = self.model
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
