@@ -10,12 +10,13 @@ the ONNX graph itself (:func:`check_against_graph`).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.features import FEATURES
+from desktop_app.core.variables import VARIABLES, Variable
+from desktop_app.downscale.features import FEATURES, Feature
 from desktop_app.errors import ModelError
 from desktop_app.fsutil import safe_name, sha256_file
 from desktop_app.inference.guard import TrainingDomain, parse_domain
@@ -94,11 +95,19 @@ def _need(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
     return value
 
 
-def _entry(cls: type[T], value: object, where: str) -> T:
-    """A feature or an output of the card: exactly the fields of ``cls``, typed."""
+def _entry(cls: type[T], value: object, where: str, what: str,
+           registry: Mapping[str, Feature | Variable]) -> T:
+    """A feature or an output of the card: exactly the fields of ``cls``, typed, naming
+    a ``what`` of the ``registry`` in the registry's units."""
     values = check_table(value, cls, source=where, error=ModelError)
     if not values["std"] > 0:
         raise ModelError(f"{where}: normalisation needs a finite mean and std > 0")
+    name, units = values["variable" if what == "variable" else "name"], values["units"]
+    if name not in registry:
+        raise ModelError(f"{where}: unknown {what} {name!r}")
+    if units != registry[name].units:
+        raise ModelError(f"{where}: {what} {name!r} must be in {registry[name].units!r}, "
+                         f"card says {units!r}")
     return cls(**values)
 
 
@@ -125,25 +134,14 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     inp = _need(data, "input", dict, source)
     features = []
     for k, f in enumerate(_need(inp, "features", list, f"{source} input")):
-        where = f"{source} input feature {k}"
-        feature = _entry(FeatureStat, f, where)
-        if feature.name not in FEATURES:
-            raise ModelError(f"{where}: unknown feature {feature.name!r}")
-        if feature.units != FEATURES[feature.name].units:
-            raise ModelError(f"{where}: feature {feature.name!r} is in "
-                             f"{FEATURES[feature.name].units!r}, card says {feature.units!r}")
-        features.append(feature)
+        features.append(_entry(FeatureStat, f, f"{source} input feature {k}", "feature",
+                               FEATURES))
     if not features:
         raise ModelError(f"{source}: the input lists no features")
     outputs = []
     for k, o in enumerate(_need(data, "outputs", list, source)):
         where = f"{source} output {k}"
-        output = _entry(OutputSpec, o, where)
-        if output.variable not in VARIABLES:
-            raise ModelError(f"{where}: unknown variable {output.variable!r}")
-        if output.units != VARIABLES[output.variable].units:
-            raise ModelError(f"{where}: {output.variable!r} must be in "
-                             f"{VARIABLES[output.variable].units!r}, card says {output.units!r}")
+        output = _entry(OutputSpec, o, where, "variable", VARIABLES)
         _shape(output.shape, where)
         outputs.append(output)
     if not outputs:
