@@ -153,8 +153,8 @@ def test_listed_stations_and_bad_station_lists(flagged: Path, tmp_path: Path) ->
 def test_station_config_keys_are_strict(flagged: Path, tmp_path: Path) -> None:
     for extra, message in (('station_flags = ["pass", "suspect"]', "'suspect'"),
                            ("station_holdout = 0.6", "station_holdout"),
-                           ('station_holdout = "a lot"', "'data.station_holdout' has the "
-                                                         "wrong type"),
+                           ('station_holdout = "a lot"', "'data.station_holdout' must be a "
+                                                         "number"),
                            ('station_id = "SYN-01"', "unknown config key 'data.station_id'")):
         with pytest.raises(ConfigError, match=message):
             load_config(write_config(tmp_path, flagged, data_extra=extra))
