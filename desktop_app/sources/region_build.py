@@ -27,12 +27,13 @@ from desktop_app.core.grid import BBox, GridSpec
 from desktop_app.core.progress import Progress
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.dem import crs_attrs, dem_to_grid
 from desktop_app.sources.era5_files import open_era5
-from desktop_app.sources.jobs import FetchContext, OpenMeteoFetch, run_fetch
-from desktop_app.sources.openmeteo import OpenMeteo
+from desktop_app.sources.openmeteo import OpenMeteo, OpenMeteoFetch
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.stations import read_station_file
+from desktop_app.sources.providers import run_fetch
+from desktop_app.sources.station_formats import read_station_file
 
 RESOLUTIONS = {"100m": 100.0, "250m": 250.0, "1km": 1000.0}
 MAX_CELLS = 4_000_000  # 2000 x 2000: the map, the baseline and a forecast stay interactive
