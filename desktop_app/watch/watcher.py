@@ -261,8 +261,7 @@ class Watcher:
             first = int(np.searchsorted(t, t_new.min()))
             obs_rows.extend(Observation(sid, self.variable, int(a), float(b))
                             for a, b in zip(t_new, v_new, strict=True))
-            qc_all.extend(QCRow(*r) for r in qc_rows(sid, self.variable, t, v, first,
-                                                     self.tests))
+            qc_all.extend(qc_rows(sid, self.variable, t, v, first, self.tests))
             ends = window_ends(int(t_new.min()), int(t[-1]))
             if ends.size:
                 lo = int(np.searchsorted(t, ends[0] - WINDOW_S, side="right"))
