@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop_app.errors import ConfigError
+from desktop_app.errors import ConfigError, TrainingError
 from desktop_app.fsutil import safe_name
 from desktop_app.strict_config import check_table
 
@@ -181,6 +182,19 @@ def validate(cfg: Config) -> None:
         raise ConfigError("config key 'finetune.layers' must be >= 1")
     if not 7 <= cfg.export.opset <= 21:
         raise ConfigError("config key 'export.opset' must be between 7 and 21")
+
+
+def check_held_out(cfg: DataConfig, what: str, known: list[str], name: Callable[[str], str],
+                   where: str) -> None:
+    """``data.val_<what>`` and ``data.test_<what>`` name only ``known`` entries (each is
+    ``name(entry)`` ``where``) and do not overlap: a typo would silently train on the
+    days or stations meant to be held out."""
+    for key in (f"val_{what}", f"test_{what}"):
+        unknown = [x for x in getattr(cfg, key) if x not in known]
+        if unknown:
+            raise TrainingError(f"data.{key}: {name(unknown[0])} is not {where}")
+    if set(getattr(cfg, f"val_{what}")) & set(getattr(cfg, f"test_{what}")):
+        raise TrainingError(f"data.val_{what} and data.test_{what} overlap")
 
 
 def load_config(path: Path) -> Config:
