@@ -27,7 +27,7 @@ from desktop_app.training.dataset import TrainingData, build_dataset  # noqa: E4
 from desktop_app.training.export import export_run  # noqa: E402
 from desktop_app.training.trainer import SPLIT, start  # noqa: E402
 from desktop_app.verify.stations import nearest_cells  # noqa: E402
-from tests.training.finetune_helpers import REGION, SAMPLE_DATA  # noqa: E402
+from tests.training.finetune_helpers import REGION, SAMPLE_DATA, TINY_TRAIN  # noqa: E402
 
 SPIKE = np.datetime64("2024-07-16T06:00", "ns")  # SYN-02's injected +12 degC spike
 
@@ -39,15 +39,7 @@ layers = 2
 
 [loss]
 smoothness = 0.1
-
-[train]
-seed = {seed}
-steps = 3
-batch_size = 1
-checkpoint_every = 3
-eval_every = 3
-threads = 1
-
+""" + TINY_TRAIN + """
 [export]
 name = "station-test"
 """
