@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 from vispy import scene
+from vispy.color import Color
 from vispy.visuals.transforms import STTransform
 
 from desktop_app.viz.map_model.primitives import ColourScale
 from desktop_app.viz.styles import make_colormap
 
-_TEXT = "#e8eaed"
+# as RGBA, not a string: a Line reads a string as a colormap name first, and vispy looks
+# an unknown name up in matplotlib (importing it, ~0.3 s before the first frame)
+_TEXT = Color("#e8eaed").rgba
 
 
 class ColorBar:

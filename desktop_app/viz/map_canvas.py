@@ -75,7 +75,9 @@ class MapCanvas(QtCore.QObject):
         self.canvas.native.installEventFilter(self)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
-        self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
+        # after the scene has drawn (vispy calls a new callback first by default, so
+        # "drawn" fired before the frame and start-up timings missed its drawing)
+        self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)
