@@ -320,9 +320,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cmap_box.blockSignals(False)
         s = self.display_settings
         field = self.map_model.field
-        field.set_style(units=display_units(s), stepped=s.stepped_palette)
         field.set_data(self.view.field[var].values, self.view.lat, self.view.lon, var,
-                       difference=self.view.is_difference, t=self.time_index, cmap=cmap)
+                       difference=self.view.is_difference, t=self.time_index, cmap=cmap,
+                       units=display_units(s), stepped=s.stepped_palette)
         self._on_time()
         self._draw_series()
 

@@ -4,6 +4,8 @@ colormap's middle means "no difference") and say that they are a difference."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from desktop_app.core.display import DisplayUnits, conversion, nice_limits, tick_text
@@ -26,6 +28,24 @@ def default_cmap(variable: str, difference: bool = False) -> str:
     return DIVERGING if difference else DEFAULT_COLORMAPS.get(variable, "viridis")
 
 
+def value_range(values: np.ndarray) -> tuple[float, float] | None:
+    """Smallest and largest finite value, None when there is none. Reads the array in
+    place: a week of hourly 1024x1024 frames is 672 MB of float32, and a float64 copy
+    (or a copy of its finite values) doubled the memory and froze the window."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: handled below
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # all NaN, or an infinity present
+        finite = arr[np.isfinite(arr)]
+        if not finite.size:
+            return None
+        lo, hi = float(finite.min()), float(finite.max())
+    return lo, hi
+
+
 def field_label(variable: str, difference: bool, unit_symbol: str) -> str:
     var = VARIABLES.get(variable)
     name = var.long_name if var else variable.replace("_", " ")
@@ -41,9 +61,8 @@ def colour_scale(values: np.ndarray, variable: str, *, difference: bool = False,
     throughout) of ``variable`` in its stored units."""
     var = VARIABLES.get(variable)
     conv = conversion(var.units if var else "", units or DisplayUnits(), difference)
-    finite = np.asarray(values, float)
-    finite = finite[np.isfinite(finite)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    found = value_range(values)
+    lo, hi = found or (0.0, 1.0)
     lo_d, hi_d = sorted((float(conv(lo)), float(conv(hi))))
     if difference:
         lim = max(abs(lo_d), abs(hi_d), 0.1)
@@ -55,4 +74,4 @@ def colour_scale(values: np.ndarray, variable: str, *, difference: bool = False,
     return ColourScale(cmap=cmap or default_cmap(variable, difference), clim=clim,
                        ticks=ticks, label=field_label(variable, difference, conv.symbol),
                        difference=difference,
-                       steps=len(ticks) - 1 if stepped else None)
+                       steps=len(ticks) - 1 if stepped else None, empty=found is None)
