@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from desktop_app.gui.panels.watch_panel import WatchPanel
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.map_model import MapModel
+from desktop_app.viz.map_model.colour import prime_ranges
 from desktop_app.viz.timeseries import TimeSeriesPlot
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
@@ -323,6 +324,9 @@ class MainWindow(QtWidgets.QMainWindow):
         field.set_data(self.view.field[var].values, self.view.lat, self.view.lon, var,
                        difference=self.view.is_difference, t=self.time_index, cmap=cmap,
                        units=display_units(s), stepped=s.stepped_palette)
+        # the other variables' colour ranges, worked out off the GUI thread: a switch
+        # to one of them then costs no pass over a week of frames
+        prime_ranges([self.view.field[v].values for v in self.view.variables if v != var])
         self._on_time()
         self._draw_series()
 

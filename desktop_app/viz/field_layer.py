@@ -59,11 +59,16 @@ def colour_table(cmap: BaseColormap) -> np.ndarray:
 
 
 def encode_uint16(frames: np.ndarray, clim: tuple[float, float]) -> np.ndarray:
-    """Map values to 1..65535 over ``clim`` (clipped), NaN to 0."""
+    """Map values to 1..65535 over ``clim`` (clipped, rounded), NaN and infinities to
+    0. Works in one float32 buffer the size of ``frames`` (a slice of the stack)."""
     lo, hi = clim
-    scale = 65534.0 / (hi - lo) if hi > lo else 0.0
-    norm = np.clip((np.asarray(frames, np.float32) - lo) * scale, 0.0, 65534.0) + 1.0
-    return np.where(np.isfinite(frames), np.rint(norm), 0.0).astype(np.uint16)
+    scale = np.float32(65534.0 / (hi - lo) if hi > lo else 0.0)
+    buf = np.subtract(frames, np.float32(lo), dtype=np.float32)
+    buf *= scale
+    np.clip(buf, 0.0, 65534.0, out=buf)
+    np.copyto(buf, -1.0, where=~np.isfinite(frames))  # -> 0 below, with no cast of NaN
+    buf += 1.5  # 1..65535, and truncation below rounds to the nearest
+    return buf.astype(np.uint16)
 
 
 class FieldStackVisual(Visual):
@@ -92,7 +97,7 @@ class FieldStackVisual(Visual):
         self._bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
         inf = float("inf")
         self._shown = (-inf, inf, -inf, inf)
-        self.uploads = 0  # how many times frames went to the GPU (tests check scrubbing)
+        self.uploads = 0  # steps sent to the GPU so far (tests check scrubbing)
         self.set_cmap("viridis")
         self.set_layer(0)
         self.set_opacity(1.0)
@@ -141,7 +146,16 @@ class FieldStackVisual(Visual):
         """Encode and upload ``frames[start:stop]`` into the stack begun last."""
         self._texture.set_data(encode_uint16(frames[start:stop], self.clim),
                                offset=(start, 0, 0))
-        self.uploads += 1
+        self.uploads += stop - start
+        self.update()
+
+    def upload_rows(self, frames: np.ndarray, t: int, row0: int, row1: int) -> None:
+        """Encode and upload rows ``row0:row1`` of step ``t``; ``uploads`` counts the
+        step once its last row is in."""
+        self._texture.set_data(encode_uint16(frames[t:t + 1, row0:row1], self.clim),
+                               offset=(t, row0, 0))
+        if row1 >= frames.shape[1]:
+            self.uploads += 1
         self.update()
 
     def set_layer(self, t: int) -> None:

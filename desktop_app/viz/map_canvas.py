@@ -35,6 +35,9 @@ CLICK_RADIUS_PX = 12.0
 # turn (a week of hourly 1024x1024 frames took 6 s in one piece, the window frozen)
 SLICED_UPLOAD_BYTES = 64 * 2**20
 SLICE_SECONDS = 0.03
+# a slice's smallest unit: this many values of one step (rows of it), so that one
+# unit stays a few milliseconds of work however big a frame is
+UNIT_VALUES = 2**17
 ORDER_STEP = 10  # z order: layer index * ORDER_STEP + primitive index
 
 
@@ -75,6 +78,7 @@ class MapCanvas(QtCore.QObject):
         self._field_scale: object = None
         self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
         self._todo: list[int] = []  # steps of the shown stack not on the GPU yet
+        self._next_row = 0  # rows of self._todo[0] already sent
         self._slicer = QtCore.QTimer(self)
         self._slicer.setInterval(0)
         self._slicer.timeout.connect(self._upload_slice)
@@ -133,6 +137,8 @@ class MapCanvas(QtCore.QObject):
         lat, lon = self._grid
         dlat = float(lat[1] - lat[0]) if lat.size > 1 else 1.0
         dlon = float(lon[1] - lon[0]) if lon.size > 1 else 1.0
+        if dlat == 0 or dlon == 0:
+            return  # no grid placed yet
         x0, x1 = sorted(((view.west - lon[0]) / dlon + 0.5, (view.east - lon[0]) / dlon + 0.5))
         y0, y1 = sorted(((view.south - lat[0]) / dlat + 0.5,
                          (view.north - lat[0]) / dlat + 0.5))
@@ -217,7 +223,7 @@ class MapCanvas(QtCore.QObject):
         """Send a new stack (or the same one under new colour limits) to the GPU: a big
         one in slices between event-loop turns, the shown step first."""
         self._slicer.stop()
-        self._todo = []
+        self._todo, self._next_row = [], 0
         self.resident = FieldStackVisual.fits(frames.shape)
         self._frames = None if self.resident else frames
         if not self.resident:
@@ -231,23 +237,42 @@ class MapCanvas(QtCore.QObject):
             self._slicer.start()
 
     def _upload_step(self, t: int) -> None:
+        """Step ``t`` whole, now (the shown one, or one scrubbed to before its turn)."""
         assert self._frames is not None
+        if self._todo and self._todo[0] == t:
+            self._next_row = 0
         self._todo.remove(t)
         self.image.upload_frames(self._frames, t, t + 1)
+        self._flush()
+
+    def _flush(self) -> None:
         # vispy queues GL commands until the next draw: run them now, so a slice costs
         # its own time and encoded frames do not pile up in the queue
         self.canvas.set_current()
         self.canvas.context.flush_commands()
 
     def _upload_slice(self) -> None:
-        """One slice of the pending stack: steps until the time budget is spent."""
+        """One slice of the pending stack: bands of rows until the time budget is spent."""
+        assert self._frames is not None
         started = time.perf_counter()
-        while self._todo and time.perf_counter() - started < SLICE_SECONDS:
-            self._upload_step(self._todo[0])
+        ny, nx = self._frames.shape[1:]
+        rows = max(1, UNIT_VALUES // max(nx, 1))
+        while self._todo:  # at least one band per turn, then more while time is left
+            t, row0 = self._todo[0], self._next_row
+            row1 = min(ny, row0 + rows)
+            self.image.upload_rows(self._frames, t, row0, row1)
+            self._flush()
+            if row1 >= ny:
+                self._todo.pop(0)
+                self._next_row = 0
+            else:
+                self._next_row = row1
+            if time.perf_counter() - started >= SLICE_SECONDS:
+                break
         if not self._todo:
             self._slicer.stop()
             self._frames = None  # all on the GPU: the texture is the only copy we keep
-        self.canvas.update()
+        # no redraw: the shown step went first, and what a slice brings is not on screen
 
     @property
     def uploading(self) -> bool:

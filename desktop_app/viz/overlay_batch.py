@@ -51,17 +51,19 @@ class LineMeshVisual(Visual):
         super().__init__(vcode=_VERT, fcode=_FRAG)
         self._pos = gloo.VertexBuffer(np.zeros((3, 2), np.float32))
         self._color = gloo.VertexBuffer(np.zeros((3, 4), np.float32))
+        self._index_buffer = gloo.IndexBuffer(np.arange(3, dtype=np.uint32))
         self.shared_program["a_position"] = self._pos
         self.shared_program["a_color"] = self._color
         self.set_gl_state("translucent", depth_test=False, cull_face=False)
         self._draw_mode = "triangles"
         self.n_vertices = 0
 
-    def set_data(self, pos: np.ndarray, color: np.ndarray) -> None:
+    def set_data(self, pos: np.ndarray, color: np.ndarray, index: np.ndarray) -> None:
         self.n_vertices = len(pos)
         if len(pos):
             self._pos.set_data(np.ascontiguousarray(pos, np.float32))
             self._color.set_data(np.ascontiguousarray(color, np.float32))
+            self._index_buffer.set_data(np.ascontiguousarray(index, np.uint32))
         self.update()
 
     def _prepare_draw(self, view: object) -> bool:
@@ -77,21 +79,21 @@ class LineMeshVisual(Visual):
 LineMesh = create_visual_node(LineMeshVisual)
 
 
-def line_triangles(lines: list[Lines], kx: float,
-                   deg_per_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """Triangles (6 vertices per segment, square caps so joints close) and their
-    per-vertex colours for ``lines`` in display coordinates (x = lon * kx, y = lat)."""
+def line_triangles(lines: list[Lines], kx: float, deg_per_px: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices, their colours and triangle indices (a quad of 4 vertices per segment,
+    square caps so joints close) for ``lines`` in display coordinates (x = lon * kx,
+    y = lat)."""
     pos_out, col_out = [], []
     for prim in lines:
         if not prim.parts:
             continue
         xy = np.concatenate(prim.parts).astype(np.float32)
         xy[:, 0] *= kx
-        ends = np.cumsum([len(p) for p in prim.parts]) - 1  # last vertex of each part
-        first = np.ones(len(xy), bool)
-        first[ends] = False  # no segment from one part's end to the next part's start
-        a = xy[first]
-        b = xy[np.flatnonzero(first) + 1]
+        sizes = np.array([len(p) for p in prim.parts])
+        part = np.repeat(np.arange(len(sizes)), sizes)
+        same = part[1:] == part[:-1]  # no segment from one part's end to the next's start
+        a, b = xy[:-1][same], xy[1:][same]
         d = b - a
         length = np.hypot(d[:, 0], d[:, 1])
         ok = length > 0
@@ -102,12 +104,15 @@ def line_triangles(lines: list[Lines], kx: float,
         u = d / length[:, None] * half  # along the segment, half a width long
         n = np.column_stack([-u[:, 1], u[:, 0]])  # across it
         a, b = a - u, b + u
-        quad = np.stack([a + n, a - n, b + n, b + n, a - n, b - n], axis=1)
-        pos_out.append(quad.reshape(-1, 2))
-        col_out.append(np.tile(np.asarray(prim.color, np.float32), (len(quad) * 6, 1)))
+        pos_out.append(np.stack([a + n, a - n, b + n, b - n], axis=1).reshape(-1, 2))
+        col_out.append(np.tile(np.asarray(prim.color, np.float32), (4 * len(a), 1)))
     if not pos_out:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 4), np.float32)
-    return np.concatenate(pos_out), np.concatenate(col_out)
+        return (np.zeros((0, 2), np.float32), np.zeros((0, 4), np.float32),
+                np.zeros(0, np.uint32))
+    pos = np.concatenate(pos_out)
+    quad = np.array([0, 1, 2, 2, 1, 3], np.uint32)
+    index = (np.arange(0, len(pos), 4, dtype=np.uint32)[:, None] + quad).ravel()
+    return pos, np.concatenate(col_out), index
 
 
 def _merge_points(points: list[Points], kx: float) -> dict[str, np.ndarray]:
