@@ -4,7 +4,10 @@ Display coordinates are ``x = longitude * cos(lat0)``, ``y = latitude`` so that 
 degree of longitude is drawn as wide as it is on the ground at the region's centre.
 The widget subscribes to the model and redraws only the layer that changed (a time step
 changes one uniform of the field and the station markers); layers that depend on the
-view (basemap, graticule, places, scale bar) follow pans and zooms. It holds no data
+view (basemap, graticule, places, scale bar) follow pans and zooms. The overlay layers
+are drawn in a few merged visuals (``overlay_batch``): under software GL every visual
+costs its own draw at each frame. A big frame stack goes to the GPU in slices between
+event-loop turns, the shown step first, so the window keeps answering. It holds no data
 logic and reports what is under the cursor.
 """
 

@@ -20,7 +20,8 @@ from vispy.visuals import Visual
 
 from desktop_app.viz.map_model.primitives import Lines, Points, Primitive, Texts
 
-# layer -> group; layers missing here (the field, the hillshade) are drawn on their own
+# layer -> group; a layer missing here (the field, the hillshade, a new layer until it
+# is listed) is drawn on its own, one visual per primitive, below the groups
 GROUP_OF = {"basemap": 0, "graticule": 0, "places": 0, "stations": 1, "watch": 1,
             "selection": 2, "scalebar": 2}
 ORDER_BASE = 1000  # above the field and the hillshade
@@ -162,26 +163,29 @@ class OverlayGroup:
 
     def __init__(self, index: int, parent: Node) -> None:
         self.index, self._parent = index, parent
-        order = ORDER_BASE + 10 * index
         self.lines = LineMesh(parent=parent)
-        self.lines.order = order
-        self.points = scene.visuals.Markers(parent=parent)
-        self.points.order = order + 1
-        self.points.set_gl_state("translucent", depth_test=False, cull_face=False)
-        self.points.visible = False
+        self.lines.order = ORDER_BASE + 10 * index
+        # made with its first points: vispy's markers without data break the camera's
+        # set_range, which asks every visual in the scene for its bounds
+        self.points: scene.visuals.Markers | None = None
         self.texts: dict[tuple[float, str, str], scene.visuals.Text] = {}
         self._text_data: dict[tuple[float, str, str], tuple[list[str], bytes]] = {}
 
     def visuals(self) -> list[Node]:
-        return [self.lines, self.points, *self.texts.values()]
+        return [self.lines, *([self.points] if self.points else []), *self.texts.values()]
 
     def update(self, prims: list[Primitive], kx: float, deg_per_px: float) -> None:
         lines = [p for p in prims if isinstance(p, Lines)]
         points = [p for p in prims if isinstance(p, Points) and len(p.lon)]
         self.lines.set_data(*line_triangles(lines, kx, deg_per_px))
-        self.points.visible = bool(points)
-        if points:
-            self.points.set_data(**_merge_points(points, kx))
+        if points and self.points is None:
+            self.points = scene.visuals.Markers(parent=self._parent)
+            self.points.order = ORDER_BASE + 10 * self.index + 1
+            self.points.set_gl_state("translucent", depth_test=False, cull_face=False)
+        if self.points is not None:
+            self.points.visible = bool(points)
+            if points:
+                self.points.set_data(**_merge_points(points, kx))
         by_style: dict[tuple[float, str, str], list[Texts]] = {}
         for p in prims:
             if isinstance(p, Texts):
