@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop_app.qc import _kernels, checks  # noqa: E402
+from desktop_app.qc import checks, registry  # noqa: E402
 
 
 def _best(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
@@ -299,7 +299,7 @@ def main() -> None:
         return
     print("ALL BENCHMARK DATA IS GENERATED (speed and agreement only)")
     print(f"cores: {os.cpu_count()}; first call of all kernels in this process "
-          f"(compile or load from cache): {_kernels.warm_up():.2f} s")
+          f"(compile or load from cache): {registry.warm_up():.2f} s")
     if args.quick:
         bench_series(200_000)
         bench_buddy([1_000, 5_000])

@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from desktop_app.sources.cache import RequestCache  # noqa: E402
+from desktop_app.sources.context import cache_grid, load_cached_grid  # noqa: E402
 from desktop_app.sources.era5_files import open_era5  # noqa: E402
 from desktop_app.sources.http import HttpClient  # noqa: E402
-from desktop_app.sources.jobs import cache_grid, load_cached_grid  # noqa: E402
 from desktop_app.sources.openmeteo import OpenMeteo  # noqa: E402
 from tests.sources.helpers import LoopbackServer, Reply, as_batch, recorded  # noqa: E402
 

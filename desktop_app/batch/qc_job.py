@@ -5,9 +5,10 @@ local in time (``robust_outlier`` uses the whole series' median and spread, ``fl
 turns its time thresholds into a window from the series' median step), so an overlap of
 any fixed width would not reproduce them. Instead:
 
-1. station slabs, whole series: every test except the buddy check (:func:`run_qc` on the
-   slab, so the Numba kernels run per chunk exactly as in one process);
-2. time slabs, all stations: the buddy check (independent per time step; it needs every
+1. station slabs, whole series: every per-series test (:func:`run_qc` on the slab, so
+   the Numba kernels run per chunk exactly as in one process);
+2. time slabs, all stations: the network tests, those the QC registry marks
+   ``scope="network"`` (the buddy check: independent per time step; it needs every
    station's neighbours);
 3. station slabs: the aggregate ``<var>_qc`` from the stored per-test flags.
 
@@ -32,17 +33,18 @@ from desktop_app.core.flags import worst
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import DataFileError, SchemaError
 from desktop_app.qc.config import QCConfig, VariableQC
+from desktop_app.qc.registry import qc_test
 from desktop_app.qc.runner import require_values, run_qc
 
-BUDDY = "buddy_check"
 _OPENED: dict[tuple[str, ...], xr.Dataset] = {}  # per worker process: inputs opened once
 
 
-def split_config(config: QCConfig, buddy: bool) -> QCConfig:
-    """Only the buddy check (``buddy``) or everything else, per variable."""
+def split_config(config: QCConfig, network: bool) -> QCConfig:
+    """Only the network tests (``network``) or only the per-series ones, per variable."""
     variables = {}
     for var, vqc in config.variables.items():
-        tests = {k: v for k, v in vqc.tests.items() if (k == BUDDY) == buddy}
+        tests = {k: v for k, v in vqc.tests.items()
+                 if (qc_test(k).scope == "network") == network}
         variables[var] = replace(vqc, tests=tests) if tests else VariableQC({})
     return QCConfig(variables)
 
@@ -76,7 +78,7 @@ def qc_station_slab(paths: tuple[str, ...], config: QCConfig, store: str,
 
 def qc_time_slab(paths: tuple[str, ...], config: QCConfig, store: str,
                  t0: int, t1: int) -> None:
-    """Pass 2 (worker): the buddy check for time steps t0:t1, all stations."""
+    """Pass 2 (worker): the network tests for time steps t0:t1, all stations."""
     with inputs_mod.in_task():
         ds = _open(paths).isel(time=slice(t0, t1)).load()
     flagged, _ = run_qc(ds, config)
@@ -136,7 +138,7 @@ def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
            "config": repr(config)}
     resumed = store.prepare(job, restart)
     data = str(store.data)
-    per_series, buddy = split_config(config, False), split_config(config, True)
+    per_series, network = split_config(config, False), split_config(config, True)
     if not resumed:
         tmpl.to_zarr(data, mode="w", compute=False, zarr_format=2)
     key_paths = tuple(str(Path(p).resolve()) for p in paths)
@@ -145,15 +147,14 @@ def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
         tests = str(tmpl[var].attrs.get("qc_tests", ""))
         if tests:
             groups[str(var)[: -len("_qc")]] = tests.split()
-    has_buddy = any(vqc.tests.get(BUDDY) is not None and var in groups
-                    for var, vqc in config.variables.items())
+    has_network = any(vqc.tests and var in groups for var, vqc in network.variables.items())
     st = [(s, min(n_st, s + sc)) for s in range(0, n_st, sc)]
     tt = [(t, min(n_t, t + tc)) for t in range(0, n_t, tc)]
     passes = [("series", [Chunk(f"series-{a}-{b}", qc_station_slab,
                                 (key_paths, per_series, data, a, b)) for a, b in st])]
-    if has_buddy:
+    if has_network:  # chunk names kept from when the buddy check was the only one
         passes.append(("buddy", [Chunk(f"buddy-{a}-{b}", qc_time_slab,
-                                       (key_paths, buddy, data, a, b)) for a, b in tt]))
+                                       (key_paths, network, data, a, b)) for a, b in tt]))
     if groups:
         passes.append(("aggregate", [Chunk(f"aggregate-{a}-{b}", qc_aggregate,
                                            (data, groups, a, b)) for a, b in st]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop_app.cli._common import (
@@ -19,19 +20,13 @@ from desktop_app.cli._common import (
 from desktop_app.core.grid import BBox
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
-from desktop_app.sources.cds import Era5Request
-from desktop_app.sources.jobs import (
-    Era5CdsFetch,
-    Era5FileFetch,
-    FetchContext,
-    FetchRequest,
-    OpenMeteoFetch,
-    StationFileFetch,
-    fetch_notes,
-    run_fetch,
-)
+from desktop_app.sources.cds import Era5CdsFetch, Era5Request
+from desktop_app.sources.context import FetchContext
+from desktop_app.sources.era5_files import Era5FileFetch
+from desktop_app.sources.openmeteo import OpenMeteoFetch
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.station_formats import STATION_FORMATS
+from desktop_app.sources.providers import PROVIDERS, fetch_notes, run_fetch
+from desktop_app.sources.station_formats import STATION_FORMATS, StationFileFetch
 from desktop_app.sources.stations import CsvMapping
 from desktop_app.validation import arg_float, finite_number, latitude, longitude
 
@@ -64,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("fetch", help="fetch Open-Meteo, ERA5 or station data into CF NetCDF")
     kinds = parser.add_subparsers(dest="source", metavar="SOURCE", required=True)
 
-    om = kinds.add_parser("openmeteo", help="Open-Meteo forecast or archive (no key)")
+    om = kinds.add_parser("openmeteo", help=PROVIDERS[OpenMeteoFetch].title)
     om.add_argument("--lat", help="latitude(s), comma-separated")
     om.add_argument("--lon", help="longitude(s), comma-separated")
     om.add_argument("--bbox", help="south,west,north,east: sample a grid instead of points")
@@ -87,10 +82,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     era5 = kinds.add_parser("era5", help="ERA5 from the CDS API or from local files")
     how = era5.add_mutually_exclusive_group(required=True)
-    how.add_argument("--cds", action="store_true", help="request from the CDS API (needs key)")
+    how.add_argument("--cds", action="store_true", help=PROVIDERS[Era5CdsFetch].title)
     how.add_argument("--from-file", type=Path, nargs="+", action="extend", metavar="PATH",
-                     help="NetCDF, GRIB or CDS zip files: variables, months, surface and "
-                          "pressure levels merge into one background")
+                     help=PROVIDERS[Era5FileFetch].title + ": variables, months, surface "
+                          "and pressure levels merge into one background")
     era5.add_argument("--invariant", type=Path, nargs="+", action="extend", default=[],
                       metavar="PATH", help="ERA5 invariant file(s) with the surface "
                       "geopotential z (the orography), when the data files lack it")
@@ -106,8 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     era5.set_defaults(func=run)
 
     formats = ", ".join(f"{f.name} ({f.description})" for f in STATION_FORMATS.values())
-    st = kinds.add_parser("stations", help="station files to NetCDF (" +
-                          ", ".join(STATION_FORMATS) + ")")
+    st = kinds.add_parser("stations", help=PROVIDERS[StationFileFetch].title + " to NetCDF")
     st.add_argument("path", type=Path, nargs="+",
                     help="station file(s) of one format, one station each for SMET")
     st.add_argument("--format", required=True, choices=tuple(STATION_FORMATS),
@@ -126,43 +120,64 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(func=run)
 
 
-def build_request(args: argparse.Namespace) -> FetchRequest:
-    if args.source == "openmeteo":
-        bbox = BBox.parse(args.bbox) if args.bbox else None
-        if bbox is None and (args.lat is None or args.lon is None):
-            raise ConfigError("give --lat and --lon, or --bbox")
-        return OpenMeteoFetch(
-            variables=_names(args.variables),
-            latitudes=_floats(args.lat, "--lat") if bbox is None else (),
-            longitudes=_floats(args.lon, "--lon") if bbox is None else (),
-            bbox=bbox, grid_resolution=args.resolution, start=args.start, end=args.end,
-            archive=args.archive, resolution="minutely_15" if args.minutely_15 else "hourly",
-            model=args.model, base_url=args.base_url,
-        )
-    if args.source == "era5":
-        variables = _names(args.variables) if args.variables else None
-        if args.from_file:
-            return Era5FileFetch(tuple(args.from_file), variables, tuple(args.invariant))
-        if not (args.bbox and args.start and args.end and variables):
-            raise ConfigError("--cds needs --bbox, --start, --end and --variables")
-        hours = tuple(int(h) for h in _floats(args.hours, "--hours")) if args.hours else tuple(
-            range(24))
-        return Era5CdsFetch(Era5Request(variables, BBox.parse(args.bbox), args.start, args.end,
-                                        hours))
+def _openmeteo(args: argparse.Namespace) -> OpenMeteoFetch:
+    bbox = BBox.parse(args.bbox) if args.bbox else None
+    if bbox is None and (args.lat is None or args.lon is None):
+        raise ConfigError("give --lat and --lon, or --bbox")
+    if args.archive and not (args.start and args.end):
+        raise ConfigError("--archive needs --start and --end")
+    return OpenMeteoFetch(
+        variables=_names(args.variables),
+        latitudes=_floats(args.lat, "--lat") if bbox is None else (),
+        longitudes=_floats(args.lon, "--lon") if bbox is None else (),
+        bbox=bbox, grid_resolution=args.resolution, start=args.start, end=args.end,
+        archive=args.archive, resolution="minutely_15" if args.minutely_15 else "hourly",
+        model=args.model, base_url=args.base_url,
+    )
+
+
+def _era5(args: argparse.Namespace) -> Era5FileFetch | Era5CdsFetch:
+    variables = _names(args.variables) if args.variables else None
+    if args.from_file:
+        return Era5FileFetch(tuple(args.from_file), variables, tuple(args.invariant))
+    if not (args.bbox and args.start and args.end and variables):
+        raise ConfigError("--cds needs --bbox, --start, --end and --variables")
+    hours = tuple(int(h) for h in _floats(args.hours, "--hours")) if args.hours else tuple(
+        range(24))
+    return Era5CdsFetch(Era5Request(variables, BBox.parse(args.bbox), args.start, args.end,
+                                    hours))
+
+
+def _stations(args: argparse.Namespace) -> StationFileFetch:
     mapping = None
-    if args.format == "csv":
+    if STATION_FORMATS[args.format].needs_mapping:
+        # the readers' words are neutral ("needs a column mapping"): name our flags here
         if not args.columns:
-            raise ConfigError("--format csv needs --columns time=COL,<variable>=COL,...")
+            raise ConfigError(f"--format {args.format} needs --columns "
+                              "time=COL,<variable>=COL,...")
+        if args.lat is None or args.lon is None:
+            raise ConfigError(f"--format {args.format} needs --lat and --lon")
         units = dict(p.split("=", 1) for p in args.units.split(",") if "=" in p)
         mapping = CsvMapping.parse(
-            args.columns, station_id=args.station_id,
-            latitude=args.lat if args.lat is not None else float("nan"),
-            longitude=args.lon if args.lon is not None else float("nan"),
+            args.columns, station_id=args.station_id, latitude=args.lat,
+            longitude=args.lon,
             elevation=float("nan") if args.elevation is None else args.elevation,
             utc_offset_hours=args.utc_offset, units=units,
         )
+    # a format whose files carry no elevation (USCRN) takes --elevation; a CSV has it in
+    # its mapping
     return StationFileFetch(args.path[0], args.format, mapping, more=tuple(args.path[1:]),
-                            elevation=args.elevation if args.format == "uscrn" else None)
+                            elevation=None if mapping else args.elevation)
+
+
+# subcommand -> the fetch request its flags describe (each a type in sources.PROVIDERS)
+BUILDERS: dict[str, Callable[[argparse.Namespace], object]] = {
+    "openmeteo": _openmeteo, "era5": _era5, "stations": _stations,
+}
+
+
+def build_request(args: argparse.Namespace) -> object:
+    return BUILDERS[args.source](args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from desktop_app.cli._common import (
     percent_progress,
     print_result,
 )
+from desktop_app.downscale.baseline import METHODS
 from desktop_app.errors import ConfigError
 from desktop_app.inference.predictor import run_forecast, write_forecast
 from desktop_app.inference.runtime import PROVIDERS
@@ -41,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--force-model", action="store_true",
                         help="use the model on every step, even where the guard finds its "
                              "inputs outside its training domain")
+    parser.add_argument("--baseline", choices=tuple(METHODS), default=None,
+                        help="temperature baseline to use (default: the one a "
+                             "leave-one-cell-out check on the coarse input favours)")
     parser.add_argument("--out", type=Path, required=True, help="output NetCDF path")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     add_output_options(parser)
@@ -81,13 +85,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--threads must be at least 1")
     ds = run_forecast(inputs, args.model, provider, progress=progress,
                       subhourly_hours=args.subhourly, threads=args.threads,
-                      force_model=args.force_model)
+                      force_model=args.force_model,
+                      baseline_method=args.baseline)
     write_forecast(ds, args.out)
     trained = ds.attrs["model_trained"] != "no"
     sizes = {str(k): int(v) for k, v in ds.sizes.items()}
     text = "\n".join([
         f"runtime: {ds.attrs['provider_status']}",
-        f"baseline: {ds.attrs['baseline_method']} ({ds.attrs['baseline_description']})",
+        f"baseline: {ds.attrs['baseline_method']} ({ds.attrs['baseline_description']}); "
+        f"chosen: {ds.attrs['baseline_selection']}",
         str(ds.attrs["guard"]),
         f"wrote {args.out}: {sizes['time']} steps, {sizes['latitude']}x"
         f"{sizes['longitude']} cells, model {ds.attrs['model_name']}@"
@@ -97,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         "out": str(args.out), "sizes": sizes,
         "model": f"{ds.attrs['model_name']}@{ds.attrs['model_version']}",
         "model_trained": trained, "runtime": ds.attrs["provider_status"],
-        "baseline_method": ds.attrs["baseline_method"], "guard": ds.attrs["guard"],
+        "baseline_method": ds.attrs["baseline_method"],
+        "baseline_selection": ds.attrs["baseline_selection"], "guard": ds.attrs["guard"],
         "variables": sorted(str(v) for v in ds.data_vars)})
     return 0

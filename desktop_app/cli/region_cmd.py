@@ -8,7 +8,7 @@ from pathlib import Path
 from desktop_app.cli._common import arg_date, interruptible, percent_progress
 from desktop_app.errors import ConfigError
 from desktop_app.settings import load_settings
-from desktop_app.sources.jobs import FetchContext
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.region_build import (
     BACKGROUND_VARIABLES,
     RegionRequest,
@@ -17,6 +17,7 @@ from desktop_app.sources.region_build import (
     parse_resolution,
     target_folder,
 )
+from desktop_app.sources.station_formats import formats_without_mapping
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--stations", type=Path, metavar="FILE",
                         help="station file; stations inside the box are kept")
     create.add_argument("--station-format", metavar="FORMAT",
-                        help="format of --stations (e.g. uscrn, tmy3)")
+                        help="format of --stations: " + ", ".join(
+                            f.name for f in formats_without_mapping()))
     create.add_argument("--description", default="", help="free text shown in the window")
     create.add_argument("--base-url", help="Open-Meteo base URL (self-hosted or test server)")
     create.add_argument("--offline", action="store_true",

@@ -19,22 +19,13 @@ FLAG_VALUES = np.array([int(f) for f in QCFlag], dtype=np.uint8)
 FLAG_MEANINGS = "pass not_evaluated suspect fail missing"
 
 
-# CF standard names of the QARTOD tests (as ioos_qc names them); a test QARTOD does not
-# define (robust outlier, buddy check) gets the generic ``quality_flag``
-TEST_STANDARD_NAMES = {
-    "gross_range": "gross_range_test_quality_flag",
-    "rate_of_change": "rate_of_change_test_quality_flag",
-    "spike": "spike_test_quality_flag",
-    "flat_line": "flat_line_test_quality_flag",
-    "climatology": "climatology_test_quality_flag",
-}
-
-
-def test_flag_attrs(variable_name: str, test: str) -> dict[str, object]:
-    """CF attributes for the ``<var>_qc_<test>`` flags of one test."""
+def test_flag_attrs(variable_name: str, test: str,
+                    standard_name: str = "quality_flag") -> dict[str, object]:
+    """CF attributes for the ``<var>_qc_<test>`` flags of one test (its CF standard name
+    comes from the QC test registry: the QARTOD tests have their own)."""
     return {
         "long_name": f"QC flag of the {test.replace('_', ' ')} test for {variable_name}",
-        "standard_name": TEST_STANDARD_NAMES.get(test, "quality_flag"),
+        "standard_name": standard_name,
         "flag_values": FLAG_VALUES,
         "flag_meanings": FLAG_MEANINGS,
         "references": "https://ioos.noaa.gov/project/qartod/",

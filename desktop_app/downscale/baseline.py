@@ -22,7 +22,7 @@ from desktop_app.errors import SchemaError
 STANDARD_LAPSE_RATE = -6.5  # K per km, ICAO standard atmosphere
 _G = 9.80665
 _RD = 287.05
-# name -> what it is (the first available in this order is the best baseline)
+# name -> what it is (the order breaks ties in the selection, downscale.select)
 METHODS = {
     "toposcale": "TopoSCALE-style: the coarse pressure-level profile at the fine "
                  "elevation plus the surface departure",
@@ -38,13 +38,16 @@ def has_pressure_levels(coarse: xr.Dataset) -> bool:
 
 
 def available_methods(coarse: xr.Dataset) -> list[str]:
-    """The temperature baselines these inputs allow, best first."""
+    """The temperature baselines these inputs allow."""
     return [m for m in METHODS if m != "toposcale" or has_pressure_levels(coarse)]
 
 
 def best_method(coarse: xr.Dataset) -> str:
-    """TopoSCALE with pressure levels, else the estimated lapse rate."""
-    return available_methods(coarse)[0]
+    """The baseline the coarse input itself favours (:mod:`desktop_app.downscale.select`:
+    a leave-one-cell-out check at the coarse scale)."""
+    from desktop_app.downscale.select import select_baseline
+
+    return select_baseline(coarse).method
 
 
 def bilinear(values: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray,

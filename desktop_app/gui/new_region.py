@@ -17,7 +17,7 @@ from desktop_app.errors import MicroclimateError
 from desktop_app.gui.region_view import RegionView
 from desktop_app.gui.widgets import day_range_edits
 from desktop_app.settings import Settings, load_settings
-from desktop_app.sources.jobs import FetchContext
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.region import load_region
 from desktop_app.sources.region_build import (
     RESOLUTIONS,

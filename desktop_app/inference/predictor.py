@@ -21,8 +21,9 @@ import xarray as xr
 
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.baseline import METHODS, available_methods, best_method
+from desktop_app.downscale.baseline import METHODS, available_methods
 from desktop_app.downscale.features import FeatureBuilder
+from desktop_app.downscale.select import select_baseline
 from desktop_app.errors import CancelledError, MicroclimateError, ModelError
 from desktop_app.inference import guard
 from desktop_app.inference.baselines import baseline_fields, reference_fields
@@ -271,22 +272,24 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                  registry: ModelRegistry | None = None,
                  max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,
                  predictor: Predictor | None = None, force_model: bool = False,
-                 guard_threshold: float = guard.DEFAULT_THRESHOLD) -> xr.Dataset:
+                 guard_threshold: float = guard.DEFAULT_THRESHOLD,
+                 baseline_method: str | None = None) -> xr.Dataset:
     """The whole local forecast. ``model`` is NAME[@VERSION]; by default the active
-    model of each variable runs, and variables without one come from the best baseline
-    these inputs allow (:func:`desktop_app.downscale.baseline.best_method`). Steps whose
-    inputs lie outside a model's training domain (the guard) are that baseline too,
-    unless ``force_model``."""
+    model of each variable runs, and variables without one come from the baseline the
+    coarse input favours (:func:`desktop_app.downscale.select.select_baseline`), or
+    ``baseline_method`` where given. Steps whose inputs lie outside a model's
+    training domain (the guard) are that baseline too, unless ``force_model``."""
     coarse, terrain = _inputs(region_or_inputs)
     validate_grid_dataset(coarse)
     validate_grid_dataset(terrain, require_time=False)
     check_overlap(coarse, terrain)
     coarse = to_hourly(coarse)
     methods = available_methods(coarse) if "temperature" in coarse else []
+    selection = select_baseline(coarse, forced=baseline_method)  # before the models: fail fast
     check_memory(coarse, terrain, n_fields=4 + (len(methods) + 1) * int(references) + 1)
     predictors = [predictor] if predictor is not None else _predictors(
         registry or ModelRegistry(), model, provider, int8, threads)
-    method = best_method(coarse)
+    method = selection.method
     nt = coarse.sizes["time"]
     predicted: dict[str, np.ndarray] = {}
     source: dict[str, str] = {}
@@ -349,6 +352,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
         "model_sha256": ", ".join(c.sha256 for c in cards),
         "model_trained": "yes" if all(c.trained for c in cards) else "no",
         "baseline_method": method, "baseline_description": METHODS[method],
+        "baseline_selection": selection.summary(),
         "guard": guard.summary(used, share, method, guard_threshold, force_model),
         "guard_threshold": guard_threshold,
         "model_steps": int(used.sum()),

@@ -308,7 +308,9 @@ def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray
 
 
 def warm_up() -> float:
-    """Compile (or load from the on-disk cache) every kernel; return the seconds taken."""
+    """Compile (or load from the on-disk cache) this module's kernels; return the seconds
+    taken. The buddy check's kernels warm up in :func:`desktop_app.qc.checks.buddy_warm_up`;
+    :func:`desktop_app.qc.registry.warm_up` runs every registered test's warm-up."""
     start = time.perf_counter()
     x = np.array([1.0, 2.0, np.nan, 4.0])
     gross_range(x, 0.0, 1.0, 0.0, 1.0, True)
@@ -317,21 +319,4 @@ def warm_up() -> float:
     flat_line(x, 1, 2, 0.1, True)
     robust_outlier(x, 3.0, 5.0, 2)
     climatology(x, np.zeros(4, np.int64), np.zeros(12), np.ones(12))
-    # imported here: checks imports this module
-    from desktop_app.qc import _buddy, checks, neighbours
-
-    for steps in (1, 2):  # the serial drivers, through the public function
-        checks.buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
-                           1, 2.0, 0.0, 0.0, 1.0, 1)
-    # the parallel drivers, which only large inputs reach
-    xyz = np.zeros(2)
-    ijk = np.zeros((2, 3), np.int64)
-    neighbours._scan_parallel(xyz, xyz, xyz, np.ones(2), ijk, np.zeros(2, np.int64),
-                              np.zeros(3, np.int64), np.zeros(0, np.int32), False)
-    nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
-               np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
-    _buddy.buddy_one_step(np.ones(2), *nb_args)
-    lists = _buddy.prune(np.zeros(3, np.int64), np.zeros(0, np.int32), np.zeros(2), 1.0, 0.0)
-    _buddy.buddy_blocks(np.ones((2, 2)), np.arange(2), *lists, np.ones(2, np.int64),
-                        np.ones(2, np.bool_), 2.0, 1.0, 1, np.empty((2, 2), np.uint8), 0, 1)
     return time.perf_counter() - start

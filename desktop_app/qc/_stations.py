@@ -23,8 +23,8 @@ from numba import njit
 from desktop_app.qc import _kernels as k
 from desktop_app.qc._threads import in_threads
 
-# test codes of the ``codes`` array; the parameter row of each is documented in
-# ``runner._series_plan``, which builds them
+# test codes of the ``codes`` array; the parameter row of each is built by the test's
+# ``fused`` entry in ``registry``
 GROSS_RANGE, RATE_OF_CHANGE, SPIKE, FLAT_LINE, ROBUST_OUTLIER, CLIMATOLOGY = range(6)
 N_PARAMS = 5
 N_FLAG_VALUES = 10  # flags are 1, 2, 3, 4, 9

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from desktop_app.qc import _buddy, _kernels
+from desktop_app.qc import _buddy, _kernels, neighbours
 from desktop_app.qc._threads import in_threads
 from desktop_app.qc.neighbours import StationIndex
 
@@ -339,3 +339,21 @@ def buddy_check_prepared(
                lists.rev_indptr, lists.rev_indices, mins_o, check_o, float(threshold),
                float(min_std), int(num_iterations), result, threads=big)
     return result
+
+
+def buddy_warm_up() -> None:
+    """Compile (or load) the buddy check's kernels: the serial drivers through the public
+    function, and the parallel ones that only large inputs reach."""
+    for steps in (1, 2):
+        buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
+                    1, 2.0, 0.0, 0.0, 1.0, 1)
+    xyz = np.zeros(2)
+    ijk = np.zeros((2, 3), np.int64)
+    neighbours._scan_parallel(xyz, xyz, xyz, np.ones(2), ijk, np.zeros(2, np.int64),
+                              np.zeros(3, np.int64), np.zeros(0, np.int32), False)
+    nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
+               np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
+    _buddy.buddy_one_step(np.ones(2), *nb_args)
+    lists = _buddy.prune(np.zeros(3, np.int64), np.zeros(0, np.int32), np.zeros(2), 1.0, 0.0)
+    _buddy.buddy_blocks(np.ones((2, 2)), np.arange(2), *lists, np.ones(2, np.int64),
+                        np.ones(2, np.bool_), 2.0, 1.0, 1, np.empty((2, 2), np.uint8), 0, 1)

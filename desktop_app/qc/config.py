@@ -32,68 +32,20 @@ from typing import Any
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError
+from desktop_app.qc.params import (
+    BuddyCheck,
+    Climatology,
+    FlatLine,
+    GrossRange,
+    RateOfChange,
+    RobustOutlier,
+    Spike,
+)
+from desktop_app.qc.registry import QC_TESTS, known_tests
 
-
-@dataclass(frozen=True)
-class GrossRange:
-    fail_span: tuple[float, float]
-    suspect_span: tuple[float, float] | None = None
-
-
-@dataclass(frozen=True)
-class RateOfChange:
-    threshold: float
-    fail_threshold: float | None = None
-
-
-@dataclass(frozen=True)
-class Spike:
-    suspect_threshold: float | None = None
-    fail_threshold: float | None = None
-    method: str = "average"
-
-
-@dataclass(frozen=True)
-class FlatLine:
-    suspect_threshold: float
-    fail_threshold: float
-    tolerance: float = 0.0
-
-
-@dataclass(frozen=True)
-class BuddyCheck:
-    radius: float = 50000.0
-    num_min: int = 5
-    threshold: float = 3.0
-    max_elev_diff: float = 200.0
-    elev_gradient: float = -0.0065
-    min_std: float = 1.0
-    num_iterations: int = 2
-
-
-@dataclass(frozen=True)
-class RobustOutlier:
-    suspect_z: float = 4.0
-    fail_z: float = 6.0
-    min_count: int = 24
-
-
-@dataclass(frozen=True)
-class Climatology:
-    monthly_min: tuple[float, ...]
-    monthly_max: tuple[float, ...]
-
-
-TEST_TYPES: dict[str, type] = {
-    "gross_range": GrossRange,
-    "rate_of_change": RateOfChange,
-    "spike": Spike,
-    "flat_line": FlatLine,
-    "robust_outlier": RobustOutlier,
-    "climatology": Climatology,
-    "buddy_check": BuddyCheck,
-}
-TEST_ORDER = tuple(TEST_TYPES)
+__all__ = ["BuddyCheck", "Climatology", "FlatLine", "GrossRange", "QCConfig", "RateOfChange",
+           "RobustOutlier", "Spike", "VariableQC", "default_config", "default_tests",
+           "load_config", "parse_config"]
 
 
 @dataclass(frozen=True)
@@ -274,12 +226,13 @@ def parse_config(data: object) -> QCConfig:
             raise ConfigError(f"{key}: expected a table of tests")
         current = out.setdefault(name, VariableQC()).tests
         for test, table in tests.items():
-            if test not in TEST_TYPES:
-                raise ConfigError(f"unknown test {key}.{test} (known: {', '.join(TEST_ORDER)})")
+            if test not in QC_TESTS:
+                raise ConfigError(f"unknown test {key}.{test} (known: "
+                                  f"{', '.join(known_tests())})")
             if table is False:
                 current.pop(test, None)
             else:
-                current[test] = _parse_test(f"{key}.{test}", TEST_TYPES[test], table)
+                current[test] = _parse_test(f"{key}.{test}", QC_TESTS[test].params, table)
     return QCConfig(out)
 
 

@@ -23,20 +23,11 @@ from numpy.typing import NDArray
 
 from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs
 from desktop_app.core.schema import validate_station_dataset
-from desktop_app.errors import CancelledError, ConfigError, DataFileError
-from desktop_app.qc import _kernels, _stations, checks
-from desktop_app.qc.config import (
-    TEST_ORDER,
-    BuddyCheck,
-    Climatology,
-    FlatLine,
-    GrossRange,
-    QCConfig,
-    RateOfChange,
-    RobustOutlier,
-    Spike,
-)
+from desktop_app.errors import CancelledError, DataFileError
+from desktop_app.qc import _stations, registry
+from desktop_app.qc.config import QCConfig
 from desktop_app.qc.neighbours import StationIndex
+from desktop_app.qc.registry import Network, QCTest, TimeAxis
 
 Flags = NDArray[np.uint8]
 _compile_seconds: float | None = None
@@ -56,98 +47,32 @@ def kernels_ready() -> tuple[float, bool]:
     """Compile or load the kernels once per process: (seconds, whether this call did it)."""
     global _compile_seconds
     if _compile_seconds is None:
-        _compile_seconds = _kernels.warm_up()
-        start = time.perf_counter()
-        _stations.warm_up()
-        _compile_seconds += time.perf_counter() - start
+        _compile_seconds = registry.warm_up()
         return _compile_seconds, True
     return _compile_seconds, False
 
 
-def series_test(params: Any, times: NDArray[np.datetime64]
-                ) -> Callable[[NDArray[np.float64]], Flags] | None:
-    """The configured test as a function of one station's series at ``times`` (None for
-    the network tests, which need every station at once)."""
-    if isinstance(params, GrossRange):
-        gr = params
-        return lambda x: checks.gross_range(x, gr.fail_span, gr.suspect_span)
-    if isinstance(params, RateOfChange):
-        rc = params
-        return lambda x: checks.rate_of_change(x, times, rc.threshold, rc.fail_threshold)
-    if isinstance(params, Spike):
-        sp = params
-        return lambda x: checks.spike(x, sp.suspect_threshold, sp.fail_threshold, sp.method)
-    if isinstance(params, FlatLine):
-        fl = params
-        return lambda x: checks.flat_line(x, times, fl.suspect_threshold, fl.fail_threshold,
-                                          fl.tolerance)
-    if isinstance(params, RobustOutlier):
-        ro = params
-        return lambda x: checks.robust_outlier(x, ro.suspect_z, ro.fail_z, ro.min_count)
-    if isinstance(params, Climatology):
-        cl = params
-        return lambda x: checks.climatology(x, times, cl.monthly_min, cl.monthly_max)
-    return None
-
-
-@dataclass
-class _TimeAxis:
-    """What the per-series tests need from the shared time axis, computed once."""
-
-    times: NDArray[np.datetime64]
-    steps: NDArray[np.float64] = field(init=False)
-    month: NDArray[np.int64] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.steps = _kernels.step_seconds(self.times.view(np.int64))
-        self.month = checks.month_index(self.times)
-
-
-def _series_row(params: Any, axis: _TimeAxis) -> tuple[int, list[float]] | None:
-    """(driver code, parameter row) of a per-series test, normalised exactly as the
-    public check in :mod:`checks` normalises it; None for the network tests."""
-    if isinstance(params, GrossRange):
-        flo, fhi, slo, shi, has = checks.gross_range_args(params.fail_span, params.suspect_span)
-        return _stations.GROSS_RANGE, [flo, fhi, slo, shi, float(has)]
-    if isinstance(params, RateOfChange):
-        thr, fail, has_fail = checks.rate_of_change_args(params.threshold, params.fail_threshold)
-        return _stations.RATE_OF_CHANGE, [thr, fail, float(has_fail)]
-    if isinstance(params, Spike):
-        return _stations.SPIKE, [float(a) for a in checks.spike_args(
-            params.suspect_threshold, params.fail_threshold, params.method)]
-    if isinstance(params, FlatLine):
-        counts = checks.flat_line_counts(axis.times, params.suspect_threshold,
-                                         params.fail_threshold)
-        s, f = counts if counts is not None else (0, 0)
-        return _stations.FLAT_LINE, [s, f, float(params.tolerance), float(counts is not None)]
-    if isinstance(params, RobustOutlier):
-        return _stations.ROBUST_OUTLIER, [float(params.suspect_z), float(params.fail_z),
-                                          int(params.min_count)]
-    if isinstance(params, Climatology):
-        return _stations.CLIMATOLOGY, []
-    return None
-
-
 def _run_variable(
-    values: NDArray[np.float64], tests: list[tuple[str, Any]], axis: _TimeAxis,
+    values: NDArray[np.float64], tests: list[tuple[QCTest, Any]], axis: TimeAxis,
     ds: xr.Dataset, index: Callable[[], StationIndex], cancelled: Callable[[], bool] | None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
     """All tests of one variable: flags (test, station, time), the aggregate and the
-    counts (test + aggregate, flag value). The per-series tests run in one parallel
-    pass; the buddy check writes into its slice of the same block."""
+    counts (test + aggregate, flag value). The fused per-series tests run in one parallel
+    pass; the others (a network test, a per-series test without a fused row) write into
+    their slice of the same block."""
     block = np.empty((len(tests), *values.shape), np.uint8)
     codes: list[int] = []
     rows: list[list[float]] = []
     where: list[int] = []
     clim = (np.full(12, np.nan), np.full(12, np.nan))
-    for j, (_, params) in enumerate(tests):
-        row = _series_row(params, axis)
-        if row is not None:
-            codes.append(row[0])
-            rows.append(row[1] + [0.0] * (_stations.N_PARAMS - len(row[1])))
+    for j, (test, params) in enumerate(tests):
+        if test.fused is not None:
+            fused = test.fused(params, axis)
+            codes.append(fused.code)
+            rows.append(fused.row + [0.0] * (_stations.N_PARAMS - len(fused.row)))
             where.append(j)
-            if isinstance(params, Climatology):
-                clim = checks.climatology_bounds(params.monthly_min, params.monthly_max)
+            if fused.monthly is not None:
+                clim = fused.monthly
     if codes:
         if cancelled is not None and cancelled():
             raise CancelledError("QC cancelled")
@@ -161,28 +86,28 @@ def _run_variable(
                              axis.steps, axis.month, clim[0], clim[1], out)
         if not contiguous:
             block[where] = out
-    for j, (name, params) in enumerate(tests):
+    for j, (test, params) in enumerate(tests):
         if j in where:
             continue
         if cancelled is not None and cancelled():
             raise CancelledError("QC cancelled")
-        if not isinstance(params, BuddyCheck):
-            raise ConfigError(f"no runner for test {name!r}")
-        checks.buddy_check_prepared(
-            index(), ds["elevation"].values, values, params.radius, params.num_min,
-            params.threshold, params.max_elev_diff, params.elev_gradient, params.min_std,
-            params.num_iterations, out=block[j],
-        )
+        if test.network is not None:
+            test.network(params, Network(values, ds, index), block[j])
+        else:
+            assert test.series is not None  # QCTest checks a per-series test has one
+            check = test.series(params, axis)
+            for s in range(values.shape[0]):
+                block[j, s] = check(values[s])
     aggregate = np.empty(values.shape, np.uint8)
     counts = _stations.worst_and_counts(block, aggregate)
     return block, aggregate, counts
 
 
-def _test_attrs(var: str, test: str, params: Any) -> dict[str, object]:
+def _test_attrs(var: str, test: QCTest, params: Any) -> dict[str, object]:
     text = ", ".join(f"{k}={v}" for k, v in vars(params).items())
     return {
-        **test_flag_attrs(var, test),
-        "qc_test": test,
+        **test_flag_attrs(var, test.name, test.standard_name),
+        "qc_test": test.name,
         "qc_parameters": text,
     }
 
@@ -214,7 +139,7 @@ def run_qc(
     start = time.perf_counter()
     new: dict[str, xr.DataArray] = {}
     times = np.asarray(ds["time"].values).astype("datetime64[ns]")
-    axis = _TimeAxis(times)
+    axis = TimeAxis(times)
     station_index: list[StationIndex] = []
 
     def index() -> StationIndex:
@@ -227,15 +152,18 @@ def run_qc(
             continue  # only (station, time) observations are checked
         # no copy when the observations are already C-ordered float64 (the usual case)
         values = np.ascontiguousarray(ds[var].values, dtype=np.float64)
-        tests = [(t, vqc.tests[t]) for t in TEST_ORDER if t in vqc.tests]
+        for name in vqc.tests:
+            registry.qc_test(name)  # a test no one registered is an error, not skipped
+        tests = [(t, vqc.tests[t.name]) for t in registry.QC_TESTS.values()
+                 if t.name in vqc.tests]
         block, aggregate, counts = _run_variable(values, tests, axis, ds, index, cancelled)
-        names = [f"{var}_qc_{test}" for test, _ in tests]
+        names = [f"{var}_qc_{test.name}" for test, _ in tests]
         report.counts[var] = {}
         for j, (test, params) in enumerate(tests):
             # each test's flags are a view of the block: no copy per test
             new[names[j]] = xr.DataArray(block[j], dims=("station", "time"),
                                          attrs=_test_attrs(var, test, params))
-            report.counts[var][test] = _count(counts[j])
+            report.counts[var][test.name] = _count(counts[j])
         new[f"{var}_qc"] = xr.DataArray(
             aggregate, dims=("station", "time"),
             attrs={**flag_attrs(var), "qc_tests": " ".join(names)},

@@ -15,7 +15,10 @@ canonical station or grid schema (see :mod:`desktop_app.core.schema`).
   :mod:`.station_formats`: the one table of station formats.
 - :mod:`.region`: region bundles (region.json + terrain, coarse background, stations).
 - :mod:`.output`: CF NetCDF writing (atomic).
-- :mod:`.jobs`: the "Get data" hook the GUI runs in a worker (progress and cancel).
+- :mod:`.context`: what a fetch runs with (settings, HTTP client, cache; progress and
+  cancel) and the cached-grid helpers.
+- :mod:`.providers`: the provider registry (request type -> provider) and
+  :func:`.providers.run_fetch`, the one "Get data" entry point.
 
-No Qt here: the GUI wraps :func:`.jobs.run_fetch` in its own worker thread.
+No Qt here: the GUI wraps :func:`.providers.run_fetch` in its own worker thread.
 """

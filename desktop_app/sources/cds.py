@@ -12,7 +12,9 @@ settings or the standard ``~/.cdsapirc`` (``url:`` / ``key:`` lines).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -20,17 +22,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import xarray as xr
+
 from desktop_app.core.grid import BBox
 from desktop_app.core.variables import get_variable
-from desktop_app.errors import CancelledError, ConfigError, DataSourceError
+from desktop_app.errors import CancelledError, ConfigError, DataSourceError, OfflineError
 from desktop_app.fsutil import atomic_path
 from desktop_app.settings import Settings
-from desktop_app.sources.era5_files import CDS_VARIABLES
-from desktop_app.sources.http import HttpClient, shared_client
+from desktop_app.sources.context import (
+    FetchContext,
+    Progress,
+    cache_grid,
+    check_cancel,
+    load_cached_grid,
+)
+from desktop_app.sources.era5_files import CDS_VARIABLES, open_era5, select_variables
+from desktop_app.sources.http import HttpClient, PollPolicy, shared_client
+
+__all__ = ["CdsClient", "Era5CdsFetch", "Era5Request", "PollPolicy", "resolve_credentials"]
 
 PROVIDER = "CDS"
 DATASET = "reanalysis-era5-single-levels"
-Progress = Callable[[float, str], None]
 
 
 def read_cdsapirc(path: Path | None = None) -> dict[str, str]:
@@ -111,14 +124,6 @@ class Era5Request:
             "data_format": "netcdf",
             "download_format": "unarchived",
         }
-
-
-@dataclass
-class PollPolicy:
-    first_s: float = 1.0
-    factor: float = 1.5
-    max_s: float = 60.0
-    timeout_s: float = 6 * 3600.0
 
 
 class CdsClient:
@@ -223,3 +228,59 @@ class CdsClient:
         except CancelledError:
             self.cancel(job_id)
             raise
+
+
+@dataclass(frozen=True)
+class Era5CdsFetch:
+    """A fetch request: ERA5 from the CDS API."""
+
+    request: Era5Request
+
+
+class CdsProvider:
+    """ERA5 via the CDS: downloaded once, normalised and cached as canonical NetCDF (the
+    archive never changes, so the cache never expires), then trimmed to the asked dates
+    and variables (the CDS day/month product can over-deliver)."""
+
+    name = "era5-cds"
+    title = "ERA5 from the Copernicus Climate Data Store (needs a key)"
+
+    def fetch(self, fetch: Era5CdsFetch, ctx: FetchContext, progress: Progress,
+              cancel: threading.Event | None) -> xr.Dataset:
+        request = fetch.request
+        cache = ctx.get_cache()
+        key: dict[str, object] = {"provider": "cds", "request": request.to_cds()}
+        ds = None if ctx.refresh else load_cached_grid(cache, key)
+        hit = ds is not None
+        if ds is None:
+            if ctx.settings.offline:
+                raise OfflineError("offline mode: this ERA5 request is not in the cache"
+                                   + (" (a refresh needs the network)" if ctx.refresh else ""))
+            ds = self._download(request, ctx, progress, cancel, key)
+        ds.attrs["cache_hit"] = "yes" if hit else "no"
+        end = np.datetime64(request.end + dt.timedelta(days=1), "ns")
+        ds = ds.sel(time=(ds["time"] >= np.datetime64(request.start, "ns"))
+                    & (ds["time"] < end))
+        progress(1.0, "ERA5 ready")
+        return select_variables(ds, request.variables)
+
+    @staticmethod
+    def _download(request: Era5Request, ctx: FetchContext, progress: Progress,
+                  cancel: threading.Event | None, key: dict[str, object]) -> xr.Dataset:
+        cache = ctx.get_cache()
+        url, token = resolve_credentials(ctx.settings)
+        client = CdsClient(url, token, http=ctx.get_http(), poll=ctx.poll, sleep=ctx.sleep)
+        cache.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache.root, prefix=".cds-") as tmp:
+            raw = client.retrieve(request, Path(tmp) / "download", progress=progress,
+                                  cancel=cancel)
+            check_cancel(cancel, "CDS")
+            ds = open_era5(raw)  # a corrupt download fails here, before the cache
+        ds.attrs.update(
+            source="ERA5 reanalysis via the Copernicus Climate Data Store",
+            source_url=f"{url}/retrieve/v1/processes/{DATASET}",
+            fetched_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            cds_request=json.dumps(key["request"], sort_keys=True),
+        )
+        cache_grid(cache, key, ds, what="ERA5 (CDS)")
+        return ds

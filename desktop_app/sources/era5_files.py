@@ -17,8 +17,10 @@ already sums over the hour ending at the time stamp, so they are labelled as suc
 from __future__ import annotations
 
 import tempfile
+import threading
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ import xarray as xr
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import DataFileError, UnknownVariableError
+from desktop_app.sources.context import FetchContext, Progress
 from desktop_app.sources.era5_merge import FALLBACK_NOTE, merge_parts
 from desktop_app.sources.era5_normalise import (
     ERA5_NAMES,
@@ -36,7 +39,7 @@ from desktop_app.sources.era5_normalise import (
 )
 
 __all__ = ["CDS_VARIABLES", "ERA5_NAMES", "FALLBACK_NOTE", "PLEV_NAMES", "WIND_COMPONENTS",
-           "normalise", "open_era5", "select_variables"]
+           "Era5FileFetch", "normalise", "open_era5", "select_variables"]
 
 # our name -> CDS request names (used by the CDS request builder)
 CDS_VARIABLES: dict[str, tuple[str, ...]] = {
@@ -206,3 +209,27 @@ def relative_humidity(t: xr.DataArray, td: xr.DataArray) -> xr.DataArray:
     attrs = {**get_variable("relative_humidity").cf_attrs(),
              "comment": "derived from ERA5 2 m temperature and dew point (Magnus formula)"}
     return xr.DataArray(rh.astype("float32"), coords=t.coords, dims=t.dims, attrs=attrs)
+
+
+@dataclass(frozen=True)
+class Era5FileFetch:
+    """A fetch request: ERA5 NetCDF/GRIB/zip files on disk."""
+
+    paths: tuple[Path, ...]
+    variables: tuple[str, ...] | None = None
+    invariant: tuple[Path, ...] = ()  # files with ERA5's surface geopotential only
+
+
+class Era5FileProvider:
+    """Local ERA5 files, read and merged into one canonical background (no cache: the
+    files are already on disk)."""
+
+    name = "era5-files"
+    title = "ERA5 from NetCDF/GRIB files (several: months, levels)"
+
+    def fetch(self, request: Era5FileFetch, ctx: FetchContext, progress: Progress,
+              cancel: threading.Event | None) -> xr.Dataset:
+        progress(0.0, f"reading {len(request.paths)} ERA5 file(s)")
+        ds = open_era5(request.paths, request.variables, invariant=request.invariant or None)
+        progress(1.0, "ERA5 files read")
+        return ds

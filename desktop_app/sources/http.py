@@ -48,6 +48,17 @@ class RetryPolicy:
         return backoff
 
 
+@dataclass
+class PollPolicy:
+    """How to poll a job a server runs for us (the CDS): capped exponential backoff, and
+    when to give up."""
+
+    first_s: float = 1.0
+    factor: float = 1.5
+    max_s: float = 60.0
+    timeout_s: float = 6 * 3600.0
+
+
 def redact_url(url: str | httpx.URL) -> str:
     """The URL with secret query parameters replaced by ``***`` (safe for attrs/logs)."""
     parts = urlsplit(str(url))

@@ -30,11 +30,12 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.grid import BBox, GridSpec
-from desktop_app.core.schema import validate_grid_dataset, validate_station_dataset
+from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
 from desktop_app.settings import OPENMETEO_ARCHIVE_URL, OPENMETEO_FORECAST_URL, Settings
 from desktop_app.sources.cache import CacheStatus, Fetched, RequestCache, cached_fetch
+from desktop_app.sources.context import FetchContext, Progress
 from desktop_app.sources.http import (
     HttpClient,
     cache_max_age,
@@ -49,11 +50,15 @@ from desktop_app.sources.openmeteo_parse import (
     decode_series,
     encode_series,
     numbers,
+    parse_current,
     parse_location,
+    provenance,
     provider_name,
+    station_dataset,
 )
 
-__all__ = ["OpenMeteo", "PointSeries", "parse_location", "provider_name", "resolve_base_urls"]
+__all__ = ["Current", "OpenMeteo", "OpenMeteoFetch", "PointSeries", "parse_location",
+           "provider_name", "resolve_base_urls"]
 
 ENV_BASE_URL = "MICROCLIMATE_OPENMETEO_URL"
 ENV_ARCHIVE_URL = "MICROCLIMATE_OPENMETEO_ARCHIVE_URL"
@@ -63,8 +68,35 @@ FORECAST_LIFETIME_S = 3600.0
 ARCHIVE_LIFETIME_S: float | None = None
 ELEVATION_LIFETIME_S: float | None = None
 
-Progress = Callable[[float, str], None]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OpenMeteoFetch:
+    """A fetch request: Open-Meteo forecast or archive at points or on a grid (``bbox``)."""
+
+    variables: tuple[str, ...]
+    latitudes: tuple[float, ...] = ()
+    longitudes: tuple[float, ...] = ()
+    bbox: BBox | None = None
+    grid_resolution: float = 0.1
+    start: dt.date | None = None
+    end: dt.date | None = None
+    archive: bool = False
+    resolution: Resolution = "hourly"
+    model: str | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Current:
+    """One location's current conditions (UTC seconds, internal units) and, when asked
+    for, the hourly forecast of the same answer."""
+
+    time_s: int
+    value: float
+    hourly: PointSeries | None = None
+
 
 def resolve_base_urls(
     settings: Settings | None = None, base_url: str | None = None
@@ -118,6 +150,35 @@ class OpenMeteo:
         )
 
     # -- requests ---------------------------------------------------------------
+    def current(self, latitudes: Sequence[float], longitudes: Sequence[float],
+                variable: str, *, forecast_hours: int = 0, names: Sequence[str] = (),
+                cancel: threading.Event | None = None) -> list[Current]:
+        """``/v1/forecast?current=<var>[&hourly=<var>&forecast_hours=N]`` for many points
+        in one request, never cached (the live watch asks for what is new). ``names``
+        label the points in error messages (default: their index)."""
+        name = provider_name(variable)
+        params = {"latitude": ",".join(f"{x:.4f}" for x in latitudes),
+                  "longitude": ",".join(f"{x:.4f}" for x in longitudes), "current": name}
+        if forecast_hours > 0:
+            params.update(hourly=name, forecast_hours=str(forecast_hours))
+        url = f"{self.forecast_url}/v1/forecast"
+        body = self.http.get_json(url, params=params, cancel=cancel, provider=PROVIDER)
+        bodies = body if isinstance(body, list) else [body]
+        if len(bodies) != len(latitudes):
+            raise DataSourceError(f"{PROVIDER}: {len(bodies)} locations answered for "
+                                  f"{len(latitudes)} stations requested from {url}")
+        out = []
+        for i, one in enumerate(bodies):
+            label = names[i] if i < len(names) else str(i)
+            try:
+                when, value = parse_current(one, variable)
+            except DataSourceError as exc:
+                raise DataSourceError(f"{exc} (station {label}, {url})") from exc
+            hourly = (parse_location(one, [variable], "hourly") if forecast_hours > 0
+                      and isinstance(one.get("hourly"), dict) else None)
+            out.append(Current(when, value, hourly))
+        return out
+
     def _endpoint(self, archive: bool) -> str:
         return f"{self.archive_url}/v1/archive" if archive else f"{self.forecast_url}/v1/forecast"
 
@@ -162,7 +223,7 @@ class OpenMeteo:
         if not variables:
             raise ConfigError("no variables requested")
         if archive and (start is None or end is None):
-            raise ConfigError("the Open-Meteo archive needs --start and --end")
+            raise ConfigError("the Open-Meteo archive needs a start and an end date")
         if start and end and end < start:
             raise ConfigError(f"end date {end} is before start date {start}")
         if archive and resolution != "hourly":
@@ -207,7 +268,7 @@ class OpenMeteo:
             statuses.append(status)
             if progress is not None:
                 progress((n + 1) / len(batches), f"{PROVIDER}: batch {n + 1}/{len(batches)}")
-        return _station_dataset(series, lats, lons, variables, resolution, attrs={
+        return station_dataset(series, lats, lons, variables, resolution, attrs={
             "source": f"{PROVIDER} {'historical archive' if archive else 'forecast'} API",
             "source_url": first_url,
             "model": model or "best_match",
@@ -227,7 +288,7 @@ class OpenMeteo:
         if grid.latitude.size * grid.longitude.size > MAX_POINTS:
             raise ConfigError(
                 f"bbox at {resolution_deg} deg is {grid.shape[0]}x{grid.shape[1]} points; "
-                f"more than {MAX_POINTS}: use a coarser --resolution"
+                f"more than {MAX_POINTS}: use a coarser grid step"
             )
         lat2, lon2 = np.meshgrid(grid.latitude, grid.longitude, indexing="ij")
         points = self.fetch_points(lat2.ravel(), lon2.ravel(), variables, **kwargs)
@@ -304,60 +365,25 @@ def _check_points(latitudes: Sequence[float], longitudes: Sequence[float]
     return lats, lons
 
 
-def _station_dataset(series: list[PointSeries], lats: np.ndarray, lons: np.ndarray,
-                     variables: Sequence[str], resolution: Resolution,
-                     attrs: dict[str, Any]) -> xr.Dataset:
-    time = series[0].time
-    for s in series[1:]:
-        if not np.array_equal(s.time, time):
-            raise DataSourceError(f"{PROVIDER}: locations in one answer have different times")
-    data_vars = {
-        var: (("station", "time"),
-              np.stack([s.values[var] for s in series]).astype("float32"),
-              get_variable(var).cf_attrs())
-        for var in variables
-    }
-    ids = [f"{la:.4f},{lo:.4f}" for la, lo in zip(lats, lons, strict=True)]
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            "station_id": ("station", np.asarray(ids, dtype=object), {"cf_role": "timeseries_id"}),
-            "latitude": ("station", lats, {"units": "degrees_north", "standard_name": "latitude"}),
-            "longitude": ("station", lons, {"units": "degrees_east",
-                                            "standard_name": "longitude"}),
-            "elevation": ("station", np.array([s.elevation for s in series]),
-                          get_variable("elevation").cf_attrs()),
-            "model_latitude": ("station", np.array([s.latitude for s in series]),
-                               {"units": "degrees_north",
-                                "long_name": "latitude of the model grid cell used"}),
-            "model_longitude": ("station", np.array([s.longitude for s in series]),
-                                {"units": "degrees_east",
-                                 "long_name": "longitude of the model grid cell used"}),
-            "time": ("time", time.astype("datetime64[ns]"), {"standard_name": "time"}),
-        },
-        attrs={**attrs, "featureType": "timeSeries", "time_resolution": resolution},
-    )
-    return validate_station_dataset(ds)
 
+class OpenMeteoProvider:
+    """Open-Meteo as a data provider: points or a sampled grid, forecast or archive,
+    every answer cached with its lifetime (see :class:`OpenMeteo`)."""
 
-def iso_utc(epoch_s: float) -> str:
-    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = "openmeteo"
+    title = "Open-Meteo forecast or archive (no key)"
 
-
-def provenance(statuses: Sequence[CacheStatus]) -> dict[str, str]:
-    """File attributes saying how fresh the data is: ``fetched_at`` (the oldest request
-    in it really left the server then), ``cache_hit`` and, when served offline past
-    expiry, ``cache_stale``."""
-    hits = sum(s.from_cache for s in statuses)
-    attrs = {
-        "fetched_at": iso_utc(min(s.fetched_at for s in statuses)),
-        "cache_hit": ("no" if hits == 0 else "yes" if hits == len(statuses)
-                      else f"partly: {hits} of {len(statuses)} requests from the cache"),
-    }
-    stale = [s for s in statuses if s.stale]
-    if stale:
-        expired = min(s.expires_at for s in stale if s.expires_at is not None)
-        attrs["cache_stale"] = (
-            f"yes: served offline from the cache; fetched {attrs['fetched_at']}, "
-            f"expired {iso_utc(expired)}")
-    return attrs
+    def fetch(self, request: OpenMeteoFetch, ctx: FetchContext, progress: Progress,
+              cancel: threading.Event | None) -> xr.Dataset:
+        om = OpenMeteo.from_settings(ctx.settings, base_url=request.base_url,
+                                     http=ctx.get_http(), cache=ctx.get_cache(),
+                                     refresh=ctx.refresh)
+        common: dict[str, Any] = dict(
+            start=request.start, end=request.end, archive=request.archive,
+            resolution=request.resolution, model=request.model, progress=progress,
+            cancel=cancel)
+        if request.bbox is not None:
+            return om.fetch_bbox(request.bbox, request.grid_resolution, request.variables,
+                                 **common)
+        return om.fetch_points(request.latitudes, request.longitudes, request.variables,
+                               **common)

@@ -1,19 +1,26 @@
 """Open-Meteo lexicon and answer parsing: our names <-> the API's, units, local time ->
 UTC, nulls -> NaN, and the compact cache form of parsed answers. Kept apart from the
-client in :mod:`.openmeteo` so the quirks live in one small, pure module."""
+client in :mod:`.openmeteo` so the quirks live in one small, pure module; also the
+station dataset built from parsed answers and its provenance attributes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import xarray as xr
 
+from desktop_app.core.schema import validate_station_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import DataSourceError
 from desktop_app.sources.units import to_internal
+
+if TYPE_CHECKING:
+    from desktop_app.sources.cache import CacheStatus
 
 PROVIDER = "Open-Meteo"
 Resolution = Literal["hourly", "minutely_15"]
@@ -199,3 +206,62 @@ def parse_current(body: Any, variable: str) -> tuple[int, float]:
     except (TypeError, ValueError) as exc:
         raise DataSourceError(f"{PROVIDER}: {exc}") from exc
     return when, float(value[0])
+
+
+def station_dataset(series: list[PointSeries], lats: np.ndarray, lons: np.ndarray,
+                     variables: Sequence[str], resolution: Resolution,
+                     attrs: dict[str, Any]) -> xr.Dataset:
+    time = series[0].time
+    for s in series[1:]:
+        if not np.array_equal(s.time, time):
+            raise DataSourceError(f"{PROVIDER}: locations in one answer have different times")
+    data_vars = {
+        var: (("station", "time"),
+              np.stack([s.values[var] for s in series]).astype("float32"),
+              get_variable(var).cf_attrs())
+        for var in variables
+    }
+    ids = [f"{la:.4f},{lo:.4f}" for la, lo in zip(lats, lons, strict=True)]
+    ds = xr.Dataset(
+        data_vars,
+        coords={
+            "station_id": ("station", np.asarray(ids, dtype=object), {"cf_role": "timeseries_id"}),
+            "latitude": ("station", lats, {"units": "degrees_north", "standard_name": "latitude"}),
+            "longitude": ("station", lons, {"units": "degrees_east",
+                                            "standard_name": "longitude"}),
+            "elevation": ("station", np.array([s.elevation for s in series]),
+                          get_variable("elevation").cf_attrs()),
+            "model_latitude": ("station", np.array([s.latitude for s in series]),
+                               {"units": "degrees_north",
+                                "long_name": "latitude of the model grid cell used"}),
+            "model_longitude": ("station", np.array([s.longitude for s in series]),
+                                {"units": "degrees_east",
+                                 "long_name": "longitude of the model grid cell used"}),
+            "time": ("time", time.astype("datetime64[ns]"), {"standard_name": "time"}),
+        },
+        attrs={**attrs, "featureType": "timeSeries", "time_resolution": resolution},
+    )
+    return validate_station_dataset(ds)
+
+
+def iso_utc(epoch_s: float) -> str:
+    return dt.datetime.fromtimestamp(epoch_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def provenance(statuses: Sequence[CacheStatus]) -> dict[str, str]:
+    """File attributes saying how fresh the data is: ``fetched_at`` (the oldest request
+    in it really left the server then), ``cache_hit`` and, when served offline past
+    expiry, ``cache_stale``."""
+    hits = sum(s.from_cache for s in statuses)
+    attrs = {
+        "fetched_at": iso_utc(min(s.fetched_at for s in statuses)),
+        "cache_hit": ("no" if hits == 0 else "yes" if hits == len(statuses)
+                      else f"partly: {hits} of {len(statuses)} requests from the cache"),
+    }
+    stale = [s for s in statuses if s.stale]
+    if stale:
+        expired = min(s.expires_at for s in stale if s.expires_at is not None)
+        attrs["cache_stale"] = (
+            f"yes: served offline from the cache; fetched {attrs['fetched_at']}, "
+            f"expired {iso_utc(expired)}")
+    return attrs

@@ -27,12 +27,13 @@ from desktop_app import paths
 from desktop_app.core.grid import BBox, GridSpec
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.dem import crs_attrs, dem_to_grid
 from desktop_app.sources.era5_files import open_era5
-from desktop_app.sources.jobs import FetchContext, OpenMeteoFetch, run_fetch
-from desktop_app.sources.openmeteo import OpenMeteo
+from desktop_app.sources.openmeteo import OpenMeteo, OpenMeteoFetch
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.stations import read_station_file
+from desktop_app.sources.providers import run_fetch
+from desktop_app.sources.station_formats import read_station_file
 
 Progress = Callable[[float, str], None]
 RESOLUTIONS = {"100m": 100.0, "250m": 250.0, "1km": 1000.0}

@@ -118,7 +118,7 @@ def _unique_sorted(table: StationTable, source: str) -> StationTable:
 USCRN_ELEVATION_NOTE = (
     "USCRN sub-hourly files carry no elevation: taken from " + ALTITUDE_GRID + " at the "
     "station's position (NCEI's station list, stations.tsv, has the surveyed value; give "
-    "it with --elevation)")
+    "it as the station's elevation)")
 
 
 def read_uscrn(path: Path, elevation: float | None = None) -> xr.Dataset:
@@ -172,8 +172,8 @@ def read_uscrn(path: Path, elevation: float | None = None) -> xr.Dataset:
                    "precipitation": "amount over the 5-minute step"},
         ), str(path)))
     if elevation is not None and len(tables) > 1:
-        raise ConfigError(f"{path}: holds {len(tables)} stations; one --elevation cannot "
-                          "serve them all")
+        raise ConfigError(f"{path}: holds {len(tables)} stations; one given elevation "
+                          "cannot serve them all")
     lats = np.array([t.latitude for t in tables])
     lons = np.array([t.longitude for t in tables])
     heights = [elevation] if elevation is not None else point_altitude(lats, lons)
@@ -269,7 +269,7 @@ def read_csv(path: Path, mapping: CsvMapping) -> xr.Dataset:
             f"has {', '.join(map(repr, frame.columns))}"
         )
     if not np.isfinite([mapping.latitude, mapping.longitude]).all():
-        raise ConfigError("a CSV station needs --lat and --lon")
+        raise ConfigError(f"{path}: a CSV station needs a latitude and a longitude")
     column = frame[mapping.columns["time"]]
     try:
         if pd.api.types.is_numeric_dtype(column):  # epoch seconds, not pandas' default ns
@@ -309,10 +309,3 @@ def read_lines(path: Path) -> list[str]:
         return path.read_text(encoding="latin-1").splitlines()
     except OSError as exc:
         raise DataFileError(f"cannot read station file {path}: {exc.strerror or exc}") from exc
-
-
-def read_station_file(path: Path, fmt: str, mapping: CsvMapping | None = None) -> xr.Dataset:
-    """One station file in format ``fmt`` (a name from :mod:`.station_formats`)."""
-    from desktop_app.sources.station_formats import read_station_files  # the table
-
-    return read_station_files([Path(path)], fmt, mapping)

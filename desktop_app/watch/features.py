@@ -1,7 +1,8 @@
 """Incremental QC and windowed features for one station's rolling window.
 
-QC runs the QC engine's own checks (gross range, rate of change, spike, flat line with
-the variable's configured parameters) over the rolling window and keeps the flags of the
+QC runs the QC engine's own checks (the tests the QC registry marks usable online:
+gross range, rate of change, spike, flat line, with the variable's configured
+parameters) over the rolling window and keeps the flags of the
 new values plus the value just before them (spike needs the next neighbour, so the value
 that was last in the previous poll is only now evaluable). Features are 5-minute
 windows sliding by one minute: count, mean, min, max and the least-squares trend
@@ -16,29 +17,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from desktop_app.core.flags import QCFlag, worst
-from desktop_app.qc.config import FlatLine, Spike, default_tests
-from desktop_app.qc.runner import series_test
+from desktop_app.qc.config import default_tests
+from desktop_app.qc.registry import TimeAxis, online_tests, qc_test, series_check
 
 WINDOW_S = 300
 STEP_S = 60
-ONLINE_TESTS = ("gross_range", "rate_of_change", "spike", "flat_line")
 
 
 def qc_tests(variable: str) -> dict[str, object]:
-    """The configured online tests for ``variable`` (buddy/climatology need the network
-    of stations or a climate; robust outlier needs the whole series: those stay offline)."""
-    return {k: v for k, v in default_tests(variable).items() if k in ONLINE_TESTS}
+    """The configured tests for ``variable`` that the registry marks usable online (the
+    buddy check needs the network of stations, climatology a climate, robust outlier
+    the whole series: those stay offline)."""
+    return online_tests(default_tests(variable))
 
 
 def qc_window(times_s: NDArray[np.int64], values: NDArray[np.float64],
               tests: dict[str, object]) -> tuple[NDArray[np.uint8], dict[str, NDArray[np.uint8]]]:
     """Aggregate flags and per-test flags over a window (ascending times)."""
-    t = times_s.astype("datetime64[s]").astype("datetime64[ns]")
-    out: dict[str, NDArray[np.uint8]] = {}
-    for name, p in tests.items():
-        fn = series_test(p, t)
-        if fn is not None and not (isinstance(p, Spike) and not values.size):
-            out[name] = fn(values)
+    axis = TimeAxis(times_s.astype("datetime64[s]").astype("datetime64[ns]"))
+    out = {name: series_check(name, p, axis)(values) for name, p in tests.items()}
     if not out:
         missing = ~np.isfinite(values)
         return np.where(missing, QCFlag.MISSING, QCFlag.NOT_EVALUATED).astype(np.uint8), out
@@ -52,8 +49,7 @@ def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
 
     The checks run on the part of the window they can see from the new values: the
     flat-line span (its fail threshold) plus a step, not the whole window."""
-    reach = max([int(p.fail_threshold) for p in tests.values() if isinstance(p, FlatLine)],
-                default=0)
+    reach = max([int(qc_test(name).lookback_s(p)) for name, p in tests.items()], default=0)
     lo = int(np.searchsorted(times_s, times_s[min(first_new, times_s.size - 1)] - reach))
     lo = max(0, min(lo, first_new - 2))
     times_s, values, first_new = times_s[lo:], values[lo:], first_new - lo

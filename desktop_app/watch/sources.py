@@ -2,9 +2,10 @@
 forecast of the same answer, stored as issued forecasts) and local station files.
 
 An observation row is ``(station, time_s, value)``; a forecast row is ``(model,
-version, station, issue_time_s, valid_time_s, value)``. Open-Meteo quirks (local times
-without offset, units, nulls) are resolved by the provider module
-(:func:`desktop_app.sources.openmeteo_parse.parse_current` / ``parse_location``).
+version, station, issue_time_s, valid_time_s, value)``. The requests and the provider's
+quirks live in the provider modules (:meth:`desktop_app.sources.openmeteo.OpenMeteo.current`,
+:mod:`desktop_app.sources.station_formats`); this module only turns their answers into
+rows.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ import numpy as np
 from desktop_app.errors import DataSourceError
 from desktop_app.settings import OPENMETEO_FORECAST_URL
 from desktop_app.sources.http import HttpClient, shared_client
-from desktop_app.sources.openmeteo_parse import (
-    PROVIDER,
-    parse_current,
-    parse_location,
-    provider_name,
-)
-from desktop_app.sources.stations import read_station_file
+from desktop_app.sources.openmeteo import OpenMeteo
+from desktop_app.sources.station_formats import read_station_file
 from desktop_app.watch.config import StationSpec
 
 ObsRow = tuple[str, int, float]
@@ -42,7 +38,7 @@ class Batch:
 
 @dataclass
 class OpenMeteoCurrent:
-    """``/v1/forecast?current=<var>&hourly=<var>&forecast_hours=N`` for many stations."""
+    """Open-Meteo current conditions (and the next hours' forecast) for many stations."""
 
     stations: Sequence[StationSpec]
     variable: str = "temperature"
@@ -51,38 +47,21 @@ class OpenMeteoCurrent:
     http: HttpClient = field(default_factory=shared_client)
     name: str = "open-meteo"
 
-    def params(self) -> dict[str, str]:
-        name = provider_name(self.variable)
-        params = {
-            "latitude": ",".join(f"{s.latitude:.4f}" for s in self.stations),
-            "longitude": ",".join(f"{s.longitude:.4f}" for s in self.stations),
-            "current": name,
-        }
-        if self.forecast_hours > 0:
-            params.update(hourly=name, forecast_hours=str(self.forecast_hours))
-        return params
-
     def fetch(self, cancel: threading.Event | None = None) -> Batch:
-        url = f"{self.base_url.rstrip('/')}/v1/forecast"
-        body = self.http.get_json(url, params=self.params(), cancel=cancel, provider=PROVIDER)
-        bodies = body if isinstance(body, list) else [body]
-        if len(bodies) != len(self.stations):
-            raise DataSourceError(f"{PROVIDER}: {len(bodies)} locations answered for "
-                                  f"{len(self.stations)} stations requested from {url}")
+        client = OpenMeteo(forecast_url=self.base_url.rstrip("/"), http=self.http)
+        answers = client.current([s.latitude for s in self.stations],
+                                 [s.longitude for s in self.stations], self.variable,
+                                 forecast_hours=self.forecast_hours,
+                                 names=[s.id for s in self.stations], cancel=cancel)
         batch = Batch()
-        for spec, one in zip(self.stations, bodies, strict=True):
-            try:
-                t, value = parse_current(one, self.variable)
-            except DataSourceError as exc:
-                raise DataSourceError(f"{exc} (station {spec.id}, {url})") from exc
-            batch.observations.append((spec.id, t, value))
-            if self.forecast_hours > 0 and isinstance(one.get("hourly"), dict):
-                series = parse_location(one, [self.variable], "hourly")
-                vt = series.time.astype("datetime64[s]").astype(np.int64)
-                for when, val in zip(vt, series.values[self.variable], strict=True):
-                    if when > t and np.isfinite(val):
-                        batch.forecasts.append((MODEL, MODEL_VERSION, spec.id, t, int(when),
-                                                float(val)))
+        for spec, now in zip(self.stations, answers, strict=True):
+            batch.observations.append((spec.id, now.time_s, now.value))
+            if now.hourly is not None:
+                vt = now.hourly.time.astype("datetime64[s]").astype(np.int64)
+                for when, val in zip(vt, now.hourly.values[self.variable], strict=True):
+                    if when > now.time_s and np.isfinite(val):
+                        batch.forecasts.append((MODEL, MODEL_VERSION, spec.id, now.time_s,
+                                                int(when), float(val)))
         return batch
 
 

@@ -298,3 +298,20 @@ def test_stations_smet_folder_and_uscrn_elevation(tmp_path: Path,
     code, err = _run(["fetch", "stations", str(smet[0]), "--format", "uscrn", "--out",
                       str(tmp_path / "bad.nc")], capsys)
     assert code == 1 and smet[0].name in err and not (tmp_path / "bad.nc").exists()
+
+
+def test_the_cli_names_its_flags_where_the_readers_are_neutral(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from desktop_app.errors import ConfigError
+    from desktop_app.sources.station_formats import read_station_files
+
+    csv = tmp_path / "obs.csv"
+    csv.write_text("time,t\n2024-01-01T00:00,1.5\n")
+    # the reader says what is missing in its own words, no command-line flags
+    with pytest.raises(ConfigError, match="needs a column mapping") as info:
+        read_station_files([csv], "csv")
+    assert "--" not in str(info.value)
+    code, err = _run(["fetch", "stations", str(csv), "--format", "csv", "--columns",
+                      "time=time,temperature=t", "--out", str(tmp_path / "x.nc")], capsys)
+    assert code == 1 and "--format csv needs --lat and --lon" in err
+    assert not (tmp_path / "x.nc").exists()

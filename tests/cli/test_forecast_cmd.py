@@ -46,7 +46,10 @@ def test_forecast_prints_the_baseline_and_the_guard_and_force_model_overrides(tm
     out = tmp_path / "fc.nc"
     assert main(["forecast", "--provider", "cpu", "--quiet", "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("baseline: lapse_estimated (") for line in lines)
+    with xr.open_dataset(out) as ds:
+        method, chosen = ds.attrs["baseline_method"], ds.attrs["baseline_selection"]
+    assert chosen.startswith(f"{method}: ") and "leave-one-cell-out RMSE" in chosen
+    assert f"baseline: {method} (" in lines[1] and lines[1].endswith(f"chosen: {chosen}")
     guard_lines = [line for line in lines if line.startswith("guard")]
     assert len(guard_lines) == 1  # one line
     assert guard_lines[0].startswith("guard: 72 of 72 steps outside the model's training")
@@ -68,6 +71,22 @@ def test_forecast_from_files(tmp_path):
     with xr.open_dataset(out) as ds:
         assert ds.sizes["latitude"] == 32 and ds.attrs["generated_values"] == "no"
         assert np.isfinite(ds["temperature"].values).all()
+    forced = tmp_path / "forced.nc"
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
+                 str(DATA / "era5_uk_fine.nc"), "--quiet", "--baseline", "bilinear",
+                 "--out", str(forced)]) == 0
+    with xr.open_dataset(out) as ds, xr.open_dataset(forced) as fb:
+        assert ds.attrs["baseline_selection"].startswith(ds.attrs["baseline_method"])
+        assert "leave-one-cell-out" in ds.attrs["baseline_selection"]
+        assert fb.attrs["baseline_method"] == "bilinear"
+        assert fb.attrs["baseline_selection"] == "bilinear: forced by the user"
+        np.testing.assert_array_equal(fb["temperature_baseline"].values,
+                                      fb["temperature_bilinear"].values)
+    # TopoSCALE needs pressure levels these files do not have: one line, nothing written
+    assert main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
+                 str(DATA / "era5_uk_fine.nc"), "--quiet", "--baseline", "toposcale",
+                 "--out", str(tmp_path / "t.nc")]) == 1
+    assert not (tmp_path / "t.nc").exists()
     with pytest.raises(SystemExit):  # the INT8 option is gone (slower than FP32)
         main(["forecast", "--input", str(DATA / "era5_uk_coarse.nc"), "--dem",
               str(DATA / "era5_uk_fine.nc"), "--int8", "--out", str(tmp_path / "q.nc")])

@@ -9,8 +9,8 @@ import xarray as xr
 from PySide6 import QtCore
 
 from desktop_app.sources.cache import RequestCache
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.http import HttpClient
-from desktop_app.sources.jobs import FetchContext
 from tests.sources.helpers import as_batch, recorded
 
 pytestmark = pytest.mark.gui

@@ -33,7 +33,7 @@ def test_forecast_panel_runs_the_model_and_the_map_shows_it(window, qtbot):
     assert spec in window.provenance.text()
     # the sample region (California, ~150 m) is outside the UK model's training domain:
     # the guard's verdict is in the map title for the shown step and in the panel
-    assert "this step: lapse_estimated baseline — guard: 100% of inputs outside" in (
+    assert f"this step: {fc.attrs['baseline_method']} baseline — guard: 100% of inputs outside" in (
         window.provenance.text())
     assert "guard: 72 of 72 steps outside" in window.forecast_panel.result_label.text()
     # the card's limits are in front of the forecaster, not only in a file

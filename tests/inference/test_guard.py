@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.downscale.select import select_baseline
 from desktop_app.errors import ModelError
 from desktop_app.inference.card import parse_card
 from desktop_app.inference.predictor import Predictor, run_forecast
 from desktop_app.inference.registry import ModelRegistry
 from desktop_app.sources.region import load_region
-from desktop_app.verify.perfect_model import coarsen
 from tests.inference.helpers import BUNDLED, DATA
 
 ALPS = DATA.parent / "downscale"
@@ -79,22 +79,35 @@ def test_outside_its_domain_every_step_is_the_baseline_and_force_overrides(train
     assert (ds["guard_outside_share"].values == 1.0).all()
     np.testing.assert_array_equal(ds["temperature"].values, ds["temperature_baseline"].values)
     assert ds.attrs["guard"].startswith("guard: 72 of 72 steps outside")
-    assert "lapse_estimated baseline" in ds.attrs["guard"]
+    # the synthetic sample's coarse field follows the standard rate: the check says so
+    assert ds.attrs["baseline_method"] == select_baseline(region.coarse).method == "lapse_fixed"
+    assert "lapse_fixed baseline" in ds.attrs["guard"]
     forced = run_forecast(region, predictor=trained, force_model=True)
     assert forced["model_used"].values.all() and "overridden" in forced.attrs["guard"]
     assert np.abs(forced["temperature"].values - ds["temperature"].values).max() > 0.5
 
 
-def test_winter_alps_are_outside_and_the_pressure_level_baseline_is_used(trained):
-    fine = xr.open_dataset(ALPS / "era5_davos_2020-01.nc").load()
-    coarse = coarsen(fine, 2)
-    ds = run_forecast((coarse, fine[["elevation"]]), predictor=trained)
-    assert ds.attrs["baseline_method"] == "toposcale"
+def test_winter_alps_are_outside_and_the_chosen_baseline_is_used(trained):
+    """Davos 0.25 deg as the input (16 cells, pressure levels): the coarse-scale check
+    keeps the estimated rate; ``baseline=`` forces TopoSCALE, and the file says which."""
+    fine = xr.open_dataset(ALPS / "era5_davos_2020-01.nc").load().isel(time=slice(0, 48))
+    terrain = fine[["elevation"]]  # the input's own grid: a code check, not skill
+    ds = run_forecast((fine, terrain), predictor=trained)
+    chosen = select_baseline(fine)
+    assert ds.attrs["baseline_method"] == chosen.method == "lapse_estimated"
+    assert ds.attrs["baseline_selection"] == chosen.summary()
     assert not ds["model_used"].values.any()  # January, the Alps
     np.testing.assert_array_equal(ds["temperature"].values,
-                                  ds["temperature_toposcale"].values)
-    assert {"temperature_lapse_estimated", "temperature_lapse_fixed",
+                                  ds["temperature_lapse_estimated"].values)
+    assert {"temperature_toposcale", "temperature_lapse_fixed",
             "temperature_bilinear"} <= set(ds.data_vars)
+    forced = run_forecast((fine, terrain), predictor=trained,
+                          baseline_method="toposcale")
+    assert forced.attrs["baseline_method"] == "toposcale"
+    assert forced.attrs["baseline_selection"] == "toposcale: forced by the user"
+    assert "toposcale baseline" in forced.attrs["guard"]
+    np.testing.assert_array_equal(forced["temperature"].values,
+                                  forced["temperature_toposcale"].values)
 
 
 def test_a_step_far_outside_the_training_temperatures_falls_back(trained, uk):

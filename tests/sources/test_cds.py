@@ -18,7 +18,7 @@ from desktop_app.settings import Settings
 from desktop_app.sources.cache import RequestCache
 from desktop_app.sources.cds import CdsClient, Era5Request, PollPolicy, resolve_credentials
 from desktop_app.sources.http import HttpClient, RetryPolicy
-from desktop_app.sources.jobs import Era5CdsFetch, FetchContext, run_fetch
+from desktop_app.sources.providers import Era5CdsFetch, FetchContext, run_fetch
 from tests.sources.cds_fake import API, JOB, TOKEN, ZIP, FakeCds
 
 REQUEST = Era5Request(("surface_pressure", "precipitation"), BBox(45, 0, 55, 10),

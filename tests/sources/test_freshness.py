@@ -16,8 +16,8 @@ from desktop_app.cli import main
 from desktop_app.errors import OfflineError
 from desktop_app.sources.cache import RequestCache
 from desktop_app.sources.http import HttpClient, RetryPolicy, cache_max_age
-from desktop_app.sources.jobs import fetch_notes
 from desktop_app.sources.openmeteo import OpenMeteo
+from desktop_app.sources.providers import fetch_notes
 from tests.sources.helpers import LoopbackServer, Reply, recorded
 
 BERLIN = json.loads(recorded("homeassistant_forecast_berlin.json"))

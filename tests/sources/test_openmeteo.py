@@ -201,7 +201,7 @@ def test_bad_requests(tmp_path) -> None:  # type: ignore[no-untyped-def]
         om.fetch_points([1], [2], ["elevation"])
     with pytest.raises(ConfigError, match="as many latitudes"):
         om.fetch_points([1, 2], [2], ["temperature"])
-    with pytest.raises(ConfigError, match="needs --start and --end"):
+    with pytest.raises(ConfigError, match="needs a start and an end date"):
         om.fetch_points([1], [2], ["temperature"], archive=True)
     with pytest.raises(ConfigError, match="before start"):
         om.fetch_points([1], [2], ["temperature"], start=dt.date(2024, 2, 1),

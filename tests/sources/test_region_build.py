@@ -19,8 +19,8 @@ from desktop_app import paths
 from desktop_app.errors import CancelledError, ConfigError, DataFileError, DataSourceError
 from desktop_app.settings import Settings
 from desktop_app.sources.cache import RequestCache
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.http import HttpClient, RetryPolicy
-from desktop_app.sources.jobs import FetchContext
 from desktop_app.sources.region import load_region
 from desktop_app.sources.region_build import (
     RegionRequest,
@@ -253,7 +253,7 @@ def test_stations_inside_the_box_on_the_background_times(tmp_path: Path) -> None
 
 def test_stations_are_put_on_the_background_time_axis() -> None:
     from desktop_app.sources.region_build import stations_in_box
-    from desktop_app.sources.stations import read_station_file
+    from desktop_app.sources.station_formats import read_station_file
 
     path = DATA.parent / "sources" / "stations" / "imis" / "FLU2_2009-01-20_26.smet"
     own = read_station_file(path, "smet")

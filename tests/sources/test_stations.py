@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from desktop_app.errors import ConfigError, DataFileError, UnknownVariableError
-from desktop_app.sources.stations import CsvMapping, read_csv, read_station_file
+from desktop_app.sources.station_formats import read_station_file
+from desktop_app.sources.stations import CsvMapping, read_csv
 from tests.sources.helpers import DATA
 
 STATIONS = DATA / "stations"
@@ -43,7 +44,7 @@ def test_uscrn_gets_an_elevation_and_says_where_from() -> None:
     assert 600.0 < float(tucson["elevation"][0]) < 850.0
     assert -10.0 < float(coast["elevation"][0]) < 30.0
     assert "altitude grid" in tucson["elevation"].attrs["comment"]
-    assert "--elevation" in tucson["elevation"].attrs["comment"]
+    assert "stations.tsv" in tucson["elevation"].attrs["comment"]  # where the true one is
     from desktop_app.sources.station_formats import read_station_files
 
     given = read_station_files([STATIONS / "CRNS0101-05-2019-AZ_Tucson_11_W.txt"], "uscrn",

@@ -18,29 +18,35 @@ from desktop_app.errors import CancelledError, MicroclimateError
 from desktop_app.gui.widgets import day_range_edits
 from desktop_app.settings import Settings, load_settings, save_settings
 from desktop_app.sources.cache import RequestCache
-from desktop_app.sources.jobs import (
-    Era5FileFetch,
-    FetchContext,
-    FetchRequest,
-    OpenMeteoFetch,
-    StationFileFetch,
-    fetch_notes,
-    run_fetch,
-)
+from desktop_app.sources.context import FetchContext
+from desktop_app.sources.era5_files import Era5FileFetch
+from desktop_app.sources.openmeteo import OpenMeteoFetch
 from desktop_app.sources.output import write_netcdf
-from desktop_app.sources.station_formats import formats_without_mapping
+from desktop_app.sources.providers import PROVIDERS, fetch_notes, run_fetch
+from desktop_app.sources.station_formats import StationFileFetch, formats_without_mapping
 
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
 
 TASK = "Get data"
-SOURCES = {
-    "openmeteo": "Open-Meteo forecast",
-    "archive": "Open-Meteo archive (ERA5-based)",
-    "era5": "ERA5 from NetCDF/GRIB files (several: months, levels)",
-    "stations": "Station file (" + " / ".join(
-        f.name.upper() for f in formats_without_mapping()) + ")",
+# The entries this form can fill in, per provider request type (None: the provider's own
+# title). The source list is the registry's providers that have a form here, in the
+# registry's order; one that needs more than this form asks (the CDS key) is not offered.
+FORMS: dict[type, tuple[tuple[str, str | None], ...]] = {
+    OpenMeteoFetch: (("openmeteo", "Open-Meteo forecast"),
+                     ("archive", "Open-Meteo archive (ERA5-based)")),
+    Era5FileFetch: (("era5", None),),
+    StationFileFetch: (("stations", "Station file (" + " / ".join(
+        f.name.upper() for f in formats_without_mapping()) + ")"),),
 }
+
+
+def offered_sources() -> dict[str, str]:
+    """key -> label of the sources the panel offers (registered and with a form)."""
+    return {key: label or provider.title
+            for kind, provider in PROVIDERS.items() if kind in FORMS
+            for key, label in FORMS[kind]}
+
 VARIABLES = ("temperature", "relative_humidity", "surface_pressure", "wind_speed",
              "precipitation")
 
@@ -54,7 +60,7 @@ class DataPanel(QtWidgets.QWidget):
             lambda settings: FetchContext(settings=settings))
         form = QtWidgets.QFormLayout(self)
         self.source_box = QtWidgets.QComboBox()
-        for key, text in SOURCES.items():
+        for key, text in offered_sources().items():
             self.source_box.addItem(text, key)
         self.where_box = QtWidgets.QComboBox()
         self.where_box.addItem("at the region's stations", "stations")
@@ -141,7 +147,7 @@ class DataPanel(QtWidgets.QWidget):
             self.file_edit.setText("; ".join(names))
 
     # -- fetching ---------------------------------------------------------------------
-    def request(self) -> FetchRequest:
+    def request(self) -> OpenMeteoFetch | Era5FileFetch | StationFileFetch:
         """The fetch the form describes; a MicroclimateError names what is wrong."""
         source = self.source_box.currentData()
         if source in ("era5", "stations"):

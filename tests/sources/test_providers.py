@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from desktop_app.errors import CancelledError
-from desktop_app.sources.jobs import Era5FileFetch, StationFileFetch, fetch_to_file, run_fetch
+from desktop_app.sources.providers import Era5FileFetch, StationFileFetch, fetch_to_file, run_fetch
 from tests.sources.helpers import DATA
 
 
