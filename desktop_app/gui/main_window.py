@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from desktop_app.viz.timeseries import TimeSeriesPlot
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.map_model import MapModel
+from desktop_app.viz.map_model.colour import prime_ranges
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
 SHADED_OPACITY = 0.8
@@ -352,9 +353,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cmap_box.blockSignals(False)
         s = self.display_settings
         field = self.map_model.field
-        field.set_style(units=display_units(s), stepped=s.stepped_palette)
         field.set_data(self.view.field[var].values, self.view.lat, self.view.lon, var,
-                       difference=self.view.is_difference, t=self.time_index, cmap=cmap)
+                       difference=self.view.is_difference, t=self.time_index, cmap=cmap,
+                       units=display_units(s), stepped=s.stepped_palette)
+        # the other variables' colour ranges, worked out off the GUI thread: a switch
+        # to one of them then costs no pass over a week of frames
+        prime_ranges([self.view.field[v].values for v in self.view.variables if v != var])
         self._on_time()
         self._draw_series()
 
