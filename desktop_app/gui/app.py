@@ -75,6 +75,9 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
     result = {"code": 1}
 
     def shoot() -> None:
+        # the panels built after the first frame resize the map; let that land first
+        app.processEvents()
+        window.map.settle()
         try:
             save_screenshot(window, screenshot)
             took = time.perf_counter() - started

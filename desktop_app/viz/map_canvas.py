@@ -136,6 +136,13 @@ class MapCanvas(QtCore.QObject):
                        set(GROUP_OF.values()))
         self.canvas.update()
 
+    def settle(self) -> None:
+        """Bring the view-dependent layers (graticule, labels, line widths) up to the
+        current view now instead of on the next event-loop turn: for a grab that must show
+        the window as it will look, not as the last frame before a resize drew it."""
+        if self._view_pending:
+            self._sync_view_layers()
+
     def _clip_field(self) -> None:
         """Cut the field's quad to the cells on screen (see ``__init__``)."""
         view = self.current_view()
