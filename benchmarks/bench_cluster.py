@@ -37,9 +37,9 @@ import xarray as xr
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from desktop_app.batch.engine import Chunk, run_chunks  # noqa: E402
-from desktop_app.batch.forecast_job import run_batch_forecast  # noqa: E402
+from desktop_app.batch.forecast_run import run_batch_forecast  # noqa: E402
 from desktop_app.batch.memory import peak_mib, start_sampler  # noqa: E402
-from desktop_app.batch.qc_job import run_batch_qc  # noqa: E402
+from desktop_app.batch.qc_run import run_batch_qc  # noqa: E402
 from desktop_app.batch.store import ChunkStore  # noqa: E402
 from desktop_app.inference.predictor import run_forecast  # noqa: E402
 from desktop_app.inference.registry import ModelRegistry  # noqa: E402

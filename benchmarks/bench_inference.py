@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +31,9 @@ import xarray as xr
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_timing import best_pair, best_time  # noqa: E402
 
 from desktop_app.downscale.baseline import bilinear, lapse_rate_baseline  # noqa: E402
 from desktop_app.inference.predictor import Predictor, run_forecast  # noqa: E402
@@ -41,35 +43,6 @@ from desktop_app.verify.metrics import compare  # noqa: E402
 
 HOLDOUT = ROOT / "tests" / "data" / "inference"
 SIZE = 512
-
-
-def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
-    """Best of ``repeats`` after a warm-up: on a shared machine the minimum is the
-    least noisy estimate of what the code itself costs."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def best_pair(a: Callable[[], object], b: Callable[[], object], repeats: int = 9
-              ) -> tuple[float, float]:
-    """Best times of two functions measured interleaved, so load changes hit both."""
-    a()
-    b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a()
-        t1 = time.perf_counter()
-        b()
-        t2 = time.perf_counter()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-    return min(ta), min(tb)
 
 
 def grid_512(steps: int) -> tuple[xr.Dataset, xr.Dataset]:

@@ -30,8 +30,6 @@ import argparse
 import datetime as dt
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 # one BLAS thread: the matrix products here are tiny, and on a shared machine a second
@@ -47,6 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import skill_regions  # noqa: E402
 import station_gradients  # noqa: E402
+from bench_timing import best_time  # noqa: E402
 
 from desktop_app.downscale.baseline import (  # noqa: E402
     available_methods,
@@ -178,16 +177,6 @@ def gradients(lines: list[str]) -> None:
     lines.append("  fixed baseline: -6.50 everywhere, never an inversion")
 
 
-def best_time(fn: Callable[[], object], repeats: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def cost(lines: list[str]) -> None:
     """512x512 fine grid over the Davos box, its real ERA5 profiles; the fine elevations
     are the Davos orography stretched to the grid plus real-looking relief (timing only:
@@ -207,7 +196,7 @@ def cost(lines: list[str]) -> None:
     nt = davos.sizes["time"]
     lines.append(f"\n3. Cost per 512x512 step (best of 7, {nt} steps per call, one BLAS "
                  "thread)")
-    took = {m: best_time(lambda m=m: downscale_temperature(davos, terrain, m)) / nt
+    took = {m: best_time(lambda m=m: downscale_temperature(davos, terrain, m), 7) / nt
             for m in ("bilinear", "lapse_fixed", "lapse_estimated", "toposcale")}
     # the choice of baseline runs on the coarse grid; a 64x64 one (the Davos profiles
     # interpolated to it) is more than a 512x512 fine grid ever has under it

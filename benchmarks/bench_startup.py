@@ -3,7 +3,11 @@ import-time profile of what the process imports before the window code starts.
 
 Run under a display (or let this script start Xvfb):
 
-    python benchmarks/bench_startup.py [--runs 5] [--profile-only]
+    python benchmarks/bench_startup.py [--runs 5] [--profile-only] [--compare TREE]
+
+``--compare TREE`` also launches the app from another source tree (an earlier commit,
+``git archive REV | tar -x -C TREE``), alternating run by run with this one, so both
+see the same machine load, and prints the ratio.
 
 Reports, medians over the runs:
 - process launch -> first map frame drawn (the time a user waits for the map; the app
@@ -39,9 +43,10 @@ STARTUP_IMPORTS = ("import desktop_app.cli; from desktop_app.cli import command_
                    "command_module('gui'); from desktop_app.gui.app import run_gui")
 
 
-def import_profile(top: int = 12) -> None:
+def import_profile(top: int = 12, root: Path = ROOT) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", STARTUP_IMPORTS],
-                          capture_output=True, text=True, check=True, cwd=ROOT)
+                          capture_output=True, text=True, check=True, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)})
     rows = []
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -51,7 +56,8 @@ def import_profile(top: int = 12) -> None:
     by_package: Counter[str] = Counter()
     for self_us, _, name in rows:
         by_package[name.split(".")[0]] += self_us
-    print(f"\n== import profile of `microclimate gui` up to the window code: {total:.2f} s "
+    print(f"\n== import profile of `microclimate gui` up to the window code ({root.name}): "
+          f"{total:.2f} s "
           f"in {len(rows)} modules (python -X importtime, one run) ==")
     print("slowest packages (self time of all their modules):")
     for name, us in by_package.most_common(top):
@@ -66,32 +72,65 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile-only", action="store_true")
+    parser.add_argument("--compare", type=Path, metavar="TREE",
+                        help="another source tree to launch, alternating with this one")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") and shutil.which("xvfb-run"):
         os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24",
                                sys.executable, *sys.argv])
+    print(f"load: {os.getloadavg()[0]:.1f} {os.getloadavg()[1]:.1f} "
+          f"{os.getloadavg()[2]:.1f} (1/5/15 min) on {os.cpu_count()} CPUs")
     if not args.profile_only:
-        measure(args.runs)
+        trees = [ROOT] if args.compare is None else [args.compare.resolve(), ROOT]
+        results = measure(args.runs, trees)
+        for tree in trees:
+            print(f"\n== {tree} ==")
+            report(*results[tree])
+        if args.compare is not None:
+            before, after = (statistics.median(results[t][0]) for t in trees)
+            print(f"\nlaunch -> first map frame: {before:.2f} s -> {after:.2f} s "
+                  f"({before / after:.2f}x faster; same runs, alternating)")
     import_profile()
+    if args.compare is not None:
+        import_profile(root=args.compare.resolve())
 
 
-def measure(runs: int) -> None:
-    walls, maps, inner = [], [], []
+def launch(tree: Path, out: str, env: dict[str, str]) -> tuple[float, float | None,
+                                                                 float | None]:
+    """One cold start of ``tree``'s app: (wall s, launch->first frame s, run_gui->frame s)."""
+    launched = time.time()
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "gui", "--screenshot", out],
+        capture_output=True, text=True, env={**env, "PYTHONPATH": str(tree)}, check=True,
+        cwd=tree,
+    )
+    wall = time.perf_counter() - start
+    drawn = re.search(r"map drawn at ([\d.]+) \(([\d.]+) s after start\)", proc.stdout)
+    if not drawn:
+        return wall, None, None
+    return wall, float(drawn.group(1)) - launched, float(drawn.group(2))
+
+
+def measure(runs: int, trees: list[Path]) -> dict[Path, tuple[list[float], list[float],
+                                                              list[float]]]:
+    results: dict[Path, tuple[list[float], list[float], list[float]]] = {
+        t: ([], [], []) for t in trees}
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "MICROCLIMATE_HOME": tmp}
         for k in range(runs):
-            out = os.path.join(tmp, f"shot{k}.png")
-            launched = time.time()
-            start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "desktop_app", "gui", "--screenshot", out],
-                capture_output=True, text=True, env=env, check=True, cwd=ROOT,
-            )
-            walls.append(time.perf_counter() - start)
-            drawn = re.search(r"map drawn at ([\d.]+) \(([\d.]+) s after start\)", proc.stdout)
-            if drawn:
-                maps.append(float(drawn.group(1)) - launched)
-                inner.append(float(drawn.group(2)))
+            for tree in trees:  # alternating: both trees see the same load
+                wall, to_map, inner = launch(tree, os.path.join(tmp, f"shot{k}.png"), env)
+                maps, inners, walls = results[tree]
+                walls.append(wall)
+                if to_map is not None and inner is not None:
+                    maps.append(to_map)
+                    inners.append(inner)
+    return results
+
+
+def report(maps: list[float], inner: list[float], walls: list[float]) -> None:
+    runs = len(walls)
     print(f"runs: {runs}")
     if maps:
         print(f"process launch -> first map frame: median {statistics.median(maps):.2f} s "

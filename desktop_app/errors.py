@@ -8,7 +8,11 @@ shows it in a message box and keeps running.
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from types import ModuleType
 
 
 class MicroclimateError(Exception):
@@ -92,3 +96,27 @@ def install_hint(extra: str) -> str:
         return (f"the desktop installer does not include the [{extra}] extra; use the Python "
                 f"package: {command}")
     return f"install the [{extra}] extra: {command}"
+
+
+@contextmanager
+def extra_needed(extra: str, packages: Collection[str], what: str) -> Iterator[None]:
+    """Imports inside the block that fail for want of one of ``packages`` become one
+    :class:`MicroclimateError` naming the package and the extra. A missing module that is
+    not one of them (a broken install) is not hidden behind the hint."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing not in packages:
+            raise
+        raise MicroclimateError(f"{what} needs {missing}, which is not installed; "
+                                f"{install_hint(extra)}") from exc
+
+
+def require_extra(module: str, extra: str, what: str,
+                  packages: Collection[str] | None = None) -> ModuleType:
+    """``module`` (from the optional ``extra``, whose top-level ``packages`` it may pull
+    in; default: its own), imported now, or the error naming what is missing."""
+    with extra_needed(extra, packages or {module.split(".")[0]}, what):
+        imported = importlib.import_module(module)
+    return imported

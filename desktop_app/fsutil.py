@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import hashlib
 import os
 import re
 import shutil
@@ -231,6 +232,15 @@ def folder_lock(folder: Path, what: str,
         yield
     finally:
         handle.close()  # closing releases the lock
+
+
+def sha256_file(path: Path) -> str:
+    """The file's SHA-256 as hex, read in 1 MiB blocks (model files run to hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_grib_framing(path: Path, what: str = "GRIB file") -> int:

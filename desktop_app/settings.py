@@ -7,7 +7,7 @@ naming the key and the file; nothing is guessed. Writes are atomic.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from desktop_app import paths
 from desktop_app.core.display import TEMPERATURE_UNITS, TIME_ZONES, WIND_UNITS
 from desktop_app.errors import ConfigError
 from desktop_app.fsutil import atomic_write_bytes
+from desktop_app.strict_config import check_table
 
 SETTINGS_FILE = "settings.json"
 # Open-Meteo's public servers: the defaults wherever a self-hosted one can be set instead
@@ -46,23 +47,7 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
-        defaults = cls()
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if key not in known:
-                raise ConfigError(
-                    f"{source}: unknown setting {key!r}; known: {', '.join(sorted(known))}"
-                )
-            expected = type(getattr(defaults, key))
-            if expected is int and isinstance(value, bool):
-                raise ConfigError(f"{source}: setting {key!r} must be an integer, got {value!r}")
-            if not isinstance(value, expected):
-                raise ConfigError(
-                    f"{source}: setting {key!r} must be {expected.__name__}, "
-                    f"got {type(value).__name__} {value!r}"
-                )
-            values[key] = value
+        values = check_table(data, cls, source=source, what="setting")
         if "provider" in values and values["provider"] not in ("auto", "cuda", "cpu"):
             raise ConfigError(f"{source}: setting 'provider' must be auto, cuda or cpu")
         for key, allowed in (("temperature_unit", TEMPERATURE_UNITS), ("wind_unit", WIND_UNITS),

@@ -7,8 +7,10 @@ from. Inside the program, data are trusted; so every reader calls these once.
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -142,3 +144,16 @@ def arg_int(low: int, high: int) -> Any:
 
 
 PORT = arg_int(1, 65535)
+
+
+def check_bearer(authorization: str, secret: bytes, http_error: Callable[..., Exception]
+                 ) -> None:
+    """An ``Authorization: Bearer <token>`` header that holds ``secret`` (compared in
+    constant time, so the answer's timing tells nothing about the token), or the web
+    framework's ``http_error`` 401 asking for one. Shared by the trainer service and the
+    watch API."""
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8"),
+                                                            secret):
+        raise http_error(401, "missing or wrong bearer token",
+                         headers={"WWW-Authenticate": "Bearer"})

@@ -4,7 +4,7 @@ Used by ``microclimate.spec`` after PyInstaller's analysis: every collected modu
 file is mapped to the installed distribution that provides it (top-level import name ->
 distribution, via ``importlib.metadata.packages_distributions``); system libraries the
 bundle copies (Linux) are mapped to their Debian package's copyright file. The text is
-rendered by :mod:`desktop_app.third_party`, the same code the About dialog falls back on.
+rendered by :mod:`desktop_app.licence_notices`, the same code the About dialog falls back on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
-from desktop_app.third_party import APP_DIST, canonical, render_notice
+from desktop_app.licence_notices import APP_DIST, canonical, render_notice
 
 
 def top_level_names(modules: Iterable[str], dest_paths: Iterable[str]) -> set[str]:

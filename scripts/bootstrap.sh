@@ -96,9 +96,12 @@ case "$MODE" in
     .venv/bin/ruff check desktop_app tests benchmarks resources scripts
     say "mypy"
     .venv/bin/mypy
-    say "pytest (GUI tests run in a real window under Xvfb)"
+    # one worker per core (each with its own Xvfb); the installer build is one group that
+    # starts first, so the rest of the suite runs beside it
+    WORKERS="${PYTEST_WORKERS:-auto}"
+    say "pytest on $WORKERS workers (GUI tests run in a real window under Xvfb)"
     set +e
-    .venv/bin/python -m pytest "$@"
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"
     rc=$?
     set -e
     if [ "$rc" -eq 5 ]; then

@@ -19,6 +19,13 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CDSAPI_RC", str(tmp_path / "no-cdsapirc"))  # never the user's key
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The installer tests first: their bundle build is the longest single piece of the
+    suite, and under pytest-xdist it then runs on one worker beside everything else
+    instead of at the end with the other workers idle."""
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+
+
 _status = {"code": 0}
 
 

@@ -11,5 +11,6 @@ extra to install.
 - :mod:`.store`: the output written to a temporary store beside the target, per-chunk
   completion markers (resume), moved into place at the end.
 - :mod:`.engine`: submit chunk tasks, progress, cancel, fault messages.
-- :mod:`.qc_job`, :mod:`.forecast_job`, :mod:`.verify_job`: the three jobs.
+- :mod:`.qc_run`, :mod:`.forecast_run`, :mod:`.verify_run`: the three cluster runs.
+- :mod:`.window_runs`: QC and forecast of the data the window holds, run on the cluster.
 """

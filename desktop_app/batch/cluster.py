@@ -7,14 +7,13 @@ without the ``[cluster]`` extra imports fine.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop_app.errors import ConfigError, MicroclimateError, install_hint
+from desktop_app.errors import ConfigError, MicroclimateError, require_extra
 
 CLUSTER_PACKAGES = ("dask", "distributed", "dask_jobqueue", "zarr")
 JOBQUEUE_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
@@ -26,15 +25,7 @@ class ClusterError(MicroclimateError):
 
 def require(module: str) -> Any:
     """Import a ``[cluster]`` package, or raise one clear error naming the extra."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or module).split(".")[0]
-        if missing not in CLUSTER_PACKAGES:
-            raise
-        raise MicroclimateError(
-            f"cluster runs need {missing}, which is not installed; {install_hint('cluster')}"
-        ) from exc
+    return require_extra(module, "cluster", "a cluster run", CLUSTER_PACKAGES)
 
 
 def require_dask() -> None:

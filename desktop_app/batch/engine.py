@@ -19,7 +19,7 @@ from desktop_app.batch.cluster import ClusterError, require
 from desktop_app.batch.store import disk_full_message, mark_done
 from desktop_app.errors import CancelledError, DataFileError
 
-ProgressFn = Callable[[int, int, str], None]  # done, total, message
+ChunkProgress = Callable[[int, int, str], None]  # done, total, message
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def _run_and_mark(fn: Callable[..., Any], args: tuple[Any, ...], done_dir: str,
 
 
 def run_chunks(client: Any, chunks: Sequence[Chunk], done_dir: str, *, already: set[str],
-               progress: ProgressFn | None = None, cancelled: Callable[[], bool] | None = None,
+               progress: ChunkProgress | None = None, cancelled: Callable[[], bool] | None = None,
                label: str = "chunks", out_hint: str = "") -> int:
     """Run the chunks not in ``already``; return how many ran. Raises on the first
     failure (after cancelling the rest)."""

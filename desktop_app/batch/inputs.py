@@ -8,9 +8,10 @@ their own slices on the workers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -19,6 +20,27 @@ from desktop_app.errors import DataFileError
 from desktop_app.fsutil import check_grib_framing
 
 GRID_COORDS = ("latitude", "longitude", "station_id")
+T = TypeVar("T")
+
+
+class LastOnly(Generic[T]):
+    """A worker process's one-slot cache: the value for the last key it was asked for.
+
+    Chunks of one run land on a worker one after another with the same inputs, so the
+    last opened dataset (or built feature block) is the one the next chunk wants; keeping
+    older ones would hold the memory of finished runs. The lock serialises making (the
+    worker's threads would otherwise open the same files twice)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slot: tuple[Hashable, T] | None = None
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if self._slot is None or self._slot[0] != key:
+                self._slot = None  # let the old value go before the new one is made
+                self._slot = (key, make())
+            return self._slot[1]
 
 
 def _engine(path: Path) -> str | None:

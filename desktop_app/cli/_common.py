@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
 import signal
@@ -13,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import Any, TextIO
 
 import xarray as xr
@@ -23,6 +22,7 @@ from desktop_app.errors import (
     DataFileError,
     MicroclimateError,
     WriteError,
+    extra_needed,
     install_hint,
 )
 from desktop_app.fsutil import load_netcdf
@@ -40,23 +40,21 @@ def open_netcdf(path: Path, what: str) -> xr.Dataset:
 TRAIN_EXTRA_PACKAGES = ("torch", "fastapi", "uvicorn", "onnxscript", "psutil")
 
 
-def import_training(module: str) -> ModuleType:
-    """``desktop_app.training.<module>``, imported only when a command needs it (nothing
-    in the app imports the trainer statically). Without the ``[train]`` extra this is
-    one clear error naming it."""
+@contextmanager
+def training_extra() -> Iterator[None]:
+    """Wrap the imports of ``desktop_app.training`` (made where a command runs, never at
+    module level: the trainer needs torch, an optional extra). Without the ``[train]``
+    extra, or in the desktop installer that leaves the trainer out, they become one clear
+    error naming it."""
     try:
-        return importlib.import_module(f"desktop_app.training.{module}")
+        with extra_needed("train", TRAIN_EXTRA_PACKAGES, "training"):
+            yield
     except ModuleNotFoundError as exc:
         if getattr(sys, "frozen", False) and (exc.name or "").startswith("desktop_app.training"):
             raise MicroclimateError(
                 f"the trainer is not part of the desktop installer: {install_hint('train')}"
             ) from exc
-        missing = (exc.name or "").split(".")[0]
-        if missing not in TRAIN_EXTRA_PACKAGES:
-            raise
-        raise MicroclimateError(
-            f"training needs {missing}, which is not installed; {install_hint('train')}"
-        ) from exc
+        raise
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C'd command

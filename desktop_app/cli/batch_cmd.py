@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
              bar: ProgressBar, cancelled: Callable[[], bool]) -> int:
     if args.job == "qc":
-        from desktop_app.batch.qc_job import run_batch_qc
+        from desktop_app.batch.qc_run import run_batch_qc
         from desktop_app.qc.config import load_config
 
         config = load_config(args.config)
@@ -160,7 +160,7 @@ def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
                               time_chunk=chunks.get("time", 8760),
                               restart=args.restart, progress=bar, cancelled=cancelled)
     elif args.job == "forecast":
-        from desktop_app.batch.forecast_job import run_batch_forecast
+        from desktop_app.batch.forecast_run import run_batch_forecast
         from desktop_app.errors import ModelError
         from desktop_app.inference.registry import ModelRegistry
 
@@ -175,7 +175,7 @@ def _run_job(args: argparse.Namespace, client: Any, chunks: dict[str, int],
                                     threads=args.threads_per_worker, restart=args.restart,
                                     progress=bar, cancelled=cancelled)
     else:
-        from desktop_app.batch.verify_job import run_batch_verify
+        from desktop_app.batch.verify_run import run_batch_verify
 
         report = run_batch_verify(client, args.inputs, args.obs, args.variable,
                                   time_chunk=chunks.get("time", 168), progress=bar,

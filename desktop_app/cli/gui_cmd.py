@@ -45,6 +45,6 @@ def check_display(env: Mapping[str, str] | None = None) -> None:
 def run(args: argparse.Namespace) -> int:
     check_display()
     # Qt is imported only when a window is wanted, so headless commands stay light.
-    from desktop_app.gui.app import run_gui
+    from desktop_app.gui.app import end_process, run_gui
 
-    return run_gui(data_path=args.data, screenshot=args.screenshot)
+    end_process(run_gui(data_path=args.data, screenshot=args.screenshot))

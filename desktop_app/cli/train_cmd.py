@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from desktop_app.cli._common import EXIT_INTERRUPTED, import_training, interruptible
+from desktop_app.cli._common import EXIT_INTERRUPTED, interruptible, training_extra
 from desktop_app.errors import ConfigError
 
 TRAIN_STOPPING = ("interrupted: saving a checkpoint after the current step (Ctrl-C again to "
@@ -56,8 +56,9 @@ def _finetune_config(args: argparse.Namespace) -> Any:
     --coarse/--terrain with defaults; the base's card fixes features and architecture."""
     from desktop_app.inference.registry import ModelRegistry
 
-    config = import_training("config")
-    finetune = import_training("finetune")
+    with training_extra():
+        import desktop_app.training.config as config
+        import desktop_app.training.finetune as finetune
     if args.base is None or args.out is None:
         raise ConfigError("usage: microclimate train finetune --base NAME[@VERSION] "
                           "--stations FILE --out DIR (--config FILE | --coarse FILE "
@@ -85,21 +86,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{', '.join(tune_flags)} go with 'microclimate train finetune'")
     if words == ["finetune"]:
         cfg = _finetune_config(args)
-        runner = import_training("run")
+        with training_extra():
+            import desktop_app.training.run as runner
         with interruptible(TRAIN_STOPPING) as interrupt:
             result, exported = runner.finetune_and_export(cfg, args.out, cancel=interrupt)
     elif words:
         if len(words) != 2 or words[0] != "resume" or args.config or args.out:
             raise ConfigError("usage: microclimate train resume DIR "
                               "(or: microclimate train --config FILE --out DIR)")
-        runner = import_training("run")
+        with training_extra():
+            import desktop_app.training.run as runner
         with interruptible(TRAIN_STOPPING) as interrupt:
             result, exported = runner.resume_and_export(Path(words[1]), cancel=interrupt)
     else:
         if args.config is None or args.out is None:
             raise ConfigError("microclimate train needs --config FILE and --out DIR "
                               "(or: microclimate train resume DIR)")
-        runner = import_training("run")
+        with training_extra():
+            import desktop_app.training.run as runner
         with interruptible(TRAIN_STOPPING) as interrupt:
             result, exported = runner.train_and_export(args.config, args.out,
                                                        cancel=interrupt)

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 
 from desktop_app import paths
-from desktop_app.cli._common import import_training
+from desktop_app.cli._common import training_extra
 from desktop_app.errors import ConfigError
 from desktop_app.fsutil import atomic_path
 from desktop_app.validation import PORT, arg_int
@@ -60,8 +60,9 @@ def read_or_create_token(token_file: Path | None, state_dir: Path) -> tuple[str,
 
 
 def run(args: argparse.Namespace) -> int:
-    import_training("run")  # the jobs need torch: say so now, not at the first job
-    service = import_training("service")
+    with training_extra():
+        import desktop_app.training.run  # noqa: F401  the jobs need torch: say so now
+        import desktop_app.training.service as service
     state_dir = args.state_dir or paths.trainer_dir()
     state_dir.mkdir(parents=True, exist_ok=True)
     token, token_path = read_or_create_token(args.token_file, state_dir)

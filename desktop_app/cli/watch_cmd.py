@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from desktop_app.watch.api import create_app, require_extra
+    from desktop_app.watch.api import create_app, watch_extra
 
-    uvicorn = require_extra("uvicorn")
+    uvicorn = watch_extra("uvicorn")
     watcher, store = _build(args.config)
     state = paths.ensure_dir(paths.config_dir() / "watch")
     token, token_path = read_or_create_token(args.token_file, state)

@@ -70,9 +70,10 @@ def bilinear(values: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray,
     wy = wy[:, None]
     wx = wx[None, :]
     v = np.asarray(values)
-    top = v[..., i0[:, None], j0[None, :]] * (1 - wx) + v[..., i0[:, None], j1[None, :]] * wx
-    bot = v[..., i1[:, None], j0[None, :]] * (1 - wx) + v[..., i1[:, None], j1[None, :]] * wx
-    return np.asarray(top * (1 - wy) + bot * wy)
+    # along longitude on the source rows first, then pick rows: the same products as
+    # the four 2-D gathers (bit for bit) at a fraction of the memory traffic
+    rows = v[..., j0] * (1 - wx) + v[..., j1] * wx
+    return np.asarray(rows[..., i0, :] * (1 - wy) + rows[..., i1, :] * wy)
 
 
 def saturation_vapour_pressure(temp_c: np.ndarray) -> np.ndarray:

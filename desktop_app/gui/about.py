@@ -10,7 +10,7 @@ import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
-from desktop_app.third_party import app_licence, notice_text
+from desktop_app.licence_notices import app_licence, notice_text
 
 
 class LicencesDialog(QtWidgets.QDialog):

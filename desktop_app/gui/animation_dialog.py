@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6 import QtWidgets
 
+from desktop_app.core.progress import Progress
 from desktop_app.gui.exports import _stations_with_flags, shown_field_dataset
-from desktop_app.viz.animation import FORMATS, MAX_FPS, Progress, write_animation
+from desktop_app.viz.animation import FORMATS, MAX_FPS, write_animation
 
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow

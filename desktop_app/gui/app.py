@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from PySide6 import QtCore, QtWidgets
 
 from desktop_app.errors import DataFileError
 from desktop_app.gui.main_window import MainWindow
 from desktop_app.gui.region_view import RegionView
+from desktop_app.lazy_dask import defer_dask
 from desktop_app.sources.region import open_data
 from desktop_app.viz.export import save_png
 
@@ -28,6 +31,20 @@ def ensure_app() -> QtWidgets.QApplication:
     return app
 
 
+def end_process(code: int) -> NoReturn:
+    """End the GUI process now, skipping the interpreter's teardown.
+
+    The window is closed, its settings synced and every output renamed into place by
+    now. The final garbage collection of the C extensions (Qt, vispy and PyOpenGL, GDAL
+    and PROJ side by side) has aborted the process after a successful run ("bool_dealloc"
+    at finalization, exit 134) where Dask is not installed, or not imported: its many
+    module objects happened to hide it. The frozen app's entry point ends the same way.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
     """Grab the whole window (GL canvas included) and write a PNG atomically."""
     pixmap = window.grab()
@@ -38,6 +55,7 @@ def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
 
 def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> int:
     started = time.perf_counter()
+    defer_dask()  # xarray would import Dask (a second) to learn that nothing is Dask yet
     region = open_data(data_path)  # bad data fails here, before any display is needed
     app = ensure_app()
     window = MainWindow(RegionView(region))
@@ -57,6 +75,9 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
     result = {"code": 1}
 
     def shoot() -> None:
+        # the panels built after the first frame resize the map; let that land first
+        app.processEvents()
+        window.map.settle()
         try:
             save_screenshot(window, screenshot)
             took = time.perf_counter() - started

@@ -16,22 +16,23 @@ from desktop_app.gui import window_state, workflow
 from desktop_app.gui.about import add_help_menu
 from desktop_app.gui.file_menu import add_file_menu, fill_recent_menu, load_view
 from desktop_app.gui.map_menu import add_map_menu, display_units, load_display_settings
-from desktop_app.gui.new_region import NEW_REGION_TASK, NewRegionDialog
 from desktop_app.gui.region_view import RegionView
-from desktop_app.gui.station_series import show_station_series
+from desktop_app.gui.widgets import NEW_REGION_TASK
 from desktop_app.gui.workers import TaskRunner
 from desktop_app.viz.hillshade import hillshade
 
 if TYPE_CHECKING:
+    from desktop_app.gui.new_region import NewRegionDialog
     from desktop_app.gui.panels.data_panel import DataPanel
     from desktop_app.gui.panels.forecast_panel import ForecastPanel
     from desktop_app.gui.panels.models_panel import ModelsPanel
     from desktop_app.gui.panels.qc_panel import QCPanel
     from desktop_app.gui.panels.training_panel import TrainingPanel
     from desktop_app.gui.panels.watch_panel import WatchPanel
+    from desktop_app.viz.timeseries import TimeSeriesPlot
 from desktop_app.viz.map_canvas import MapCanvas
 from desktop_app.viz.map_model import MapModel
-from desktop_app.viz.timeseries import TimeSeriesPlot
+from desktop_app.viz.map_model.colour import prime_ranges
 
 CMAP_CHOICES = ("coolwarm", "viridis", "RdBu", "GrBu", "hot", "ice", "grays")
 SHADED_OPACITY = 0.8
@@ -47,9 +48,14 @@ class MainWindow(QtWidgets.QMainWindow):
     models_panel: ModelsPanel
     training_panel: TrainingPanel
     watch_panel: WatchPanel
+    # the series plot (pyqtgraph, ~0.5 s to import) is also built after the first frame
+    series: TimeSeriesPlot
     _building_panels = False
 
     def __getattr__(self, name: str) -> Any:
+        if name == "series":
+            self._build_series()
+            return vars(self)["series"]
         if name in workflow.ATTRIBUTES:
             workflow.build(self)
             return vars(self)[name]
@@ -90,7 +96,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.provenance.setWordWrap(True)
 
         self.map = MapCanvas(self.map_model)
-        self.series = TimeSeriesPlot()
+        # holds the series plot once it is built; until then it is an empty pane
+        self.series_pane = QtWidgets.QWidget()
+        QtWidgets.QVBoxLayout(self.series_pane).setContentsMargins(0, 0, 0, 0)
 
         # two rows, so no box is cut short in a narrow map pane ("2 m air t")
         top = QtWidgets.QGridLayout()
@@ -118,7 +126,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.series)
+        splitter.addWidget(self.series_pane)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         self.setCentralWidget(splitter)
@@ -157,7 +165,28 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_panels_soon(self) -> None:
         self.map.drawn.disconnect(self._build_panels_soon)
+        QtCore.QTimer.singleShot(0, self._build_series)
         QtCore.QTimer.singleShot(0, lambda: workflow.build(self))
+
+    def _series_plot(self) -> TimeSeriesPlot | None:
+        """The series plot if it has been built (nothing to update before that)."""
+        plot: TimeSeriesPlot | None = vars(self).get("series")
+        return plot
+
+    def _build_series(self) -> None:
+        """Build the series plot and draw what the window shows now into it."""
+        if self._series_plot() is not None:
+            return
+        from desktop_app.viz.timeseries import TimeSeriesPlot
+
+        plot = TimeSeriesPlot()
+        self.series = plot
+        layout = self.series_pane.layout()
+        assert layout is not None
+        layout.addWidget(plot)
+        plot.set_time_zone(self.display_settings.time_zone)
+        self._draw_series()
+        plot.set_cursor(self.view.times[self.time_index])
 
     def _build_menus(self) -> None:
         self.recent_menu = add_file_menu(self)
@@ -173,7 +202,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Units, time zone or palette changed: the map, readouts and series follow."""
         s = self.display_settings
         self.map_model.field.set_style(units=display_units(s), stepped=s.stepped_palette)
-        self.series.set_time_zone(s.time_zone)
+        plot = self._series_plot()
+        if plot is not None:
+            plot.set_time_zone(s.time_zone)
         self._on_time()
         self._draw_series()
 
@@ -207,7 +238,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if view.stations is not None and view.stations.sizes["station"]:
             self.select_station(0)
         else:
-            self.series.show_empty(view.times, "No stations in this region")
+            self._draw_series()
 
     def open_region(self, folder: Path) -> bool:
         """Load a region folder in the background; errors show a message."""
@@ -216,6 +247,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_new_region(self) -> NewRegionDialog:
         """File ▸ New region: the dialog (not modal, so a box can be drawn on the map)."""
+        from desktop_app.gui.new_region import NewRegionDialog  # httpx, the providers
+
         if self.new_region_dialog is None:
             self.new_region_dialog = NewRegionDialog(self)
         self.new_region_dialog.show()
@@ -320,9 +353,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cmap_box.blockSignals(False)
         s = self.display_settings
         field = self.map_model.field
-        field.set_style(units=display_units(s), stepped=s.stepped_palette)
         field.set_data(self.view.field[var].values, self.view.lat, self.view.lon, var,
-                       difference=self.view.is_difference, t=self.time_index, cmap=cmap)
+                       difference=self.view.is_difference, t=self.time_index, cmap=cmap,
+                       units=display_units(s), stepped=s.stepped_palette)
+        # the other variables' colour ranges, worked out off the GUI thread: a switch
+        # to one of them then costs no pass over a week of frames
+        prime_ranges([self.view.field[v].values for v in self.view.variables if v != var])
         self._on_time()
         self._draw_series()
 
@@ -338,7 +374,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.view.forecast is not None:  # the guard's verdict can change per step
             self.provenance.setText(self._provenance_text())
         self._draw_stations()
-        self.series.set_cursor(self.view.times[t])  # the series themselves do not change
+        plot = self._series_plot()
+        if plot is not None:  # the series themselves do not change
+            plot.set_cursor(self.view.times[t])
 
     def _on_shading(self, on: bool) -> None:
         self.map_model.hillshade.set_visible(on)
@@ -370,9 +408,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._draw_series()
 
     def _draw_series(self) -> None:
-        if self.selected_station is not None:
-            show_station_series(self.series, self.view, self.selected_station, self.variable,
-                                display_units(self.display_settings), self.time_index)
+        plot = self._series_plot()
+        if plot is None:
+            return  # drawn when it is built
+        if self.selected_station is None:
+            plot.show_empty(self.view.times, "No stations in this region")
+            return
+        from desktop_app.gui.station_series import show_station_series
+
+        show_station_series(plot, self.view, self.selected_station, self.variable,
+                            display_units(self.display_settings), self.time_index)
 
     def hover_text(self, i: int, j: int) -> str:
         var = get_variable(self.variable)

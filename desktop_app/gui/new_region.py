@@ -15,7 +15,7 @@ from PySide6 import QtWidgets
 from desktop_app import paths
 from desktop_app.errors import MicroclimateError
 from desktop_app.gui.region_view import RegionView
-from desktop_app.gui.widgets import day_range_edits
+from desktop_app.gui.widgets import NEW_REGION_TASK, day_range_edits
 from desktop_app.settings import Settings, load_settings
 from desktop_app.sources.context import FetchContext
 from desktop_app.sources.region import load_region
@@ -30,7 +30,8 @@ from desktop_app.sources.region_build import (
 if TYPE_CHECKING:
     from desktop_app.gui.main_window import MainWindow
 
-NEW_REGION_TASK = "New region"
+__all__ = ["NEW_REGION_TASK", "NewRegionDialog"]
+
 BACKGROUNDS = {"none": "None (terrain only)", "era5": "ERA5 files",
                "openmeteo": "Open-Meteo (fetch)"}
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+# the File ▸ New region task's name (the window knows it without importing the dialog)
+NEW_REGION_TASK = "New region"
+
 
 def day_range_edits(days: int = 2) -> tuple[QtWidgets.QDateEdit, QtWidgets.QDateEdit]:
     """A first-day and a last-day box (calendar pop-up, YYYY-MM-DD), today to today +

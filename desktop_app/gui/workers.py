@@ -1,7 +1,7 @@
 """Long work off the GUI thread, with progress and cancel.
 
-A job is a plain function ``job(progress, cancel) -> result`` from the domain layers:
-``progress(fraction, message)`` reports, ``cancel`` is a ``threading.Event`` the job
+Work is a plain function ``work(progress, cancel) -> result`` from the domain layers:
+``progress(fraction, message)`` reports, ``cancel`` is a ``threading.Event`` the work
 checks between steps (raising :class:`CancelledError`). The runner shows a progress bar
 and a Cancel button in the status bar; a :class:`MicroclimateError` becomes a message
 box and the window keeps working.
@@ -15,10 +15,10 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import CancelledError, MicroclimateError
 
-Progress = Callable[[float, str], None]
-Job = Callable[[Progress, threading.Event], Any]
+Work = Callable[[Progress, threading.Event], Any]
 
 
 class _Signals(QtCore.QObject):
@@ -29,13 +29,13 @@ class _Signals(QtCore.QObject):
 
 
 class _Task(QtCore.QRunnable):
-    def __init__(self, job: Job, cancel: threading.Event, signals: _Signals) -> None:
+    def __init__(self, work: Work, cancel: threading.Event, signals: _Signals) -> None:
         super().__init__()
-        self.job, self.cancel, self.signals = job, cancel, signals
+        self.work, self.cancel, self.signals = work, cancel, signals
 
     def run(self) -> None:
         try:
-            result = self.job(lambda f, m: self.signals.progress.emit(float(f), str(m)),
+            result = self.work(lambda f, m: self.signals.progress.emit(float(f), str(m)),
                               self.cancel)
         except CancelledError:
             self.signals.cancelled.emit()
@@ -51,7 +51,7 @@ class _Task(QtCore.QRunnable):
 
 
 class TaskRunner(QtCore.QObject):
-    """Runs one job at a time per runner and drives a progress bar + Cancel button."""
+    """Runs one piece of work at a time per runner and drives a progress bar + Cancel button."""
 
     finished = QtCore.Signal(str, object)  # (task name, result)
     failed = QtCore.Signal(str, str)  # (task name, message)
@@ -80,8 +80,8 @@ class TaskRunner(QtCore.QObject):
     def busy(self) -> bool:
         return self.name is not None
 
-    def start(self, name: str, job: Job) -> bool:
-        """Start ``job``; False (and nothing started) if another job is running."""
+    def start(self, name: str, work: Work) -> bool:
+        """Start ``work``; False (and nothing started) if other work is running."""
         if self.busy:
             return False
         self.name = name
@@ -91,14 +91,14 @@ class TaskRunner(QtCore.QObject):
         signals.done.connect(lambda result: self._end("finished", result))
         signals.failed.connect(lambda message: self._end("failed", message))
         signals.cancelled.connect(lambda: self._end("cancelled", None))
-        self._signals = signals  # keep alive until the job ends
+        self._signals = signals  # keep alive until the work ends
         self.label.setText(name)
         self.bar.setValue(0)
         self.bar.setFormat(f"{name}: starting")
         for widget in (self.label, self.bar, self.cancel_button):
             widget.show()
         self.cancel_button.setEnabled(True)
-        self.pool.start(_Task(job, self._cancel, signals))
+        self.pool.start(_Task(work, self._cancel, signals))
         return True
 
     def cancel(self) -> None:

@@ -8,21 +8,18 @@ the benchmarks score every one from the same file.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from desktop_app.core.progress import CancelToken
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, downscale_temperature, lapse_rate_baseline
 from desktop_app.downscale.features import interp_matrix, separable_bilinear
 from desktop_app.errors import CancelledError
 
 DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per chunk of steps (as the predictor's)
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 def baseline_fields(coarse: xr.Dataset, terrain: xr.Dataset, *,

@@ -9,18 +9,18 @@ the ONNX graph itself (:func:`check_against_graph`).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.features import FEATURES
+from desktop_app.core.variables import VARIABLES, Variable
+from desktop_app.downscale.features import FEATURES, Feature
 from desktop_app.errors import ModelError
-from desktop_app.fsutil import safe_name
+from desktop_app.fsutil import safe_name, sha256_file
 from desktop_app.inference.guard import TrainingDomain, parse_domain
+from desktop_app.strict_config import check_table
 
 FORMAT_VERSION = 1
 _TOP_KEYS = {"format_version", "name", "version", "created", "description", "trained",
@@ -30,6 +30,7 @@ _TOP_KEYS = {"format_version", "name", "version", "created", "description", "tra
 # fine-tune it); training_runs: the tracked runs behind the model (desktop_app.tracking)
 _OPTIONAL = {"metrics", "limitations", "description", "training_domain", "architecture",
              "training_runs"}
+T = TypeVar("T")
 META_FEATURES = "microclimate.features"
 META_UNITS = "microclimate.output_units"
 
@@ -94,12 +95,20 @@ def _need(d: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
     return value
 
 
-def _stat(d: dict[str, Any], where: str) -> tuple[float, float]:
-    mean = float(_need(d, "mean", (int, float), where))
-    std = float(_need(d, "std", (int, float), where))
-    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+def _entry(cls: type[T], value: object, where: str, what: str,
+           registry: Mapping[str, Feature | Variable]) -> T:
+    """A feature or an output of the card: exactly the fields of ``cls``, typed, naming
+    a ``what`` of the ``registry`` in the registry's units."""
+    values = check_table(value, cls, source=where, error=ModelError)
+    if not values["std"] > 0:
         raise ModelError(f"{where}: normalisation needs a finite mean and std > 0")
-    return mean, std
+    name, units = values["variable" if what == "variable" else "name"], values["units"]
+    if name not in registry:
+        raise ModelError(f"{where}: unknown {what} {name!r}")
+    if units != registry[name].units:
+        raise ModelError(f"{where}: {what} {name!r} must be in {registry[name].units!r}, "
+                         f"card says {units!r}")
+    return cls(**values)
 
 
 def _shape(value: Any, where: str) -> list[int | str]:
@@ -125,33 +134,16 @@ def parse_card(data: Any, source: str = "model card") -> ModelCard:
     inp = _need(data, "input", dict, source)
     features = []
     for k, f in enumerate(_need(inp, "features", list, f"{source} input")):
-        where = f"{source} input feature {k}"
-        if not isinstance(f, dict):
-            raise ModelError(f"{where}: expected an object")
-        name = _need(f, "name", str, where)
-        units = _need(f, "units", str, where)
-        if name not in FEATURES:
-            raise ModelError(f"{where}: unknown feature {name!r}")
-        if units != FEATURES[name].units:
-            raise ModelError(f"{where}: feature {name!r} is in {FEATURES[name].units!r}, "
-                             f"card says {units!r}")
-        features.append(FeatureStat(name, units, *_stat(f, where)))
+        features.append(_entry(FeatureStat, f, f"{source} input feature {k}", "feature",
+                               FEATURES))
     if not features:
         raise ModelError(f"{source}: the input lists no features")
     outputs = []
     for k, o in enumerate(_need(data, "outputs", list, source)):
         where = f"{source} output {k}"
-        if not isinstance(o, dict):
-            raise ModelError(f"{where}: expected an object")
-        variable = _need(o, "variable", str, where)
-        units = _need(o, "units", str, where)
-        if variable not in VARIABLES:
-            raise ModelError(f"{where}: unknown variable {variable!r}")
-        if units != VARIABLES[variable].units:
-            raise ModelError(f"{where}: {variable!r} must be in {VARIABLES[variable].units!r}"
-                             f", card says {units!r}")
-        outputs.append(OutputSpec(_need(o, "name", str, where), variable, units,
-                                  *_stat(o, where), _shape(o.get("shape"), where)))
+        output = _entry(OutputSpec, o, where, "variable", VARIABLES)
+        _shape(output.shape, where)
+        outputs.append(output)
     if not outputs:
         raise ModelError(f"{source}: the card lists no outputs")
     grid = _need(data, "grid", dict, source)
@@ -201,13 +193,6 @@ def load_card(path: Path) -> ModelCard:
         raise ModelError(f"cannot read model card {path}: {exc}") from exc
     return parse_card(data, str(path))
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_sha256(card: ModelCard, onnx_path: Path) -> None:

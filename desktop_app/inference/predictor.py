@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import xarray as xr
 
+from desktop_app.core.progress import CancelToken, Progress
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, available_methods
@@ -28,17 +29,13 @@ from desktop_app.errors import CancelledError, MicroclimateError, ModelError
 from desktop_app.inference import guard
 from desktop_app.inference.baselines import baseline_fields, reference_fields
 from desktop_app.inference.card import check_against_graph, check_sha256
+from desktop_app.inference.forecast_output import forecast_dataset, model_source, with_halo
 from desktop_app.inference.registry import ModelEntry, ModelRegistry
 from desktop_app.inference.runtime import ModelSession, create_session
 from desktop_app.sources.output import write_netcdf
 
-ProgressFn = Callable[[float, str], None]
 DEFAULT_MAX_TILE_CELLS = 1024 * 1024  # cells per tile (one time step)
 DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per session.run (steps x tile cells)
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 class HasCoarseTerrain(Protocol):
@@ -57,11 +54,7 @@ def tiles(shape: tuple[int, int], max_cells: int, halo: int
     side = max(1, int(np.sqrt(max_cells)) - 2 * halo)
     for i0 in range(0, ny, side):
         for j0 in range(0, nx, side):
-            i1, j1 = min(ny, i0 + side), min(nx, j0 + side)
-            a0, b0 = max(0, i0 - halo), max(0, j0 - halo)
-            a1, b1 = min(ny, i1 + halo), min(nx, j1 + halo)
-            yield (slice(a0, a1), slice(b0, b1),
-                   slice(i0 - a0, i1 - a0), slice(j0 - b0, j1 - b0))
+            yield with_halo((i0, min(ny, i0 + side)), (j0, min(nx, j0 + side)), halo, shape)
 
 
 class Predictor:
@@ -90,7 +83,7 @@ class Predictor:
                               normalisation=(self.mean.ravel(), self.std.ravel()))
 
     def predict(self, coarse: xr.Dataset, terrain: xr.Dataset, *,
-                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                progress: Progress | None = None, cancel: CancelToken | None = None,
                 max_tile_cells: int = DEFAULT_MAX_TILE_CELLS,
                 batch_cells: int = DEFAULT_BATCH_CELLS,
                 outside: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -267,7 +260,7 @@ def _predictors(registry: ModelRegistry, model: str | None, provider: str,
 
 def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Dataset],
                  model: str | None = None, provider: str = "auto", *,
-                 progress: ProgressFn | None = None, cancel: CancelToken | None = None,
+                 progress: Progress | None = None, cancel: CancelToken | None = None,
                  int8: bool = False, subhourly_hours: int = 0, references: bool = True,
                  registry: ModelRegistry | None = None,
                  max_tile_cells: int = DEFAULT_MAX_TILE_CELLS, threads: int | None = None,
@@ -306,8 +299,7 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
                                         outside=outside).items():
             if var not in predicted:  # the first model for a variable wins
                 predicted[var] = values
-                source[var] = (f"model {pred.card.spec} "
-                               f"({'trained' if pred.card.trained else 'NOT trained'})")
+                source[var] = model_source(pred.card)
         share = np.fmax(share, outside) if not np.isnan(outside).all() else outside
     baseline = baseline_fields(coarse, terrain, cancel=cancel, method=method)
     unguarded = np.isnan(share).all()
@@ -340,29 +332,19 @@ def run_forecast(region_or_inputs: HasCoarseTerrain | tuple[xr.Dataset, xr.Datas
     cards = [p.card for p in predictors]
     generated = "yes" if "yes" in (coarse.attrs.get("generated_values"),
                                    terrain.attrs.get("generated_values")) else "no"
-    ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
-                                       "latitude": terrain["latitude"].values,
-                                       "longitude": terrain["longitude"].values})
-    ds["elevation"] = terrain["elevation"]
-    ds.attrs = {
-        "Conventions": "CF-1.8",
-        "title": f"micro-climate forecast ({', '.join(c.spec for c in cards)})",
-        "model_name": ", ".join(c.name for c in cards),
-        "model_version": ", ".join(c.version for c in cards),
-        "model_sha256": ", ".join(c.sha256 for c in cards),
-        "model_trained": "yes" if all(c.trained for c in cards) else "no",
-        "baseline_method": method, "baseline_description": METHODS[method],
-        "baseline_selection": selection.summary(),
-        "guard": guard.summary(used, share, method, guard_threshold, force_model),
-        "guard_threshold": guard_threshold,
-        "model_steps": int(used.sum()),
-        "provider": status.provider, "provider_status": status.summary(),
-        "source": str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
-        "terrain_source": str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),
-        "generated_values": generated,
-        "history": f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} "
-                   "microclimate forecast",
-    }
+    ds = forecast_dataset(
+        data_vars, coarse["time"].values, terrain, cards,
+        baseline_method=method, baseline_description=METHODS[method],
+        baseline_selection=selection.summary(),
+        guard=guard.summary(used, share, method, guard_threshold, force_model),
+        guard_threshold=guard_threshold,
+        model_steps=int(used.sum()),
+        provider=status.provider, provider_status=status.summary(),
+        source=str(coarse.attrs.get("title", coarse.attrs.get("source", "coarse input"))),
+        terrain_source=str(terrain.attrs.get("title", terrain.attrs.get("source", ""))),
+        generated_values=generated,
+        history=f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')} "
+                "microclimate forecast")
     if subhourly_hours > 0:
         ds = interp_time(ds, subhourly_times(ds["time"].values, subhourly_hours))
         ds.attrs["time_interpolation"] = (

@@ -104,16 +104,16 @@ def _ort() -> Any:
     return onnxruntime
 
 
-def _probe_model() -> bytes:
-    from onnx import TensorProto, helper
+# The CUDA probe's model: y = Relu(x), float[1], opset 17, IR version 9, serialised once
+# (tests/inference/test_runtime.py rebuilds it with onnx.helper and compares): building it
+# at run time imported onnx (and ml_dtypes), about a second of the window's start-up.
+_PROBE_MODEL = bytes.fromhex(
+    "08093a370a0c0a0178120179220452656c75120570726f62655a0f0a0178120a0a08080112040a0208"
+    "01620f0a0179120a0a08080112040a02080142040a001011")
 
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    data: bytes = model.SerializeToString()
-    return data
+
+def _probe_model() -> bytes:
+    return _PROBE_MODEL
 
 
 def _why_no_cuda(log: str) -> str:

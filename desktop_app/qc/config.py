@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from desktop_app.qc.params import (
     Spike,
 )
 from desktop_app.qc.registry import QC_TESTS, known_tests
+from desktop_app.strict_config import check_table
 
 __all__ = ["BuddyCheck", "Climatology", "FlatLine", "GrossRange", "QCConfig", "RateOfChange",
            "RobustOutlier", "Spike", "VariableQC", "default_config", "default_tests",
@@ -119,46 +119,10 @@ def default_config() -> QCConfig:
     return QCConfig({name: VariableQC(default_tests(name)) for name in VARIABLES})
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _coerce(key: str, annotation: str, value: object) -> object:
-    optional = annotation.endswith("| None")
-    base = annotation.removesuffix(" | None")
-    if value is None and optional:
-        return None
-    if base == "float":
-        if _is_number(value):
-            return float(value)  # type: ignore[arg-type]
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
-    if base == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
-    if base == "str":
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{key}: expected a string, got {value!r}")
-    want = 2 if base == "tuple[float, float]" else 12
-    if not isinstance(value, list) or len(value) != want or not all(map(_is_number, value)):
-        raise ConfigError(f"{key}: expected a list of {want} numbers, got {value!r}")
-    return tuple(float(v) for v in value)
-
-
 def _parse_test(key: str, cls: type, table: object) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"{key}: expected a table of parameters or false, got {table!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs: dict[str, object] = {}
-    for name, value in table.items():
-        if name not in fields:
-            raise ConfigError(f"unknown key {key}.{name} (known: {', '.join(fields)})")
-        kwargs[name] = _coerce(f"{key}.{name}", str(fields[name].type), value)
-    for f in fields.values():
-        if f.name not in kwargs and f.default is dataclasses.MISSING:
-            raise ConfigError(f"{key}.{f.name} is required")
-    test = cls(**kwargs)
+    test = cls(**check_table(table, cls, prefix=f"{key}."))
     _check_bounds(key, test)
     return test
 
@@ -174,11 +138,7 @@ SPIKE_METHODS = ("average", "differential")
 
 def _check_bounds(key: str, test: Any) -> None:
     values = dataclasses.asdict(test)
-    for name, value in values.items():
-        numbers = value if isinstance(value, tuple) else (value,)
-        for number in numbers:
-            if isinstance(number, float) and not math.isfinite(number):
-                raise ConfigError(f"{key}.{name}: must be finite numbers, got {value!r}")
+    for name, value in values.items():  # finite: check_table saw to that
         if name in _POSITIVE and value is not None and not value > 0:
             raise ConfigError(f"{key}.{name}: must be > 0, got {value!r}")
         if name in _AT_LEAST_ONE and value < 1:
@@ -197,6 +157,10 @@ def _check_bounds(key: str, test: Any) -> None:
     if "method" in values and values["method"] not in SPIKE_METHODS:
         raise ConfigError(f"{key}.method: unknown spike method {values['method']!r} "
                           f"(known: {', '.join(SPIKE_METHODS)})")
+    for name in ("monthly_min", "monthly_max"):
+        if name in values and len(values[name]) != 12:
+            raise ConfigError(f"{key}.{name}: expected a list of 12 numbers (one a month), "
+                              f"got {len(values[name])}")
     if "monthly_min" in values and any(
             lo > hi for lo, hi in zip(values["monthly_min"], values["monthly_max"],
                                       strict=True)):

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from desktop_app import paths
 from desktop_app.errors import CacheError, MicroclimateError, OfflineError
-from desktop_app.fsutil import atomic_write_bytes
+from desktop_app.fsutil import atomic_write_bytes, sha256_file
 
 PAYLOAD_SUFFIX = ".bin"
 META_SUFFIX = ".json"
@@ -108,7 +108,7 @@ class RequestCache:
             return None
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            digest = _sha256_file(payload)
+            digest = sha256_file(payload)
             ok = (
                 isinstance(meta, dict)
                 and meta.get("sha256") == digest
@@ -163,7 +163,7 @@ class RequestCache:
         payload.parent.mkdir(parents=True, exist_ok=True)
         try:
             meta = {
-                "sha256": _sha256_file(source),
+                "sha256": sha256_file(source),
                 "size": source.stat().st_size,
                 "created": self.clock(),
                 "fetched_at": self.clock(),
@@ -264,10 +264,3 @@ def cached_fetch(
     return parsed, CacheStatus(False, fetched_at, False,
                                None if life is None else fetched_at + life)
 
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

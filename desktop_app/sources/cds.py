@@ -26,13 +26,13 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.grid import BBox
+from desktop_app.core.progress import Progress
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError, OfflineError
 from desktop_app.fsutil import atomic_path
 from desktop_app.settings import Settings
 from desktop_app.sources.context import (
     FetchContext,
-    Progress,
     cache_grid,
     check_cancel,
     load_cached_grid,

@@ -21,8 +21,6 @@ from desktop_app.sources.cache import CacheEntry, RequestCache
 from desktop_app.sources.http import HttpClient, PollPolicy, shared_client
 from desktop_app.sources.output import write_netcdf
 
-Progress = Callable[[float, str], None]
-
 
 @dataclass
 class FetchContext:

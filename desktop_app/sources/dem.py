@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.grid import METRES_PER_DEGREE, BBox, GridSpec
+from desktop_app.core.progress import Progress
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from affine import Affine
     from rasterio.crs import CRS
 
-Progress = Callable[[float, str], None]
 MAX_VOID_FRACTION = 0.05  # more missing than this inside the footprint is an error
 _METRE_UNITS = {"m", "metre", "metres", "meter", "meters"}
 _NETCDF_SUFFIXES = (".nc", ".nc4", ".cdf", ".netcdf")

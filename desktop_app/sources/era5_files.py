@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from desktop_app.core.progress import Progress
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import DataFileError, UnknownVariableError
-from desktop_app.sources.context import FetchContext, Progress
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.era5_merge import FALLBACK_NOTE, merge_parts
 from desktop_app.sources.era5_normalise import (
     ERA5_NAMES,

@@ -30,12 +30,13 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.core.grid import BBox, GridSpec
+from desktop_app.core.progress import Progress
 from desktop_app.core.schema import validate_grid_dataset
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataSourceError
 from desktop_app.settings import OPENMETEO_ARCHIVE_URL, OPENMETEO_FORECAST_URL, Settings
 from desktop_app.sources.cache import CacheStatus, Fetched, RequestCache, cached_fetch
-from desktop_app.sources.context import FetchContext, Progress
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.http import (
     HttpClient,
     cache_max_age,

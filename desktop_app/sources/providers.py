@@ -20,11 +20,11 @@ from typing import Any, Protocol, TypeVar
 
 import xarray as xr
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import ConfigError
 from desktop_app.sources.cds import CdsProvider, Era5CdsFetch
 from desktop_app.sources.context import (
     FetchContext,
-    Progress,
     cache_grid,
     check_cancel,
     load_cached_grid,

@@ -37,10 +37,6 @@ class RegionBundle:
     path: Path | None = None
     fields: xr.Dataset | None = None  # a forecast file's own fields (no coarse to redo them)
 
-    @property
-    def has_generated_values(self) -> bool:
-        return bool(self.generated)
-
 
 def _open(path: Path) -> xr.Dataset:
     return load_netcdf(path, "region")

@@ -16,7 +16,6 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import xarray as xr
 
 from desktop_app import paths
 from desktop_app.core.grid import BBox, GridSpec
+from desktop_app.core.progress import Progress
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, ConfigError, DataFileError
 from desktop_app.sources.context import FetchContext
@@ -35,7 +35,6 @@ from desktop_app.sources.output import write_netcdf
 from desktop_app.sources.providers import run_fetch
 from desktop_app.sources.station_formats import read_station_file
 
-Progress = Callable[[float, str], None]
 RESOLUTIONS = {"100m": 100.0, "250m": 250.0, "1km": 1000.0}
 MAX_CELLS = 4_000_000  # 2000 x 2000: the map, the baseline and a forecast stay interactive
 MAX_ELEVATION_POINTS = 10_000  # the elevation service answers 100 points per request

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from desktop_app.core.progress import Progress
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import ConfigError, DataFileError
-from desktop_app.sources.context import FetchContext, Progress
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.smet import read_smet
 from desktop_app.sources.stations import CsvMapping, read_csv, read_tmy3, read_uscrn
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop_app.errors import ConfigError
+from desktop_app.errors import ConfigError, TrainingError
 from desktop_app.fsutil import safe_name
+from desktop_app.strict_config import check_table
 
 
 @dataclass
@@ -40,6 +41,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    kind: str = "residual_cnn"  # one of training.model.ARCHITECTURES
     channels: int = 24
     layers: int = 4  # 3x3 convolutions; the halo (receptive radius) is this many cells
 
@@ -117,26 +119,6 @@ _SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "loss": 
                               "finetune": FinetuneConfig, "track": TrackConfig}
 
 
-def _check_value(where: str, value: Any, default: Any) -> Any:
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-        if ok and not math.isfinite(value):
-            raise ConfigError(f"config key {where!r} must be a finite number, got {value}")
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    else:
-        ok = isinstance(value, str)
-    if not ok:
-        raise ConfigError(f"config key {where!r} has the wrong type "
-                          f"({type(value).__name__}, expected {type(default).__name__})")
-    return value
-
-
 def parse_config(data: Any, base_dir: Path | None = None) -> Config:
     """Strictly build a :class:`Config` from a dict; paths resolved against ``base_dir``."""
     if not isinstance(data, dict):
@@ -149,13 +131,9 @@ def parse_config(data: Any, base_dir: Path | None = None) -> Config:
         if not isinstance(values, dict):
             raise ConfigError(f"config section {section!r} must be a table")
         target = getattr(cfg, section)
-        known = {f.name for f in dataclasses.fields(target)}
-        for key, value in values.items():
-            if key not in known:
-                raise ConfigError(f"unknown config key '{section}.{key}'; known in "
-                                  f"[{section}]: {', '.join(sorted(known))}")
-            setattr(target, key, _check_value(f"{section}.{key}", value,
-                                              getattr(target, key)))
+        for key, value in check_table(values, _SECTIONS[section], prefix=f"{section}.",
+                                      what="config key").items():
+            setattr(target, key, value)
     validate(cfg)
     if base_dir is not None:
         for section, key in (("data", "coarse"), ("data", "fine"), ("data", "stations"),
@@ -204,6 +182,19 @@ def validate(cfg: Config) -> None:
         raise ConfigError("config key 'finetune.layers' must be >= 1")
     if not 7 <= cfg.export.opset <= 21:
         raise ConfigError("config key 'export.opset' must be between 7 and 21")
+
+
+def check_held_out(cfg: DataConfig, what: str, known: list[str], name: Callable[[str], str],
+                   where: str) -> None:
+    """``data.val_<what>`` and ``data.test_<what>`` name only ``known`` entries (each is
+    ``name(entry)`` ``where``) and do not overlap: a typo would silently train on the
+    days or stations meant to be held out."""
+    for key in (f"val_{what}", f"test_{what}"):
+        unknown = [x for x in getattr(cfg, key) if x not in known]
+        if unknown:
+            raise TrainingError(f"data.{key}: {name(unknown[0])} is not {where}")
+    if set(getattr(cfg, f"val_{what}")) & set(getattr(cfg, f"test_{what}")):
+        raise TrainingError(f"data.val_{what} and data.test_{what} overlap")
 
 
 def load_config(path: Path) -> Config:

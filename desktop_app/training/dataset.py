@@ -20,7 +20,7 @@ from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
 from desktop_app.errors import SchemaError, TrainingError
 from desktop_app.fsutil import load_netcdf
-from desktop_app.training.config import DataConfig
+from desktop_app.training.config import DataConfig, check_held_out
 from desktop_app.training.stations import StationSet, StationTargets, load_stations
 
 
@@ -89,13 +89,7 @@ def nearest_block_ids(coarse: xr.Dataset, fine: xr.Dataset) -> tuple[np.ndarray,
 
 def day_split(days: list[str], cfg: DataConfig) -> tuple[list[str], list[str], list[str]]:
     """(train, val, test) days; unknown requested days are an error, overlap too."""
-    for key in ("val_days", "test_days"):
-        missing = [d for d in getattr(cfg, key) if d not in days]
-        if missing:
-            raise TrainingError(f"data.{key}: {missing[0]} is not in the dataset "
-                                f"(days {days[0]}..{days[-1]})")
-    if set(cfg.val_days) & set(cfg.test_days):
-        raise TrainingError("data.val_days and data.test_days overlap")
+    check_held_out(cfg, "days", days, str, f"in the dataset (days {days[0]}..{days[-1]})")
     test = [d for d in days if d in cfg.test_days]
     rest = [d for d in days if d not in test]
     if cfg.val_days:

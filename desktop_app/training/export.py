@@ -29,8 +29,8 @@ import torch
 
 from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ModelError
-from desktop_app.fsutil import atomic_path, atomic_write_bytes
-from desktop_app.inference.card import META_FEATURES, META_UNITS, load_card, sha256_file
+from desktop_app.fsutil import atomic_path, atomic_write_bytes, sha256_file
+from desktop_app.inference.card import META_FEATURES, META_UNITS, load_card
 from desktop_app.training.dataset import Split, TrainingData
 from desktop_app.training.model import ResidualDownscaler
 from desktop_app.training.stations import station_scores

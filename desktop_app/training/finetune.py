@@ -140,13 +140,6 @@ def freeze(model: nn.Module, cfg: FinetuneConfig) -> list[str]:
     return chosen
 
 
-def parameter_counts(model: nn.Module) -> tuple[int, int]:
-    """(trainable, total) parameter counts."""
-    params = list(model.parameters())
-    return (sum(p.numel() for p in params if p.requires_grad),
-            sum(p.numel() for p in params))
-
-
 def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | None) -> Config:
     """``cfg`` set up to fine-tune the model at ``onnx_path``: its features, target and
     architecture (the card decides them, not the config), the station file, and a new
@@ -163,6 +156,7 @@ def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | No
     cfg.data.target = card.outputs[0].variable
     weights = _initializers(onnx.load(str(onnx_path)))
     arch = card.raw.get("architecture") or infer_architecture(weights)
+    cfg.model.kind = str(arch.get("kind") or cfg.model.kind)
     cfg.model.channels = int(arch.get("channels") or cfg.model.channels)
     cfg.model.layers = int(arch.get("layers") or cfg.model.layers)
     if cfg.export.name == "downscaler":  # the default: keep the base's name

@@ -10,15 +10,21 @@ The last convolution starts at zero, so an untrained network IS the baseline.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import ClassVar
+
 import torch
 from torch import nn
 
 from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE
+from desktop_app.errors import ConfigError
+from desktop_app.training.config import ModelConfig
 
 KIND = "residual_cnn"
 
 
 class ResidualDownscaler(nn.Module):
+    kind: ClassVar[str] = KIND  # the card's architecture record names the class by this
     feat_mean: torch.Tensor
     feat_std: torch.Tensor
 
@@ -56,7 +62,7 @@ class ResidualDownscaler(nn.Module):
         first = self.net[0]
         channels = int(first.out_channels) if self.layers > 1 and isinstance(
             first, nn.Conv2d) else 0
-        return {"kind": KIND, "channels": channels, "layers": self.layers}
+        return {"kind": self.kind, "channels": channels, "layers": self.layers}
 
     def baseline(self, x: torch.Tensor) -> torch.Tensor:
         b = self.base_index
@@ -76,16 +82,35 @@ class ResidualDownscaler(nn.Module):
         return (self.physical(x) - self.out_mean) / self.out_std
 
 
+# The architectures the trainer builds, by kind (``[model] kind`` of the config, ``kind``
+# of a card's architecture record). A new one: its class above and one entry here.
+ARCHITECTURES: dict[str, type[ResidualDownscaler]] = {
+    cls.kind: cls for cls in (ResidualDownscaler,)}
+
+
 def build_model(architecture: dict[str, object], names: list[str], mean: list[float],
                 std: list[float], out_mean: float, out_std: float,
                 target: str) -> ResidualDownscaler:
-    """A model of the trainer's architectures from a card's ``architecture`` record."""
+    """A model of the trainer's architectures from an ``architecture`` record (a card's,
+    or the config's ``[model]`` section)."""
     kind = architecture.get("kind")
-    if kind != KIND:
-        raise ValueError(f"unknown model architecture {kind!r} (known: {KIND})")
+    if not isinstance(kind, str) or kind not in ARCHITECTURES:
+        raise ValueError(f"unknown model architecture {kind!r} (known: "
+                         f"{', '.join(ARCHITECTURES)})")
     channels, layers = architecture.get("channels"), architecture.get("layers")
     if not isinstance(channels, int) or not isinstance(layers, int) or layers < 1:
         raise ValueError(f"architecture {kind}: 'channels' and 'layers' must be whole "
                          f"numbers, got {channels!r}, {layers!r}")
-    return ResidualDownscaler(names, mean, std, out_mean, out_std, target,
-                              max(channels, 1), layers)
+    return ARCHITECTURES[kind](names, mean, std, out_mean, out_std, target,
+                               max(channels, 1), layers)
+
+
+def model_from_config(model: ModelConfig, names: list[str], mean: list[float],
+                      std: list[float], out_mean: float, out_std: float,
+                      target: str) -> ResidualDownscaler:
+    """A new network as the config's ``[model]`` section says."""
+    try:
+        return build_model(dataclasses.asdict(model), names, mean, std, out_mean, out_std,
+                           target)
+    except ValueError as exc:
+        raise ConfigError(f"config key 'model.kind': {exc}") from exc

@@ -12,7 +12,7 @@ from desktop_app.errors import TrainingError
 from desktop_app.fsutil import folder_lock
 from desktop_app.training.config import Config, load_config
 from desktop_app.training.export import ExportResult, export_run
-from desktop_app.training.trainer import LAST, RunResult, resume, start
+from desktop_app.training.trainer import RunResult, resume, start
 
 
 def _held(out_dir: Path) -> contextlib.AbstractContextManager[None]:
@@ -71,6 +71,3 @@ def finetune_and_export(config: Config, out_dir: Path, **kwargs: Any
         trainer = start(config, out_dir, **kwargs)
         return _finish(trainer.run(), trainer)
 
-
-def has_checkpoint(out_dir: Path) -> bool:
-    return (Path(out_dir) / LAST).exists()

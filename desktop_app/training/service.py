@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import io
 import json
 import re
@@ -46,7 +45,7 @@ from desktop_app.fsutil import atomic_path, folder_lock
 from desktop_app.training.config import parse_config
 from desktop_app.training.jobstore import TERMINAL, JobStore
 from desktop_app.training.worker import JobWorker, end_orphans, job_dir, model_files
-from desktop_app.validation import INT64_MAX, loads_finite
+from desktop_app.validation import INT64_MAX, check_bearer, loads_finite
 
 DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024**3
 DEFAULT_MAX_DATASETS = 100  # upload folders a client may hold at once (disk, inodes)
@@ -89,7 +88,7 @@ class TrainerService:
         self.max_datasets = max_datasets
         self.store = JobStore(self.state_dir / "jobs.sqlite")
         self.orphans_ended = end_orphans(self.store, self.state_dir)
-        self.recovered = self.store.recover()
+        self.store.recover()  # jobs a crash left running are queued again
         self.worker = JobWorker(self.store, self.state_dir)
 
     def start(self) -> None:
@@ -102,12 +101,7 @@ class TrainerService:
 
     # -- checks ---------------------------------------------------------------------------
     def check_token(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode("utf-8"), self.token):
-            raise HTTPException(401, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+        check_bearer(request.headers.get("authorization", ""), self.token, HTTPException)
 
     def server_path(self, value: str) -> str:
         if not self.data_roots:

@@ -31,7 +31,7 @@ import xarray as xr
 from desktop_app.core.flags import QCFlag
 from desktop_app.errors import TrainingError
 from desktop_app.fsutil import load_netcdf
-from desktop_app.training.config import DataConfig
+from desktop_app.training.config import DataConfig, check_held_out
 from desktop_app.verify.stations import nearest_cells
 
 ACCEPTABLE_FLAGS = {"pass": QCFlag.PASS, "not_evaluated": QCFlag.NOT_EVALUATED}
@@ -93,13 +93,8 @@ def flagged(path: str, variable: str, qc_config: str) -> tuple[xr.Dataset, str]:
 
 def split_stations(ids: list[str], cfg: DataConfig, seed: int) -> dict[str, list[str]]:
     """Deterministic train/val/test station sets: listed ones, else drawn from ``seed``."""
-    for key in ("val_stations", "test_stations"):
-        unknown = [s for s in getattr(cfg, key) if s not in ids]
-        if unknown:
-            raise TrainingError(f"data.{key}: station {unknown[0]!r} is not on the grid "
-                                f"(stations: {', '.join(ids)})")
-    if set(cfg.val_stations) & set(cfg.test_stations):
-        raise TrainingError("data.val_stations and data.test_stations overlap")
+    check_held_out(cfg, "stations", ids, lambda s: f"station {s!r}",
+                   f"on the grid (stations: {', '.join(ids)})")
     order = sorted(ids)
     rng = np.random.default_rng(seed)
     shuffled = [order[k] for k in rng.permutation(len(order))]

@@ -20,22 +20,22 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+from desktop_app.core.progress import CancelToken, Progress
 from desktop_app.errors import TrainingError, WriteError
 from desktop_app.fsutil import atomic_path, atomic_write_bytes
 from desktop_app.tracking import Tracker
 from desktop_app.training.config import Config, parse_config
 from desktop_app.training.dataset import Split, TrainingData, build_dataset
 from desktop_app.training.loss import compute_loss
-from desktop_app.training.model import ResidualDownscaler
+from desktop_app.training.model import model_from_config
 from desktop_app.training.runlog import open_tracker
 
 LAST, BEST, CONFIG, PROGRESS = "last.pt", "best.pt", "config.json", "progress.json"
@@ -44,11 +44,6 @@ COLUMNS = ["step", "loss", "data", "station", "smoothness", "conservation", "ran
            "boundary", "val_rmse", "val_rmse_baseline", "val_station_rmse",
            "val_station_rmse_baseline", "lr", "samples_per_s", "elapsed_s"]
 SPLIT = "split.json"
-ProgressFn = Callable[[float, str], None]
-
-
-class CancelToken(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -76,7 +71,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, out_dir: Path, *, progress: ProgressFn | None = None,
+    def __init__(self, cfg: Config, out_dir: Path, *, progress: Progress | None = None,
                  cancel: CancelToken | None = None, data: TrainingData | None = None) -> None:
         self.cfg, self.out_dir = cfg, Path(out_dir)
         self.progress, self.cancel = progress, cancel
@@ -107,10 +102,8 @@ class Trainer:
             self.model = copy.deepcopy(self.base.model).to(self.device)
             self.trainable = freeze(self.model, cfg.finetune)
         else:
-            self.model = ResidualDownscaler(d.names, d.mean.tolist(), d.std.tolist(),
-                                            d.out_mean, d.out_std, d.target,
-                                            cfg.model.channels, cfg.model.layers
-                                            ).to(self.device)
+            self.model = model_from_config(cfg.model, d.names, d.mean.tolist(), d.std.tolist(),
+                                           d.out_mean, d.out_std, d.target).to(self.device)
         self.net: torch.nn.Module = self.model
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel

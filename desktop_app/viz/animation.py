@@ -11,7 +11,7 @@ failed export leaves nothing at the destination.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,13 @@ import numpy as np
 import xarray as xr
 from PySide6 import QtGui
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import CancelledError, DataFileError
 from desktop_app.fsutil import atomic_path
 from desktop_app.viz import export
 
 FORMATS = {".gif": "GIF", ".mp4": "MP4"}
 MAX_FPS = 30.0
-Progress = Callable[[float, str], None]
 
 
 def image_rgb(image: QtGui.QImage) -> np.ndarray:
@@ -55,22 +55,61 @@ def check_request(path: Path, steps: Sequence[int], fps: float) -> str:
     return kind
 
 
-def shared_palette(rgb: np.ndarray, exact: int = 64) -> Any:
-    """A 256-colour Pillow palette image for frames like ``rgb``: its ``exact`` most
-    frequent colours as they are (page, text, frame lines), the rest by octree."""
+def colormap_ramp(ds: xr.Dataset, variable: str, t: int, n: int = 128,
+                  **spec_options: Any) -> np.ndarray:
+    """``(k, 3)`` uint8: ``n`` colours evenly along the loop's colormap, as the colorbar
+    draws them (k < n for a stepped palette: its bands, once each), in colormap order."""
+    from desktop_app.viz.styles import make_colormap
+
+    cs = export.spec_from_dataset(ds, variable, t, **spec_options).field.scale
+    rgba = np.asarray(make_colormap(cs.cmap, cs.steps).map(np.linspace(0.0, 1.0, n)[:, None]))
+    ramp = (rgba[:, :3] * 255).round().astype(np.uint8)
+    _, first = np.unique(ramp, axis=0, return_index=True)
+    return ramp[np.sort(first)]
+
+
+def _rgb_keys(rgb: np.ndarray) -> np.ndarray:
+    flat = rgb.reshape(-1, 3).astype(np.int32)
+    return np.asarray(flat[:, 0] << 16 | flat[:, 1] << 8 | flat[:, 2])
+
+
+def _palette_image(colours: np.ndarray) -> Any:
     from PIL import Image
 
-    flat = rgb.reshape(-1, 3).astype(np.int32)
-    keys, counts = np.unique(flat[:, 0] << 16 | flat[:, 1] << 8 | flat[:, 2],
-                             return_counts=True)
-    top = keys[np.argsort(counts)[::-1][:exact]]
-    colours = np.stack([top >> 16, (top >> 8) & 255, top & 255], axis=1).astype(np.uint8)
-    n_rest = 256 - len(colours)
-    rest = Image.fromarray(rgb).quantize(n_rest, method=Image.Quantize.FASTOCTREE,
-                                         dither=Image.Dither.NONE).getpalette() or []
     palette = Image.new("P", (1, 1))
-    palette.putpalette([int(c) for c in colours.ravel()] + list(rest[: n_rest * 3]))
+    padded = np.zeros((256, 3), np.uint8)
+    padded[: len(colours)] = colours[:256]
+    palette.putpalette([int(c) for c in padded.ravel()])
     return palette
+
+
+def shared_palette(rgb: np.ndarray, ramp: np.ndarray | None = None, exact: int = 48) -> Any:
+    """A 256-colour Pillow palette image for frames like ``rgb``.
+
+    First ``ramp``, the colormap itself, as it is: the colorbar maps onto it in order
+    (an octree of the whole frame gave the bar's few hundred pixels a few dozen colours:
+    visible bands). Then the ``exact`` most frequent other colours as they are (page,
+    text, frame lines). The rest by octree, of only the pixels those do not already
+    match well (the field seen through the hillshade, the basemap)."""
+    from PIL import Image
+
+    fixed = np.zeros((0, 3), np.uint8) if ramp is None else np.asarray(ramp, np.uint8)[:192]
+    keys, counts = np.unique(_rgb_keys(rgb), return_counts=True)
+    keys = keys[np.argsort(counts)[::-1]]
+    keys = keys[~np.isin(keys, _rgb_keys(fixed))][:exact]
+    top = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.uint8)
+    fixed = np.concatenate([fixed, top])
+    n_rest = 256 - len(fixed)
+    if n_rest > 0:
+        near = np.asarray(Image.fromarray(rgb).quantize(
+            palette=_palette_image(fixed), dither=Image.Dither.NONE).convert("RGB"))
+        misfit = np.abs(near.astype(np.int16) - rgb).max(axis=-1) > 3
+        rest_px = rgb[misfit] if misfit.any() else rgb.reshape(-1, 3)
+        rest = Image.fromarray(rest_px[None]).quantize(
+            n_rest, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).getpalette()
+        fixed = np.concatenate([fixed, np.asarray(rest or [], np.uint8).reshape(-1, 3)
+                                [:n_rest]])
+    return _palette_image(fixed)
 
 
 class _GifWriter:
@@ -81,11 +120,13 @@ class _GifWriter:
     colorbar and labels (the colour range spans the whole loop), so one palette from a
     sample of frames holds them, and mapping a frame to it takes ~25 ms."""
 
-    def __init__(self, path: Path, fps: float, sample: list[np.ndarray]) -> None:
+    def __init__(self, path: Path, fps: float, sample: list[np.ndarray],
+                 ramp: np.ndarray | None = None) -> None:
         from PIL import Image
 
         self.path, self.duration = path, round(1000.0 / fps)
-        self.palette = shared_palette(np.concatenate([f[::2, ::2] for f in sample], axis=0))
+        self.palette = shared_palette(np.concatenate([f[::2, ::2] for f in sample], axis=0),
+                                      ramp)
         self.frames: list[Image.Image] = []
 
     def add(self, rgb: np.ndarray) -> None:
@@ -146,7 +187,8 @@ def write_animation(ds: xr.Dataset, variable: str, path: Path, steps: Sequence[i
             if kind == "GIF":  # the palette sample: first, middle and last frame
                 ends = [frame(steps[len(steps) // 2]), frame(steps[-1])] if len(steps) > 2 \
                     else []
-                writer = _GifWriter(tmp, fps, [first, *ends])
+                ramp = colormap_ramp(ds, variable, steps[0], **spec_options)
+                writer = _GifWriter(tmp, fps, [first, *ends], ramp)
             else:
                 writer = _Mp4Writer(tmp, fps, (width, height))
             try:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 from vispy import scene
+from vispy.color import Color
 from vispy.visuals.transforms import STTransform
 
 from desktop_app.viz.map_model.primitives import ColourScale
 from desktop_app.viz.styles import make_colormap
 
-_TEXT = "#e8eaed"
+# as RGBA, not a string: a Line reads a string as a colormap name first, and vispy looks
+# an unknown name up in matplotlib (importing it, ~0.3 s before the first frame)
+_TEXT = Color("#e8eaed").rgba
+# the bar's outline as segments (start, end pairs)
+_FRAME = np.array([[0, 0], [1, 0], [1, 0], [1, 1], [1, 1], [0, 1], [0, 1], [0, 0]],
+                  np.float32)
 
 
 class ColorBar:
@@ -29,11 +35,9 @@ class ColorBar:
         self.image = scene.visuals.Image(gradient, cmap="viridis", clim=(0.0, 1.0),
                                          parent=self.view.scene)
         self.image.transform = STTransform(scale=(1.0, 1.0 / 256.0))
-        self.frame = scene.visuals.Line(
-            pos=np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], np.float32),
-            color=_TEXT, parent=self.view.scene,
-        )
-        self.tick_marks = scene.visuals.Line(pos=np.zeros((2, 2), np.float32), color=_TEXT,
+        # the frame and the tick marks are one visual (every visual costs its own
+        # draw at each frame of the map, and the time slider redraws them all)
+        self.tick_marks = scene.visuals.Line(pos=_FRAME, color=_TEXT,
                                              connect="segments", parent=self.view.scene)
         self.tick_labels = scene.visuals.Text(["0"], pos=np.zeros((1, 2)), color=_TEXT,
                                               font_size=8, anchor_x="left",
@@ -49,8 +53,8 @@ class ColorBar:
         self.image.cmap = make_colormap(scale.cmap, scale.steps)
         lo, hi = scale.clim
         ys = [(v - lo) / (hi - lo if hi > lo else 1.0) for v, _ in scale.ticks] or [0.0]
-        marks = np.array([[p for y in ys for p in ((1.0, y), (1.15, y))]], np.float32)[0]
-        self.tick_marks.set_data(pos=marks, connect="segments")
+        marks = np.array([p for y in ys for p in ((1.0, y), (1.15, y))], np.float32)
+        self.tick_marks.set_data(pos=np.concatenate([_FRAME, marks]), connect="segments")
         self.tick_labels.text = [text for _, text in scale.ticks] or [""]
         self.tick_labels.pos = np.array([[1.25, y] for y in ys], np.float32)
         self.label.text = scale.label

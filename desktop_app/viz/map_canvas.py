@@ -4,13 +4,17 @@ Display coordinates are ``x = longitude * cos(lat0)``, ``y = latitude`` so that 
 degree of longitude is drawn as wide as it is on the ground at the region's centre.
 The widget subscribes to the model and redraws only the layer that changed (a time step
 changes one uniform of the field and the station markers); layers that depend on the
-view (basemap, graticule, places, scale bar) follow pans and zooms. It holds no data
+view (basemap, graticule, places, scale bar) follow pans and zooms. The overlay layers
+are drawn in a few merged visuals (``overlay_batch``): under software GL every visual
+costs its own draw at each frame. A big frame stack goes to the GPU in slices between
+event-loop turns, the shown step first, so the window keeps answering. It holds no data
 logic and reports what is under the cursor.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -22,13 +26,21 @@ from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
 from desktop_app.viz.map_model import MapModel, View
-from desktop_app.viz.map_model.primitives import FieldFrames, Primitive
+from desktop_app.viz.map_model.primitives import Primitive
+from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
 from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
 from desktop_app.viz.styles import make_colormap
 
 use_qt_backend()
 
 CLICK_RADIUS_PX = 12.0
+# stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop
+# turn (a week of hourly 1024x1024 frames took 6 s in one piece, the window frozen)
+SLICED_UPLOAD_BYTES = 64 * 2**20
+SLICE_SECONDS = 0.03
+# a slice's smallest unit: this many values of one step (rows of it), so that one
+# unit stays a few milliseconds of work however big a frame is
+UNIT_VALUES = 2**17
 ORDER_STEP = 10  # z order: layer index * ORDER_STEP + primitive index
 
 
@@ -52,11 +64,14 @@ class MapCanvas(QtCore.QObject):
         self.colorbar = ColorBar()
         grid.add_widget(self.colorbar.view, row=0, col=1)
         self.image = FieldStack(parent=self.view.scene)
-        self.image.set_gl_state("translucent", depth_test=False, cull_face=False)
         self.image.visible = False
+        # the view box clips what it holds with a test per pixel; the field, which covers
+        # every pixel, is instead cut to the visible cells (``_clip_field``)
+        self.image._set_clipper(self.view.scene, None)
         self._order = {name: k * ORDER_STEP for k, name in enumerate(self.model.layers)}
         self.image.order = self._order["field"]
         self._nodes: dict[str, list[Node]] = {}
+        self.overlays = Overlays(self.view.scene)
         self._prims: dict[str, list[Primitive]] = {}
         self._kx = 1.0
         self._grid: tuple[np.ndarray, np.ndarray] = (np.zeros(2), np.zeros(2))
@@ -65,6 +80,11 @@ class MapCanvas(QtCore.QObject):
         self._field_clim: tuple[float, float] | None = None
         self._field_scale: object = None
         self.resident = True  # all frames on the GPU; False = one frame uploaded at a time
+        self._todo: list[int] = []  # steps of the shown stack not on the GPU yet
+        self._next_row = 0  # rows of self._todo[0] already sent
+        self._slicer = QtCore.QTimer(self)
+        self._slicer.setInterval(0)
+        self._slicer.timeout.connect(self._upload_slice)
         self._press_pos: tuple[float, float] | None = None
         self._bbox_start: tuple[float, float] | None = None  # (lat, lon) of a Shift+drag
         self._view_pending = False
@@ -75,13 +95,14 @@ class MapCanvas(QtCore.QObject):
         self.canvas.native.installEventFilter(self)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
-        self.canvas.events.draw.connect(lambda _event: self.drawn.emit())
+        # after the scene has drawn (vispy calls a new callback first by default, so
+        # "drawn" fired before the frame and start-up timings missed its drawing)
+        self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)
         self.model.subscribe(self._on_layer_changed)
-        for name in self.model.layers:
-            self._sync(name)
+        self._sync_all(list(self.model.layers))
 
     @property
     def widget(self) -> QtWidgets.QWidget:
@@ -103,25 +124,66 @@ class MapCanvas(QtCore.QObject):
         self.canvas.update()
 
     def _on_view_changed(self, _event: object = None) -> None:
+        self._clip_field()  # at once: a frame drawn before the deferred sync shows it all
         if not self._view_pending:  # many camera events per drag: one redraw of them
             self._view_pending = True
             QtCore.QTimer.singleShot(0, self._sync_view_layers)
 
     def _sync_view_layers(self) -> None:
         self._view_pending = False
-        for layer in self.model:
-            if layer.view_dependent:
-                self._sync(layer.name)
+        # every group's lines are as wide in pixels as before the zoom: rebuild them all
+        self._sync_all([layer.name for layer in self.model if layer.view_dependent],
+                       set(GROUP_OF.values()))
         self.canvas.update()
 
-    def _sync(self, name: str) -> None:
+    def settle(self) -> None:
+        """Bring the view-dependent layers (graticule, labels, line widths) up to the
+        current view now instead of on the next event-loop turn: for a grab that must show
+        the window as it will look, not as the last frame before a resize drew it."""
+        if self._view_pending:
+            self._sync_view_layers()
+
+    def _clip_field(self) -> None:
+        """Cut the field's quad to the cells on screen (see ``__init__``)."""
+        view = self.current_view()
+        lat, lon = self._grid
+        dlat = float(lat[1] - lat[0]) if lat.size > 1 else 1.0
+        dlon = float(lon[1] - lon[0]) if lon.size > 1 else 1.0
+        if dlat == 0 or dlon == 0:
+            return  # no grid placed yet
+        x0, x1 = sorted(((view.west - lon[0]) / dlon + 0.5, (view.east - lon[0]) / dlon + 0.5))
+        y0, y1 = sorted(((view.south - lat[0]) / dlat + 0.5,
+                         (view.north - lat[0]) / dlat + 0.5))
+        self.image.show_cells(float(x0), float(x1), float(y0), float(y1))
+
+    def _sync_all(self, names: list[str], groups: set[int] | None = None) -> None:
+        """Sync several layers, rebuilding each overlay group they touch once."""
+        groups = set(groups or ())
+        for name in names:
+            group = self._sync(name, rebuild=False)
+            if group is not None:
+                groups.add(group)
+        view = self.current_view()
+        self.overlays.rebuild(groups, self._kx, 1.0 / view.px_per_deg)
+
+    def _sync(self, name: str, rebuild: bool = True) -> int | None:
+        """Bring layer ``name`` on screen; returns its overlay group when ``rebuild`` is
+        False and the group is left for the caller to rebuild."""
         layer = self.model.layers[name]
         if name == "field":
             self._sync_field()
-            return
-        prims = layer.primitives(self.current_view()) if layer.visible else []
-        nodes, before = self._nodes.setdefault(name, []), self._prims.get(name, [])
-        deg_per_px = 1.0 / self.current_view().px_per_deg
+            return None
+        view = self.current_view()
+        prims = layer.primitives(view) if layer.visible else []
+        before, self._prims[name] = self._prims.get(name, []), prims
+        if name in GROUP_OF:
+            group = self.overlays.set_layer(name, prims)
+            if not rebuild:
+                return group
+            self.overlays.rebuild({group}, self._kx, 1.0 / view.px_per_deg)
+            return None
+        nodes = self._nodes.setdefault(name, [])
+        deg_per_px = 1.0 / view.px_per_deg
         for k, prim in enumerate(prims):
             if k < len(nodes) and not fits(nodes[k], prim):
                 nodes[k].parent = None
@@ -135,30 +197,31 @@ class MapCanvas(QtCore.QObject):
             nodes[k].visible = True
         for node in nodes[len(prims):]:
             node.visible = False
-        self._prims[name] = prims
+        return None
 
     def _sync_field(self) -> None:
         layer = self.model.field
-        prims = layer.primitives(self.current_view())
-        field = prims[0] if prims and isinstance(prims[0], FieldFrames) else None
-        new_stack = field is not None and field.frames is not self._field_frames
-        if field is None or (new_stack and not np.isfinite(field.frames).any()):
-            self.image.visible = False  # (checked once per stack, not per time step)
+        field = layer.frames_primitive()
+        new_stack = field.frames is not self._field_frames
+        if (not new_stack and field.scale is self._field_scale
+                and self.image.visible == layer.visible):
+            self._show_step(field.t)  # a time step: one uniform, nothing else to redo
+            if field.opacity != self.image.field_opacity:
+                self.image.set_opacity(field.opacity)
+            return
+        if field.scale.empty:  # all NaN (found by the colour policy, once per stack)
+            self._slicer.stop()
+            self._todo = []
+            self._field_frames, self._field_scale = None, None
+            self.image.visible = False
             return
         self.image.visible = layer.visible
         self._place_grid(field.lat, field.lon)
         scale = field.scale
         if new_stack or scale.clim != self._field_clim:
-            frames = field.frames
-            self.resident = FieldStackVisual.fits(frames.shape)
-            self._frames = None if self.resident else frames
-            t = field.t
-            self.image.set_frames(frames if self.resident else frames[t:t + 1], scale.clim)
-            self._field_frames, self._field_clim = frames, scale.clim
-        if self.resident:
-            self.image.set_layer(field.t)
-        elif self._frames is not None:
-            self.image.set_frames(self._frames[field.t:field.t + 1], scale.clim)
+            self._start_upload(field.frames, scale.clim, field.t)
+            self._field_frames, self._field_clim = field.frames, scale.clim
+        self._show_step(field.t)
         if scale is not self._field_scale:  # a time step keeps the scale: no rebuild
             self.image.set_cmap(make_colormap(scale.cmap, scale.steps))
             self.colorbar.set(scale)
@@ -166,6 +229,76 @@ class MapCanvas(QtCore.QObject):
             self._field_scale = scale
         if field.opacity != self.image.field_opacity:
             self.image.set_opacity(field.opacity)
+
+    # -- the frame stack on its way to the GPU -----------------------------------------
+    def _start_upload(self, frames: np.ndarray, clim: tuple[float, float], t: int) -> None:
+        """Send a new stack (or the same one under new colour limits) to the GPU: a big
+        one in slices between event-loop turns, the shown step first."""
+        self._slicer.stop()
+        self._todo, self._next_row = [], 0
+        self.resident = FieldStackVisual.fits(frames.shape)
+        self._frames = None if self.resident else frames
+        if not self.resident:
+            self.image.set_frames(frames[t:t + 1], clim)
+        elif frames.nbytes <= SLICED_UPLOAD_BYTES:
+            self.image.set_frames(frames, clim)
+        else:
+            self.image.begin_frames(frames.shape, clim)
+            self._frames = frames  # the caller's array, no copy: read slice by slice
+            self._todo = [*range(t, frames.shape[0]), *range(t)]
+            self._slicer.start()
+
+    def _upload_step(self, t: int) -> None:
+        """Step ``t`` whole, now (the shown one, or one scrubbed to before its turn)."""
+        assert self._frames is not None
+        if self._todo and self._todo[0] == t:
+            self._next_row = 0
+        self._todo.remove(t)
+        self.image.upload_frames(self._frames, t, t + 1)
+        self._flush()
+
+    def _flush(self) -> None:
+        # vispy queues GL commands until the next draw: run them now, so a slice costs
+        # its own time and encoded frames do not pile up in the queue
+        self.canvas.set_current()
+        self.canvas.context.flush_commands()
+
+    def _upload_slice(self) -> None:
+        """One slice of the pending stack: bands of rows until the time budget is spent."""
+        assert self._frames is not None
+        started = time.perf_counter()
+        ny, nx = self._frames.shape[1:]
+        rows = max(1, UNIT_VALUES // max(nx, 1))
+        while self._todo:  # at least one band per turn, then more while time is left
+            t, row0 = self._todo[0], self._next_row
+            row1 = min(ny, row0 + rows)
+            self.image.upload_rows(self._frames, t, row0, row1)
+            self._flush()
+            if row1 >= ny:
+                self._todo.pop(0)
+                self._next_row = 0
+            else:
+                self._next_row = row1
+            if time.perf_counter() - started >= SLICE_SECONDS:
+                break
+        if not self._todo:
+            self._slicer.stop()
+            self._frames = None  # all on the GPU: the texture is the only copy we keep
+        # no redraw: the shown step went first, and what a slice brings is not on screen
+
+    @property
+    def uploading(self) -> bool:
+        """Steps of the shown stack are still on their way to the GPU."""
+        return bool(self._todo)
+
+    def _show_step(self, t: int) -> None:
+        if not self.resident:
+            if self._frames is not None:
+                self.image.set_frames(self._frames[t:t + 1], self.image.clim)
+            return
+        if t in self._todo:  # a step the slices have not reached yet: now, out of turn
+            self._upload_step(t)
+        self.image.set_layer(t)
 
     def _place_grid(self, lat: np.ndarray, lon: np.ndarray) -> None:
         """Place the field on its grid; a new grid fits the view to it."""
@@ -177,10 +310,9 @@ class MapCanvas(QtCore.QObject):
         west, south, east, north = self.model.extent()
         self.view.camera.set_range(x=(west * self._kx, east * self._kx), y=(south, north),
                                    z=(-1.0, 1.0), margin=0.02)
+        self._clip_field()
         self._prims.clear()  # everything moves with the new kx: place every layer anew
-        for name in self.model.layers:
-            if name != "field":
-                self._sync(name)
+        self._sync_all([name for name in self.model.layers if name != "field"])
 
     def show_bbox(self, south: float, west: float, north: float, east: float) -> None:
         self.model.selection.set((south, west, north, east))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.DateAxisItem import adjustTimestampToPreferredUtcOffset
 from PySide6 import QtCore, QtWidgets
 
 pg.setConfigOptions(antialias=True, background="#20242a", foreground="#d0d4da")
@@ -16,7 +17,11 @@ AXIS_WIDTH = 64
 
 class DayTimeAxis(pg.DateAxisItem):
     """pyqtgraph's date axis, but day ticks read "15 Jul" (not a bare "15") and hour
-    ticks at midnight name the day, so a multi-day series says which days it shows."""
+    ticks at midnight name the day, so a multi-day series says which days it shows.
+
+    ``utcOffset`` 0 is UTC; None is the machine's local time with the offset of each
+    tick's own instant (pyqtgraph places the ticks on local hours and midnights across a
+    daylight-saving change: 06:00 stays 06:00 when the clocks move)."""
 
     def tickStrings(self, values: list[float], scale: float,  # noqa: N802 - Qt's name
                     spacing: float) -> list[str]:
@@ -26,7 +31,8 @@ class DayTimeAxis(pg.DateAxisItem):
             return list(super().tickStrings(values, scale, spacing))
         out = []
         for v in values:
-            t = dt.datetime.fromtimestamp(v + self.utcOffset * -1, dt.UTC)
+            t = dt.datetime.fromtimestamp(adjustTimestampToPreferredUtcOffset(
+                v, self.utcOffset), dt.UTC)  # the local wall clock, read as if UTC
             midnight = t.hour == 0 and t.minute == 0
             out.append(t.strftime("%d %b") if spacing >= 86400 or midnight
                        else t.strftime("%H:%M"))
@@ -57,6 +63,7 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         self.title = QtWidgets.QLabel("No station selected")
         self.title.setObjectName("seriesTitle")
         layout.addWidget(self.title)
+        self._utc_offset: int | None = 0  # the axes' DayTimeAxis.utcOffset (0: UTC)
         self.plot = pg.PlotWidget(axisItems={"bottom": DayTimeAxis(utcOffset=0)})
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.addLegend(offset=(8, 8))
@@ -106,7 +113,7 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         (panning or zooming time in one moves all of them). Plots are reused, never
         deleted: destroying pyqtgraph widgets while Python still holds them is unsafe."""
         while len(self.context) < len(panels):
-            plot = pg.PlotWidget(axisItems={"bottom": DayTimeAxis(utcOffset=0)})
+            plot = pg.PlotWidget(axisItems={"bottom": DayTimeAxis(utcOffset=self._utc_offset)})
             plot.setMaximumHeight(150)
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").setWidth(AXIS_WIDTH)  # same width: times line up
@@ -159,11 +166,11 @@ class TimeSeriesPlot(QtWidgets.QWidget):
         return np.asarray(x), np.asarray(y)
 
     def set_time_zone(self, time_zone: str) -> None:
-        """Label the time axes in UTC or the machine's local time (data stay UTC)."""
-        import time as _time
-
-        offset = 0 if time_zone == "UTC" else _time.altzone if _time.daylight and \
-            _time.localtime().tm_isdst else _time.timezone
+        """Label the time axes in UTC or the machine's local time (data stay UTC). Local
+        time takes each tick's own offset (None), not today's: a fixed offset put every
+        tick on the other side of a daylight-saving change an hour off."""
+        offset = 0 if time_zone == "UTC" else None
+        self._utc_offset = offset  # for context plots made later too
         plots = [self.plot, *(p for p, _ in self.context)]
         for plot in plots:
             axis = plot.getAxis("bottom")

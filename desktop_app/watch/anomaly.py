@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from desktop_app.errors import MicroclimateError, install_hint
+from desktop_app.errors import extra_needed
 
 FEATURES = ("delta", "dev", "logrange", "residual", "gap")
 _MAD = 1.4826
@@ -119,12 +119,8 @@ class RobustZ:
 
 
 def _isolation_forest() -> Any:
-    try:
+    with extra_needed("watch", {"sklearn"}, "the learned anomaly detector"):
         from sklearn.ensemble import IsolationForest
-    except ModuleNotFoundError as exc:
-        raise MicroclimateError(
-            "the learned anomaly detector needs scikit-learn, which is not installed; "
-            f"{install_hint('watch')}") from exc
     return IsolationForest
 
 

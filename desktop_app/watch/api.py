@@ -3,38 +3,29 @@
 ``GET /health`` is open; every other route needs ``Authorization: Bearer <token>``
 (constant-time compare). Served on 127.0.0.1 unless the user asks otherwise.
 FastAPI and prometheus_client come with the ``[watch]`` extra; without it
-:func:`require_extra` raises one error naming the extra.
+:func:`watch_extra` raises one error naming the extra.
 """
 
 from __future__ import annotations
 
-import hmac
-import importlib
 import threading
 import time
 from typing import Any
 
-from desktop_app.errors import MicroclimateError, install_hint
-from desktop_app.validation import INT64_MAX
+from desktop_app.errors import MicroclimateError, require_extra
+from desktop_app.validation import INT64_MAX, check_bearer
 from desktop_app.watch.store import Store
 from desktop_app.watch.watcher import Counters
 
-WATCH_EXTRA_PACKAGES = ("fastapi", "uvicorn", "prometheus_client", "sklearn")
 
-
-def require_extra(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        raise MicroclimateError(
-            f"the watch service needs {module}, which is not installed; "
-            f"{install_hint('watch')}") from exc
+def watch_extra(module: str) -> Any:
+    return require_extra(module, "watch", "the watch service")
 
 
 def create_app(store: Store, token: str, variable: str = "temperature",
                counters: Counters | None = None, lock: threading.Lock | None = None) -> Any:
-    fastapi = require_extra("fastapi")
-    prom = require_extra("prometheus_client")
+    fastapi = watch_extra("fastapi")
+    prom = watch_extra("prometheus_client")
     if len(token) < 16:
         raise MicroclimateError("the watch API token must be at least 16 characters")
     secret = token.encode("utf-8")
@@ -53,6 +44,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
                 ("watch_duplicates", c.duplicates, "duplicate observations dropped"),
                 ("watch_clock_jumps", c.clock_jumps, "values rejected as future-dated"),
                 ("watch_anomalies", c.anomalies, "anomalies raised"),
+                ("watch_too_old", c.too_old, "values older than the window, dropped"),
+                ("watch_store_retries", store.retries, "locked-database retries"),
                 ("watch_poll_latency_seconds", c.latency_sum_s, "time spent polling"),
             ):
                 yield CounterMetricFamily(name, doc, value=value)
@@ -76,12 +69,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
     since_q = fastapi.Query(0, ge=-INT64_MAX, le=INT64_MAX)
 
     def auth(request: Any) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode("utf-8"), secret):
-            raise fastapi.HTTPException(401, "missing or wrong bearer token",
-                                        headers={"WWW-Authenticate": "Bearer"})
+        check_bearer(request.headers.get("authorization", ""), secret,
+                     fastapi.HTTPException)
 
     # fastapi is imported lazily (the extra), so give the dependency its real type here
     auth.__annotations__ = {"request": fastapi.Request, "return": None}
@@ -100,11 +89,10 @@ def create_app(store: Store, token: str, variable: str = "temperature",
     def stations() -> list[dict[str, Any]]:
         with guard:
             rows = store.stations()
-        keys = ("id", "name", "latitude", "longitude", "elevation", "last_seen")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return [r._asdict() for r in rows]
 
     def _known(station: str) -> None:
-        if not any(r[0] == station for r in store.stations()):
+        if not any(r.id == station for r in store.stations()):
             raise fastapi.HTTPException(404, f"unknown station {station!r}")
 
     @app.get("/history/{station}", dependencies=need)
@@ -121,9 +109,8 @@ def create_app(store: Store, token: str, variable: str = "temperature",
             _known(station)
             rows = store.forecasts(station, variable, since)
             skill = [s.__dict__ for s in store.skill(variable) if s.station == station]
-        keys = ("model", "model_version", "issue_time", "valid_time", "lead_s", "value")
         return {"station": station, "variable": variable,
-                "forecasts": [dict(zip(keys, r, strict=True)) for r in rows], "skill": skill}
+                "forecasts": [r._asdict() for r in rows], "skill": skill}
 
     @app.get("/anomalies", dependencies=need)
     def anomalies(open_only: bool = False,

@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from desktop_app.core.variables import VARIABLES
 from desktop_app.errors import ConfigError
 from desktop_app.settings import OPENMETEO_FORECAST_URL
 from desktop_app.sources.station_formats import formats_without_mapping
+from desktop_app.strict_config import check_table
 from desktop_app.validation import finite_number, latitude, longitude
 
 
@@ -62,40 +63,14 @@ class WatchConfig:
         return (self.base_dir / self.database).resolve()
 
 
-def _typed(prefix: str, cls: type, table: object) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{prefix}: expected a table, got {type(table).__name__}")
-    known = {f.name: f for f in fields(cls) if f.name not in ("stations", "base_dir")}
-    out: dict[str, Any] = {}
-    for key, value in table.items():
-        if key == "stations" and cls is WatchConfig:
-            continue
-        if key not in known:
-            raise ConfigError(f"{prefix}{key}: unknown key (known: {', '.join(known)})")
-        kind = known[key].type
-        ok = (isinstance(value, str) if kind == "str"
-              else isinstance(value, int) and not isinstance(value, bool) if kind == "int"
-              else isinstance(value, int | float) and not isinstance(value, bool))
-        if not ok:
-            raise ConfigError(f"{prefix}{key}: expected {kind}, got {value!r}")
-        if kind == "float":
-            value = finite_number(value, f"{prefix}{key}")  # TOML allows nan and inf
-        out[key] = value
-    return out
-
-
 def parse_config(data: dict[str, Any], base_dir: Path = Path(".")) -> WatchConfig:
-    top = _typed("", WatchConfig, data)
+    top = check_table(data, WatchConfig, skip=("stations", "base_dir"))
     raw = data.get("stations")
     if not isinstance(raw, list) or not raw:
         raise ConfigError("stations: give at least one [[stations]] table")
     stations = []
     for i, table in enumerate(raw):
-        values = _typed(f"stations[{i}].", StationSpec, table)
-        for key in ("id", "latitude", "longitude"):
-            if key not in values:
-                raise ConfigError(f"stations[{i}].{key}: missing")
-        spec = StationSpec(**values)
+        spec = StationSpec(**check_table(table, StationSpec, prefix=f"stations[{i}]."))
         latitude(spec.latitude, f"stations[{i}].latitude")
         longitude(spec.longitude, f"stations[{i}].longitude")
         if spec.elevation == spec.elevation:  # NaN: not given

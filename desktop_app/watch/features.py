@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from desktop_app.core.flags import QCFlag, worst
 from desktop_app.qc.config import default_tests
 from desktop_app.qc.registry import TimeAxis, online_tests, qc_test, series_check
+from desktop_app.watch.store import QCRow
 
 WINDOW_S = 300
 STEP_S = 60
@@ -44,7 +45,7 @@ def qc_window(times_s: NDArray[np.int64], values: NDArray[np.float64],
 
 def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
             values: NDArray[np.float64], first_new: int, tests: dict[str, object]
-            ) -> list[tuple[str, str, int, int, str | None]]:
+            ) -> list[QCRow]:
     """Rows for the store's ``qc_flags`` table: the new values and the one before.
 
     The checks run on the part of the window they can see from the new values: the
@@ -58,8 +59,8 @@ def qc_rows(station: str, variable: str, times_s: NDArray[np.int64],
     # per-test detail only where some test did not pass (most rows: NULL, a smaller store)
     passed = (np.all(np.stack(list(per.values())) == QCFlag.PASS, axis=0) if per
               else np.zeros(times_s.size, bool))
-    return [(station, variable, int(times_s[i]), int(agg[i]),
-             None if passed[i] else json.dumps({k: int(v[i]) for k, v in per.items()}))
+    return [QCRow(station, variable, int(times_s[i]), int(agg[i]),
+                  None if passed[i] else json.dumps({k: int(v[i]) for k, v in per.items()}))
             for i in range(start, times_s.size)]
 
 

@@ -20,9 +20,7 @@ from desktop_app.errors import DataFileError
 from desktop_app.inference.predictor import Predictor
 from desktop_app.inference.registry import ModelEntry
 from desktop_app.verify.stations import nearest_cells
-from desktop_app.watch.store import Store
-
-ForecastRow = tuple[str, str, str, str, int, int, float]
+from desktop_app.watch.store import ForecastRow, Store
 
 
 def model_rows(entry: ModelEntry, coarse: xr.Dataset, terrain: xr.Dataset,
@@ -40,15 +38,16 @@ def model_rows(entry: ModelEntry, coarse: xr.Dataset, terrain: xr.Dataset,
     rows: list[ForecastRow] = []
     for k in np.flatnonzero(inside):
         values = field[:, i[k], j[k]]
-        rows += [(entry.card.name, entry.card.version, ids[k], variable, int(t), int(t),
-                  float(v)) for t, v in zip(times, values, strict=True) if np.isfinite(v)]
+        rows += [ForecastRow(entry.card.name, entry.card.version, ids[k], variable, int(t),
+                             int(t), float(v))
+                 for t, v in zip(times, values, strict=True) if np.isfinite(v)]
     return rows
 
 
 def score_models(store: Store, entries: list[ModelEntry], coarse: xr.Dataset,
                  terrain: xr.Dataset, variable: str) -> dict[str, int]:
     """Store each model's rows for the store's stations; rows per ``NAME@VERSION``."""
-    stations = [(s[0], float(s[2]), float(s[3])) for s in store.stations()]
+    stations = [(s.id, float(s.latitude), float(s.longitude)) for s in store.stations()]
     if not stations:
         raise DataFileError(f"the watch store {store.path} has no stations yet")
     written: dict[str, int] = {}

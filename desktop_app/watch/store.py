@@ -15,7 +15,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -73,6 +73,73 @@ MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 class StoreError(MicroclimateError):
     """The verification store cannot be opened or written (locked, full, corrupt)."""
+
+
+# Rows in and out of the store, read by name. They are tuples too, so sqlite3 binds them
+# as they are, in the column order of their table.
+class StationRow(NamedTuple):
+    id: str
+    name: str
+    latitude: float
+    longitude: float
+    elevation: float
+    last_seen: int | None = None  # time of the newest observation (None: none yet)
+
+
+class Observation(NamedTuple):
+    station: str
+    variable: str
+    time: int
+    value: float
+
+
+class QCRow(NamedTuple):
+    station: str
+    variable: str
+    time: int
+    flag: int
+    tests: str | None  # the tests that flagged it, comma-separated
+
+
+class FeatureRow(NamedTuple):
+    """Summary of one station's window ending at ``window_end``."""
+
+    station: str
+    variable: str
+    window_end: int
+    n: int
+    mean: float
+    min: float
+    max: float
+    trend: float
+
+
+class AnomalyRow(NamedTuple):
+    station: str
+    variable: str
+    time: int
+    detector: str
+    score: float
+    detail: str  # JSON: the features that scored
+
+
+class ForecastRow(NamedTuple):
+    model: str
+    model_version: str
+    station: str
+    variable: str
+    issue_time: int
+    valid_time: int
+    value: float
+
+
+class StoredForecast(NamedTuple):
+    model: str
+    model_version: str
+    issue_time: int
+    valid_time: int
+    lead_s: int
+    value: float
 
 
 @dataclass(frozen=True)
@@ -186,18 +253,16 @@ class Store:
         self.close()
 
     # -- writes -----------------------------------------------------------------------
-    def upsert_stations(self, rows: Iterable[tuple[str, str, float, float, float]]) -> None:
-        rows = list(rows)
+    def upsert_stations(self, rows: Iterable[StationRow]) -> None:
+        values = [r[:5] for r in rows]  # last_seen is the store's to keep
         self._write(lambda c: c.executemany(
             "INSERT INTO stations (id, name, latitude, longitude, elevation) VALUES (?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name=excluded.name, latitude=excluded.latitude, "
-            "longitude=excluded.longitude, elevation=excluded.elevation", rows), "stations")
+            "longitude=excluded.longitude, elevation=excluded.elevation", values), "stations")
 
-    def add_observations(self, rows: Sequence[tuple[str, str, int, float]],
-                         qc: Sequence[tuple[str, str, int, int, str | None]] = (),
-                         features: Sequence[tuple[str, str, int, int, float, float, float,
-                                                  float]] = (),
-                         anomalies: Sequence[tuple[str, str, int, str, float, str]] = (),
+    def add_observations(self, rows: Sequence[Observation], qc: Sequence[QCRow] = (),
+                         features: Sequence[FeatureRow] = (),
+                         anomalies: Sequence[AnomalyRow] = (),
                          now: int | None = None) -> int:
         """Store one poll's results in one transaction; return the number of new
         observation rows (an identical repeat is not new)."""
@@ -224,8 +289,7 @@ class Store:
 
         return self._write(work, "add observations")
 
-    def add_forecasts(self, rows: Sequence[tuple[str, str, str, str, int, int, float]]) -> None:
-        """Rows (model, version, station, variable, issue_time, valid_time, value)."""
+    def add_forecasts(self, rows: Sequence[ForecastRow]) -> None:
         full = [(m, v, s, var, it, vt, vt - it, x) for m, v, s, var, it, vt, x in rows]
 
         def work(c: sqlite3.Connection) -> None:
@@ -242,8 +306,7 @@ class Store:
         self._write(work, "add forecasts")
 
     @staticmethod
-    def _pair_observations(c: sqlite3.Connection, rows: Sequence[tuple[str, str, int, float]]
-                           ) -> None:
+    def _pair_observations(c: sqlite3.Connection, rows: Sequence[Observation]) -> None:
         c.executemany(
             "INSERT OR REPLACE INTO pairs SELECT f.model, f.model_version, f.station, "
             "f.variable, f.issue_time, f.valid_time, f.lead_s, f.value, ?4, f.value - ?4 "
@@ -270,8 +333,8 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"watch store {self.path}: read failed: {exc}") from exc
 
-    def stations(self) -> list[tuple[str, str, float, float, float, int | None]]:
-        return [tuple(r) for r in self.query(
+    def stations(self) -> list[StationRow]:
+        return [StationRow(*r) for r in self.query(
             "SELECT id, name, latitude, longitude, elevation, last_seen FROM stations "
             "ORDER BY id")]
 
@@ -303,11 +366,11 @@ class Store:
                 "acknowledged_at", "acknowledged_by")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    def forecasts(self, station: str, variable: str, since: int = 0) -> list[tuple[Any, ...]]:
-        return self.query(
+    def forecasts(self, station: str, variable: str, since: int = 0) -> list[StoredForecast]:
+        return [StoredForecast(*r) for r in self.query(
             "SELECT model, model_version, issue_time, valid_time, lead_s, value FROM forecasts "
             "WHERE station = ? AND variable = ? AND valid_time >= ? ORDER BY valid_time, model",
-            (station, variable, since))
+            (station, variable, since))]
 
     def skill(self, variable: str, since: int = 0) -> list[Skill]:
         """Rolling MAE / RMSE / bias (forecast - observed) per station, model and lead."""

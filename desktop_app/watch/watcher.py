@@ -42,7 +42,16 @@ from desktop_app.watch.features import (
     window_features,
 )
 from desktop_app.watch.sources import Batch
-from desktop_app.watch.store import Store, StoreError
+from desktop_app.watch.store import (
+    AnomalyRow,
+    FeatureRow,
+    ForecastRow,
+    Observation,
+    QCRow,
+    StationRow,
+    Store,
+    StoreError,
+)
 
 MIN_HISTORY = 24  # values before a station's normal is estimated
 MIN_FOREST_ROWS = 100  # pooled history rows before the IsolationForest is fitted
@@ -110,8 +119,8 @@ class Watcher:
         self.stale: set[str] = set()
         self.forecast_stations = {r[0] for r in store.query(
             "SELECT DISTINCT station FROM forecasts WHERE variable = ?", (config.variable,))}
-        self.store.upsert_stations((s.id, s.name or s.id, s.latitude, s.longitude,
-                                    s.elevation) for s in config.stations)
+        self.store.upsert_stations(StationRow(s.id, s.name or s.id, s.latitude, s.longitude,
+                                              s.elevation) for s in config.stations)
         self.resume()
 
     # -- state ------------------------------------------------------------------------
@@ -221,15 +230,15 @@ class Watcher:
 
     def _ingest(self, now: int) -> tuple[int, int]:
         """Turn pending batches into store rows; pending is cleared only once stored."""
-        obs_rows: list[tuple[str, str, int, float]] = []
-        qc_all: list[tuple[str, str, int, int, str | None]] = []
-        feat_all: list[tuple[str, str, int, int, float, float, float, float]] = []
-        anom_all: list[tuple[str, str, int, str, float, str]] = []
-        forecasts = [(m, v, s, self.variable, it, vt, x)
+        obs_rows: list[Observation] = []
+        qc_all: list[QCRow] = []
+        feat_all: list[FeatureRow] = []
+        anom_all: list[AnomalyRow] = []
+        forecasts = [ForecastRow(m, v, s, self.variable, it, vt, x)
                      for b in self.pending for m, v, s, it, vt, x in b.forecasts]
         if forecasts:
             self.store.add_forecasts(forecasts)
-            self.forecast_stations.update(f[2] for f in forecasts)
+            self.forecast_stations.update(f.station for f in forecasts)
         by_station: dict[str, list[tuple[int, float]]] = {}
         for b in self.pending:
             for sid, when, val in b.observations:
@@ -250,15 +259,15 @@ class Watcher:
             keep = t >= t[-1] - self.window_s
             t, v = t[keep], v[keep]
             first = int(np.searchsorted(t, t_new.min()))
-            obs_rows.extend((sid, self.variable, int(a), float(b))
+            obs_rows.extend(Observation(sid, self.variable, int(a), float(b))
                             for a, b in zip(t_new, v_new, strict=True))
             qc_all.extend(qc_rows(sid, self.variable, t, v, first, self.tests))
             ends = window_ends(int(t_new.min()), int(t[-1]))
             if ends.size:
                 lo = int(np.searchsorted(t, ends[0] - WINDOW_S, side="right"))
                 wf = window_features(t[lo:], v[lo:], ends)
-                feat_all.extend((sid, self.variable, int(e), int(r[0]), float(r[1]),
-                                 float(r[2]), float(r[3]), float(r[4]))
+                feat_all.extend(FeatureRow(sid, self.variable, int(e), int(r[0]), float(r[1]),
+                                           float(r[2]), float(r[3]), float(r[4]))
                                 for e, r in zip(ends, wf, strict=True) if r[0] > 0)
             f_new = self._station_features(sid, t, v, t_new)
             if f_new is not None:
@@ -271,9 +280,9 @@ class Watcher:
         self.counters.new_values += len(obs_rows)
         self.counters.anomalies += len(anom_all)
         for row in qc_all:
-            self.counters.qc_flags[row[3]] = self.counters.qc_flags.get(row[3], 0) + 1
+            self.counters.qc_flags[row.flag] = self.counters.qc_flags.get(row.flag, 0) + 1
         for a in anom_all:
-            self._note(f"anomaly at {a[0]} t={a[2]} ({a[3]}, score {a[4]:.1f})")
+            self._note(f"anomaly at {a.station} t={a.time} ({a.detector}, score {a.score:.1f})")
         return stored, len(anom_all)
 
     def _accept(self, sid: str, s: _Series, items: list[tuple[int, float]], now: int
@@ -320,8 +329,7 @@ class Watcher:
         feats = self._features(sid, t[start:], v[start:], usual)
         return feats[rows - start]
 
-    def _score(self, scored: list[tuple[str, np.ndarray, np.ndarray]]
-               ) -> list[tuple[str, str, int, str, float, str]]:
+    def _score(self, scored: list[tuple[str, np.ndarray, np.ndarray]]) -> list[AnomalyRow]:
         """Robust z per station; the forest once over all stations' new rows."""
         if not scored:
             return []
@@ -336,7 +344,8 @@ class Watcher:
             for i in np.flatnonzero(sc >= 1.0):
                 detail = json.dumps({k: None if not np.isfinite(x) else round(float(x), 3)
                                      for k, x in zip(FEATURES, feats[i], strict=True)})
-                out.append((who[i][0], self.variable, who[i][1], name, float(sc[i]), detail))
+                out.append(AnomalyRow(who[i][0], self.variable, who[i][1], name,
+                                      float(sc[i]), detail))
         return out
 
     # -- the loop ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from desktop_app.batch.cluster import ClusterError
-from desktop_app.batch.qc_job import run_batch_qc
+from desktop_app.batch.qc_run import run_batch_qc
 from desktop_app.qc.config import default_config
 from tests.qc.qc_data import tmy3_station_dataset
 

@@ -14,7 +14,7 @@ import xarray as xr
 from desktop_app.batch.cluster import ClusterError, ClusterSpec, jobqueue_cluster, open_client
 from desktop_app.batch.engine import Chunk, run_chunks
 from desktop_app.batch.inputs import open_inputs
-from desktop_app.batch.qc_job import run_batch_qc
+from desktop_app.batch.qc_run import run_batch_qc
 from desktop_app.batch.store import ChunkStore
 from desktop_app.cli import main
 from desktop_app.errors import DataFileError, MicroclimateError

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from desktop_app.batch.verify_job import run_batch_verify
+from desktop_app.batch.verify_run import run_batch_verify
 from desktop_app.inference.predictor import run_forecast
 from desktop_app.verify.stations import verify_at_stations
 from tests.batch.conftest import INFERENCE, MODEL, era5_inputs

@@ -198,7 +198,7 @@ def test_watch_config_coordinates(tmp_path, latitude: str, needle: str) -> None:
 
     path = tmp_path / "watch.toml"
     path.write_text(f'[[stations]]\nid = "a"\nlatitude = {latitude}\nlongitude = 13.4\n')
-    with pytest.raises(ConfigError, match=rf"stations\[0\]\.latitude .*{needle}"):
+    with pytest.raises(ConfigError, match=rf"stations\[0\]\.latitude\W.*{needle}"):
         load_config(path)
 
 

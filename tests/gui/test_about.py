@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from PySide6 import QtCore
 
-from desktop_app import third_party
+from desktop_app import licence_notices
 
 pytestmark = pytest.mark.gui
 
@@ -38,11 +38,11 @@ def test_help_about_shows_pyproject_version_and_licences(window, qtbot):
 
 
 def test_runtime_distributions_follow_requirements_without_extras():
-    names = {third_party.canonical(d.metadata["Name"]) for d in
-             third_party.runtime_distributions()}
+    names = {licence_notices.canonical(d.metadata["Name"]) for d in
+             licence_notices.runtime_distributions()}
     assert {"numpy", "pyside6-essentials", "shiboken6", "numba", "llvmlite"} <= names
     assert not names & {"torch", "fastapi", "pytest", "microclimate-desk"}
-    numpy = next(d for d in third_party.runtime_distributions()
+    numpy = next(d for d in licence_notices.runtime_distributions()
                  if d.metadata["Name"] == "numpy")
-    paths = [p for p, _ in third_party.licence_files(numpy)]
+    paths = [p for p, _ in licence_notices.licence_files(numpy)]
     assert any(p.endswith("LICENSE.txt") for p in paths)

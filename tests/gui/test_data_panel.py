@@ -4,6 +4,7 @@ import json
 import threading
 
 import httpx
+import numpy as np
 import pytest
 import xarray as xr
 from PySide6 import QtCore
@@ -11,6 +12,7 @@ from PySide6 import QtCore
 from desktop_app.sources.cache import RequestCache
 from desktop_app.sources.context import FetchContext
 from desktop_app.sources.http import HttpClient
+from tests.gui.helpers import canvas_image
 from tests.sources.helpers import as_batch, recorded
 
 pytestmark = pytest.mark.gui
@@ -113,7 +115,12 @@ def test_shift_drag_on_the_map_sets_the_box(window, qtbot):
     assert west == pytest.approx(-118.25, abs=0.005) and east == pytest.approx(-118.10, abs=0.005)
     # the box is the map model's selection layer, drawn on the map
     assert window.map_model.selection.box == pytest.approx((south, west, north, east))
-    assert window.map._nodes["selection"][0].visible
+    with qtbot.waitSignal(m.drawn, timeout=5000):
+        m.canvas.update()
+    x, y = m.canvas_pos_of((south + north) / 2, west)  # the box's west edge: cyan
+    img = canvas_image(window)[round(y) - 1:round(y) + 2, round(x) - 1:round(x) + 2]
+    cyan = np.array([0.0, 0.9 * 255, 255.0])
+    assert np.abs(img.reshape(-1, 3).astype(float) - cyan).max(axis=1).min() <= 40
 
 
 def test_offline_toggle_is_saved(window):

@@ -27,3 +27,11 @@ def test_gui_screenshot_command_writes_the_sample_map(tmp_path, qapp):
     # the coolwarm field is red-dominant at 00 UTC (afternoon, local time)
     assert left[:, 0].mean() > left[:, 2].mean()
     assert [p.name for p in out.parent.iterdir()] == ["window.png"]  # no temp file left
+    # the graticule spans the whole map, not the smaller view of the first frame (the
+    # panels built after it resize the map; the grab must come after that): some
+    # meridian runs for hundreds of pixels of neutral grey, far beyond the field's rows
+    map_area = arr[100:880, 0:560].astype(int)
+    grey = ((np.abs(map_area[..., 0] - map_area[..., 1]) < 12)
+            & (np.abs(map_area[..., 1] - map_area[..., 2]) < 12)
+            & (map_area[..., 0] > 70) & (map_area[..., 0] < 200))
+    assert grey.sum(axis=0).max() > 400

@@ -10,7 +10,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from desktop_app.inference.card import META_FEATURES, META_UNITS, sha256_file
+from desktop_app.fsutil import sha256_file
+from desktop_app.inference.card import META_FEATURES, META_UNITS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "inference"

@@ -70,7 +70,7 @@ def test_output_units_must_be_the_variables_units(tmp_path):
 
 def test_feature_units_must_match_the_feature_registry(tmp_path):
     feats = [("temperature_interp", "K", 283.0, 10.0), FEATURES[1]]
-    with pytest.raises(ModelError, match="feature 'temperature_interp' is in 'degC'"):
+    with pytest.raises(ModelError, match="feature 'temperature_interp' must be in 'degC'"):
         parse_card(card_dict(write_model(tmp_path), features=feats))
 
 

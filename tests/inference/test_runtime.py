@@ -84,3 +84,20 @@ def test_cuda_session_matches_cpu():
     x = np.random.default_rng(1).normal(size=(4, 2, 64, 64)).astype(np.float32)
     np.testing.assert_allclose(cuda.run(x)[0], create_session(LAPSE_MODEL, "cpu").run(x)[0],
                                atol=1e-5)
+
+
+def test_the_stored_probe_model_is_the_relu_graph_onnx_builds():
+    """The CUDA probe ships its tiny model serialised (no onnx import at run time); it
+    must stay the graph onnx.helper makes, and run."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    assert runtime._probe_model() == model.SerializeToString()
+    session = runtime._ort().InferenceSession(runtime._probe_model(),
+                                              providers=["CPUExecutionProvider"])
+    out = session.run(None, {"x": np.array([-2.0], np.float32)})[0]
+    assert out.tolist() == [0.0]

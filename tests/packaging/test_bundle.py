@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+# one worker builds the bundle once (pytest-xdist group "bundle"; see tests/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bundle")]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "build" / "bundle-test"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from desktop_app.batch.qc_job import split_config
+from desktop_app.batch.qc_run import split_config
 from desktop_app.core.flags import QCFlag, worst
 from desktop_app.errors import ConfigError
 from desktop_app.qc import registry
@@ -83,10 +83,10 @@ def test_one_registration_and_the_runner_runs_it(toy_tests: None) -> None:
 
 
 def test_config_reads_a_registered_test_strictly(toy_tests: None) -> None:
-    with pytest.raises(ConfigError, match=r"unknown key variables\.temperature\.above_limit"
-                                          r"\.limt"):
+    with pytest.raises(ConfigError, match=r"unknown key 'variables\.temperature\.above_limit"
+                                          r"\.limt'"):
         parse_config({"variables": {"temperature": {"above_limit": {"limt": 1.0}}}})
-    with pytest.raises(ConfigError, match="above_limit.limit is required"):
+    with pytest.raises(ConfigError, match=r"above_limit\.limit' is required"):
         parse_config({"variables": {"temperature": {"above_limit": {}}}})
 
 

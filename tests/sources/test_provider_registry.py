@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.core.progress import Progress
 from desktop_app.errors import CancelledError, ConfigError
-from desktop_app.sources.context import FetchContext, Progress
+from desktop_app.sources.context import FetchContext
 from desktop_app.sources.era5_files import Era5FileFetch
 from desktop_app.sources.openmeteo_parse import parse_location, station_dataset
 from desktop_app.sources.providers import (

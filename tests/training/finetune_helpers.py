@@ -11,7 +11,9 @@ from pathlib import Path
 
 REGION = Path(__file__).resolve().parents[2] / "resources" / "sample_region"
 
-BASE_CONFIG = """
+# The [data] lines of every training config on the sample region with station targets:
+# its files, six features, one validation and one held-out test day.
+SAMPLE_DATA = """
 [data]
 coarse = "{region}/coarse.nc"
 fine = "{region}/terrain.nc"
@@ -20,19 +22,24 @@ features = ["temperature_interp", "elevation", "elevation_difference",
             "topographic_position", "hour_sin", "hour_cos"]
 val_days = ["2024-07-16"]
 test_days = ["2024-07-17"]
+"""
 
-[model]
-channels = 4
-layers = 3
-
+# Three steps, one checkpoint and one evaluation, on one CPU thread: runs that test code.
+TINY_TRAIN = """
 [train]
-seed = 3
+seed = {seed}
 steps = 3
 batch_size = 1
 checkpoint_every = 3
 eval_every = 3
 threads = 1
+"""
 
+BASE_CONFIG = SAMPLE_DATA + """
+[model]
+channels = 4
+layers = 3
+""" + TINY_TRAIN + """
 [export]
 name = "tiny-base"
 version = "1.0.0"
@@ -70,7 +77,7 @@ uri = "{track}"
 def write_base_config(folder: Path, track: Path, stations: Path | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "base.toml"
-    path.write_text(BASE_CONFIG.format(region=REGION, track=track,
+    path.write_text(BASE_CONFIG.format(region=REGION, track=track, seed=3,
                                        stations=stations or REGION / "stations.nc"),
                     encoding="utf-8")
     return path

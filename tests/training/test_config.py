@@ -32,9 +32,9 @@ def test_unknown_section_is_named() -> None:
 
 
 def test_wrong_type_is_named() -> None:
-    with pytest.raises(ConfigError, match=r"'train\.steps' has the wrong type"):
+    with pytest.raises(ConfigError, match=r"'train\.steps' must be an integer"):
         parse_config({**BASE, "train": {"steps": "10"}})
-    with pytest.raises(ConfigError, match=r"'train\.amp' has the wrong type"):
+    with pytest.raises(ConfigError, match=r"'train\.amp' must be bool"):
         parse_config({**BASE, "train": {"amp": 1}})
 
 
@@ -69,3 +69,18 @@ def test_non_finite_numbers_are_refused(value: float) -> None:
                          ("train", "lr")):
         with pytest.raises(ConfigError, match=f"'{section}.{key}' must be a finite number"):
             parse_config({**BASE, section: {key: value}})
+
+
+def test_held_out_days_must_be_in_the_data_and_apart() -> None:
+    from desktop_app.errors import TrainingError
+    from desktop_app.training.config import DataConfig
+    from desktop_app.training.dataset import day_split
+
+    days = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"]
+    assert day_split(days, DataConfig(val_days=["2020-01-03"], test_days=["2020-01-04"])) == (
+        ["2020-01-01", "2020-01-02"], ["2020-01-03"], ["2020-01-04"])
+    with pytest.raises(TrainingError, match=r"data\.test_days: 2020-02-30 is not in the "
+                                            r"dataset \(days 2020-01-01\.\.2020-01-04\)"):
+        day_split(days, DataConfig(test_days=["2020-02-30"]))
+    with pytest.raises(TrainingError, match="data.val_days and data.test_days overlap"):
+        day_split(days, DataConfig(val_days=["2020-01-02"], test_days=["2020-01-02"]))

@@ -27,20 +27,11 @@ from desktop_app.training.dataset import TrainingData, build_dataset  # noqa: E4
 from desktop_app.training.export import export_run  # noqa: E402
 from desktop_app.training.trainer import SPLIT, start  # noqa: E402
 from desktop_app.verify.stations import nearest_cells  # noqa: E402
+from tests.training.finetune_helpers import REGION, SAMPLE_DATA, TINY_TRAIN  # noqa: E402
 
-REGION = Path(__file__).resolve().parents[2] / "resources" / "sample_region"
 SPIKE = np.datetime64("2024-07-16T06:00", "ns")  # SYN-02's injected +12 degC spike
 
-CONFIG = """
-[data]
-coarse = "{region}/coarse.nc"
-fine = "{region}/terrain.nc"
-stations = "{stations}"
-features = ["temperature_interp", "elevation", "elevation_difference",
-            "topographic_position", "hour_sin", "hour_cos"]
-val_days = ["2024-07-16"]
-test_days = ["2024-07-17"]
-{data_extra}
+CONFIG = SAMPLE_DATA + """{data_extra}
 
 [model]
 channels = 4
@@ -48,15 +39,7 @@ layers = 2
 
 [loss]
 smoothness = 0.1
-
-[train]
-seed = {seed}
-steps = 3
-batch_size = 1
-checkpoint_every = 3
-eval_every = 3
-threads = 1
-
+""" + TINY_TRAIN + """
 [export]
 name = "station-test"
 """
@@ -162,8 +145,8 @@ def test_listed_stations_and_bad_station_lists(flagged: Path, tmp_path: Path) ->
 def test_station_config_keys_are_strict(flagged: Path, tmp_path: Path) -> None:
     for extra, message in (('station_flags = ["pass", "suspect"]', "'suspect'"),
                            ("station_holdout = 0.6", "station_holdout"),
-                           ('station_holdout = "a lot"', "'data.station_holdout' has the "
-                                                         "wrong type"),
+                           ('station_holdout = "a lot"', "'data.station_holdout' must be a "
+                                                         "number"),
                            ('station_id = "SYN-01"', "unknown config key 'data.station_id'")):
         with pytest.raises(ConfigError, match=message):
             load_config(write_config(tmp_path, flagged, data_extra=extra))

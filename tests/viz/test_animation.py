@@ -71,3 +71,29 @@ def test_bad_requests(fine: xr.Dataset, tmp_path: Path, name: str, steps: list[i
     with pytest.raises(DataFileError, match=message):
         animation.write_animation(fine, "temperature", tmp_path / name, steps, fps)
     assert not any(tmp_path.iterdir())
+
+
+def test_gif_colorbar_is_a_clean_gradient(fine: xr.Dataset, tmp_path: Path) -> None:
+    """The colorbar of a GIF frame keeps the colormap's order and enough distinct colours
+    (a palette quantised from the whole frame left it a few dozen bands)."""
+    from desktop_app.viz.styles import make_colormap
+
+    width, height = 500, 400
+    out = animation.write_animation(fine, "temperature", tmp_path / "uk.gif", [0, 5, 11],
+                                    fps=2, width=width, height=height)
+    spec = export.spec_from_dataset(fine, "temperature", 5)
+    target = export.map_rect(spec, width, height, 96)
+    x = int(target.right()) + 2 * 12 + 11  # the middle of the bar (export's layout at 96 dpi)
+    rows = slice(int(target.top()) + 2, int(target.bottom()) - 2)
+    with Image.open(out) as im:
+        im.seek(1)
+        bar = np.asarray(im.convert("RGB"), np.float64)[rows, x][::-1]  # bottom to top
+    png = animation.image_rgb(export.render_map(spec, width, height, 96))[rows, x][::-1]
+    cs = spec.field.scale
+    table = np.asarray(make_colormap(cs.cmap, cs.steps).map(
+        np.linspace(0.0, 1.0, 1024)[:, None]))[:, :3] * 255
+    position = np.argmin(((bar[:, None, :] - table[None]) ** 2).sum(-1), axis=1)
+    assert np.all(np.diff(position) >= 0)  # low values at the bottom, in order
+    assert position[0] < 20 and position[-1] > 1000  # the whole colormap
+    assert len(np.unique(bar, axis=0)) >= 96  # not a few bands
+    assert float(np.abs(bar - png).max()) <= 6  # each close to the colour the PNG has

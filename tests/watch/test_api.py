@@ -65,6 +65,8 @@ def test_acknowledge_and_metrics(client):
     assert "watch_polls_total 70.0" in text
     assert "watch_poll_failures_total 1.0" in text
     assert f"watch_anomalies_total {float(w.counters.anomalies)}" in text
+    assert f"watch_too_old_total {float(w.counters.too_old)}" in text
+    assert f"watch_store_retries_total {float(w.store.retries)}" in text
     assert 'watch_qc_flags_total{flag="1"}' in text
     assert f"watch_open_alerts {float(len(still_open))}" in text
 

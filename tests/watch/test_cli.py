@@ -74,7 +74,7 @@ def test_bad_config_is_one_line(tmp_path, capsys):
     cfg = write_config(tmp_path, "http://127.0.0.1:9", extra="intervall = 3\n")
     assert main(["watch", "run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
-    assert "intervall: unknown key" in err and "Traceback" not in err
+    assert "unknown key 'intervall'" in err and "Traceback" not in err
     cfg = write_config(tmp_path, "http://127.0.0.1:9", extra="")
     cfg.write_text(cfg.read_text().replace("interval_minutes = 1", "interval_minutes = 30"))
     assert main(["watch", "run", "--config", str(cfg)]) == 1

@@ -103,7 +103,7 @@ class ForecastPanel(QtWidgets.QWidget):
 
         def job(progress: object, cancel: threading.Event) -> xr.Dataset:
             if on_cluster:
-                from desktop_app.batch.interactive import forecast_on_cluster
+                from desktop_app.batch.window_runs import forecast_on_cluster
 
                 if region.coarse is None:
                     raise MicroclimateError("this region has no coarse background to "

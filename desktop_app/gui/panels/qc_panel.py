@@ -83,7 +83,7 @@ class QCPanel(QtWidgets.QWidget):
             progress(0.05, "loading config and kernels")
             config = load_config(path)
             if on_cluster:
-                from desktop_app.batch.interactive import qc_on_cluster
+                from desktop_app.batch.window_runs import qc_on_cluster
 
                 scheduler = load_settings().cluster_scheduler
                 flagged, report = qc_on_cluster(stations, config, scheduler,

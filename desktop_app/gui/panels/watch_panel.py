@@ -193,14 +193,15 @@ class WatchPanel(QtWidgets.QWidget):
         assert self.store is not None
         stations = self.store.stations()
         now = time.time()
-        newest = max((s[5] or 0 for s in stations), default=0)
+        newest = max((s.last_seen or 0 for s in stations), default=0)
         ref = max(newest, 0) if now - newest > 86400 else now  # a replayed/old store
         flags = self.store.query(
             "SELECT q.station, q.flag FROM qc_flags q JOIN (SELECT station, MAX(time) AS t "
             "FROM qc_flags WHERE variable = ? GROUP BY station) m ON q.station = m.station "
             "AND q.time = m.t WHERE q.variable = ?", (self.variable, self.variable))
         last_flag = dict(flags)
-        for sid, *_rest, last in stations:
+        for station in stations:
+            sid, last = station.id, station.last_seen
             if last is None:
                 status = "none"
             elif ref - last > max(3 * self.interval_s, 7200) or last_flag.get(sid) == 4:
@@ -212,11 +213,11 @@ class WatchPanel(QtWidgets.QWidget):
             self.status[sid] = status
         if not stations:
             return
-        lat = np.array([s[2] for s in stations], float)
-        lon = np.array([s[3] for s in stations], float)
+        lat = np.array([s.latitude for s in stations], float)
+        lon = np.array([s.longitude for s in stations], float)
         # the watch layer of the map model: the window's time steps redraw the station
         # layer and leave this one alone
-        self.window_.map_model.watch.set(lat, lon, [self.status[s[0]] for s in stations])
+        self.window_.map_model.watch.set(lat, lon, [self.status[s.id] for s in stations])
 
     # -- actions ----------------------------------------------------------------------
     def acknowledge_selected(self) -> int:

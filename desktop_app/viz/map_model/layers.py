@@ -91,9 +91,15 @@ class FieldLayer(Layer):
         self.scale: ColourScale = colour_scale(self.frames, self.variable)
 
     def set_data(self, frames: np.ndarray, lat: np.ndarray, lon: np.ndarray, variable: str,
-                 *, difference: bool = False, t: int = 0, cmap: str | None = None) -> None:
+                 *, difference: bool = False, t: int = 0, cmap: str | None = None,
+                 units: DisplayUnits | None = None, stepped: bool | None = None) -> None:
+        """A new stack (kept as given, not copied), with the style changes that go with
+        it in the same update: a style set first would recolour, and re-upload, the
+        stack about to be replaced."""
         self.frames, self.lat, self.lon = np.asarray(frames), np.asarray(lat), np.asarray(lon)
         self.variable, self.difference, self.t, self.cmap = variable, difference, t, cmap
+        self.units = units or self.units
+        self.stepped = self.stepped if stepped is None else stepped
         self._rescale()
 
     def set_style(self, *, units: DisplayUnits | None = None, cmap: str | None = None,
@@ -113,9 +119,13 @@ class FieldLayer(Layer):
                                   units=self.units, cmap=self.cmap, stepped=self.stepped)
         self.changed()
 
+    def frames_primitive(self) -> FieldFrames:
+        """The field as drawn: needs no view (a time step asks for it per frame)."""
+        return FieldFrames(self.frames, self.t, self.lat, self.lon, self.scale,
+                           self.opacity)
+
     def primitives(self, view: View) -> list[Primitive]:
-        return [FieldFrames(self.frames, self.t, self.lat, self.lon, self.scale,
-                            self.opacity)]
+        return [self.frames_primitive()]
 
 
 class BasemapLayer(Layer):

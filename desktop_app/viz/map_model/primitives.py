@@ -39,6 +39,7 @@ class ColourScale:
     label: str
     difference: bool = False
     steps: int | None = None  # stepped palette: number of colour bands
+    empty: bool = False  # the values had no finite number: nothing to draw
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from desktop_app.downscale.baseline import STANDARD_LAPSE_RATE  # noqa: E402
-from desktop_app.fsutil import atomic_path, atomic_write_bytes  # noqa: E402
-from desktop_app.inference.card import META_FEATURES, META_UNITS, sha256_file  # noqa: E402
+from desktop_app.fsutil import atomic_path, atomic_write_bytes, sha256_file  # noqa: E402
+from desktop_app.inference.card import META_FEATURES, META_UNITS  # noqa: E402
 
 NAME, VERSION = "lapse-rate-baseline", "1.0.0"
 # Normalisation: round, plausible numbers (not fitted); the weights undo them exactly.

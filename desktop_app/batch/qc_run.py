@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
-from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
+from desktop_app.batch.engine import Chunk, ChunkProgress, run_chunks
 from desktop_app.batch.store import ChunkStore
 from desktop_app.core.flags import worst
 from desktop_app.core.schema import validate_station_dataset
@@ -36,7 +36,7 @@ from desktop_app.qc.config import QCConfig, VariableQC
 from desktop_app.qc.registry import qc_test
 from desktop_app.qc.runner import require_values, run_qc
 
-_OPENED: dict[tuple[str, ...], xr.Dataset] = {}  # per worker process: inputs opened once
+_OPENED: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()  # per worker process
 
 
 def split_config(config: QCConfig, network: bool) -> QCConfig:
@@ -50,10 +50,8 @@ def split_config(config: QCConfig, network: bool) -> QCConfig:
 
 
 def _open(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _OPENED:
-        _OPENED.clear()
-        _OPENED[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "station input")
-    return _OPENED[paths]
+    return _OPENED.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "station input"))
 
 
 def _flag_vars(flagged: xr.Dataset, source: xr.Dataset) -> xr.Dataset:
@@ -119,7 +117,7 @@ def template(ds: xr.Dataset, config: QCConfig, chunks: tuple[int, int]) -> xr.Da
 
 def run_batch_qc(client: Any, paths: list[Path], config: QCConfig, out: Path, *,
                  station_chunk: int = 64, time_chunk: int = 8760, restart: bool = False,
-                 progress: ProgressFn | None = None,
+                 progress: ChunkProgress | None = None,
                  cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
     """QC the station files on the cluster into ``out`` (Zarr, or NetCDF for ``.nc``).
     Returns how many chunks ran and how many were skipped as already done."""

@@ -25,13 +25,14 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
-from desktop_app.batch.engine import Chunk, ProgressFn, run_chunks
+from desktop_app.batch.engine import Chunk, ChunkProgress, run_chunks
 from desktop_app.batch.store import ChunkStore
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.features import FeatureBuilder
 from desktop_app.errors import DataFileError
 from desktop_app.fsutil import load_netcdf
+from desktop_app.inference.forecast_output import forecast_dataset, model_source, with_halo
 from desktop_app.inference.predictor import Predictor
 from desktop_app.inference.registry import ModelEntry
 
@@ -40,9 +41,8 @@ from desktop_app.inference.registry import ModelEntry
 # the feature builder of the last time chunk (tiles of one chunk often land together).
 _PREDICTORS: dict[tuple[str, str, int | None], Predictor] = {}
 _TERRAIN: dict[str, xr.Dataset] = {}
-_COARSE: dict[tuple[str, ...], xr.Dataset] = {}
-_BUILDERS: dict[tuple[Any, ...], FeatureBuilder] = {}
-SESSIONS_CREATED = [0]
+_COARSE: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()
+_BUILDERS: inputs_mod.LastOnly[FeatureBuilder] = inputs_mod.LastOnly()
 
 
 def worker_predictor(entry: ModelEntry, provider: str = "cpu",
@@ -50,13 +50,7 @@ def worker_predictor(entry: ModelEntry, provider: str = "cpu",
     key = (str(entry.onnx_path), provider, threads)
     if key not in _PREDICTORS:
         _PREDICTORS[key] = Predictor(entry, provider, threads=threads, warm_up=False)
-        SESSIONS_CREATED[0] += 1
     return _PREDICTORS[key]
-
-
-def sessions_created() -> int:
-    """How many onnxruntime sessions this process made (tests ask the workers)."""
-    return SESSIONS_CREATED[0]
 
 
 def _terrain(path: str) -> xr.Dataset:
@@ -66,21 +60,17 @@ def _terrain(path: str) -> xr.Dataset:
 
 
 def _coarse(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _COARSE:
-        _COARSE.clear()
-        _COARSE[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "coarse input")
-    return _COARSE[paths]
+    return _COARSE.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "coarse input"))
 
 
 def _builder(pred: Predictor, paths: tuple[str, ...], terrain: str,
              t0: int, t1: int) -> FeatureBuilder:
-    key = (paths, terrain, str(pred.entry.onnx_path), t0, t1)
-    if key not in _BUILDERS:
-        _BUILDERS.clear()
+    def make() -> FeatureBuilder:
         with inputs_mod.in_task():
             block = _coarse(paths).isel(time=slice(t0, t1)).load()
-        _BUILDERS[key] = pred.feature_builder(block, _terrain(terrain))
-    return _BUILDERS[key]
+        return pred.feature_builder(block, _terrain(terrain))
+    return _BUILDERS.get((paths, terrain, str(pred.entry.onnx_path), t0, t1), make)
 
 
 def forecast_block(paths: tuple[str, ...], terrain: str, entry: ModelEntry, provider: str,
@@ -89,13 +79,10 @@ def forecast_block(paths: tuple[str, ...], terrain: str, entry: ModelEntry, prov
     """One chunk (worker): steps t0:t1 of the tile rows r0:r1, cols c0:c1."""
     pred = worker_predictor(entry, provider, threads)
     builder = _builder(pred, paths, terrain, t0, t1)
-    ny, nx = builder.shape
-    a0, a1, b0, b1 = max(0, r0 - halo), min(ny, r1 + halo), max(0, c0 - halo), min(nx, c1 + halo)
-    rows, cols = slice(a0, a1), slice(b0, b1)
-    inner_r, inner_c = slice(r0 - a0, r1 - a0), slice(c0 - b0, c1 - b0)
+    rows, cols, inner_r, inner_c = with_halo((r0, r1), (c0, c1), halo, builder.shape)
     nt = t1 - t0
     out = {o.variable: np.empty((nt, r1 - r0, c1 - c0), np.float32) for o in pred.card.outputs}
-    step = pred.batch_steps((a1 - a0) * (b1 - b0))
+    step = pred.batch_steps((rows.stop - rows.start) * (cols.stop - cols.start))
     for s0 in range(0, nt, step):
         s1 = min(nt, s0 + step)
         x = builder.build(s0, s1, rows, cols)
@@ -117,23 +104,14 @@ def template(coarse: xr.Dataset, terrain: xr.Dataset, entry: ModelEntry,
         data_vars[spec.variable] = (
             ("time", "latitude", "longitude"),
             dask_array.zeros(shape, dtype=np.float32, chunks=chunks),
-            {**VARIABLES[spec.variable].cf_attrs(),
-             "source": f"model {entry.card.spec} "
-                       f"({'trained' if entry.card.trained else 'NOT trained'})"})
-    ds = xr.Dataset(data_vars, coords={"time": coarse["time"].values,
-                                       "latitude": terrain["latitude"].values,
-                                       "longitude": terrain["longitude"].values})
-    ds["elevation"] = terrain["elevation"]
-    ds.attrs = {"Conventions": "CF-1.8", "title": f"micro-climate forecast ({entry.card.spec})",
-                "model_name": entry.card.name, "model_version": entry.card.version,
-                "model_sha256": entry.card.sha256,
-                "model_trained": "yes" if entry.card.trained else "no",
-                # tiles cannot see the whole grid's share of out-of-domain inputs, so the
-                # guard does not run here: say so rather than leave it unsaid
-                "guard": "guard off (cluster run): the model ran on every step, also "
-                         "outside its training domain",
-                "history": "microclimate batch forecast (tiled on a Dask cluster)"}
-    return ds
+            {**VARIABLES[spec.variable].cf_attrs(), "source": model_source(entry.card)})
+    return forecast_dataset(
+        data_vars, coarse["time"].values, terrain, [entry.card],
+        # tiles cannot see the whole grid's share of out-of-domain inputs, so the guard
+        # does not run here: say so rather than leave it unsaid
+        guard="guard off (cluster run): the model ran on every step, also outside its "
+              "training domain",
+        history="microclimate batch forecast (tiled on a Dask cluster)")
 
 
 def plan(shape: tuple[int, int, int], time_chunk: int, tile: int
@@ -148,7 +126,7 @@ def run_batch_forecast(client: Any, coarse_paths: list[Path], terrain_path: Path
                        entry: ModelEntry, out: Path, *, time_chunk: int = 24, tile: int = 256,
                        provider: str = "cpu", threads: int | None = 1,
                        halo: int | None = None, restart: bool = False,
-                       progress: ProgressFn | None = None,
+                       progress: ChunkProgress | None = None,
                        cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
     """Downscale the coarse files over the terrain into ``out``; ``halo`` overrides the
     card's (only to show what a too-small halo does)."""

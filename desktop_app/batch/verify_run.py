@@ -19,20 +19,18 @@ import xarray as xr
 
 from desktop_app.batch import inputs as inputs_mod
 from desktop_app.batch.cluster import require
-from desktop_app.batch.engine import ProgressFn
+from desktop_app.batch.engine import ChunkProgress
 from desktop_app.errors import CancelledError
 from desktop_app.fsutil import load_netcdf
 from desktop_app.verify.report import VerificationReport
 from desktop_app.verify.stations import match, report
 
-_OPENED: dict[tuple[str, ...], xr.Dataset] = {}
+_OPENED: inputs_mod.LastOnly[xr.Dataset] = inputs_mod.LastOnly()  # per worker process
 
 
 def _forecast(paths: tuple[str, ...]) -> xr.Dataset:
-    if paths not in _OPENED:
-        _OPENED.clear()
-        _OPENED[paths] = inputs_mod.open_inputs([Path(p) for p in paths], "forecast")
-    return _OPENED[paths]
+    return _OPENED.get(paths, lambda: inputs_mod.open_inputs([Path(p) for p in paths],
+                                                             "forecast"))
 
 
 def sample_chunk(paths: tuple[str, ...], names: dict[str, str], times: np.ndarray,
@@ -46,7 +44,7 @@ def sample_chunk(paths: tuple[str, ...], names: dict[str, str], times: np.ndarra
 
 def run_batch_verify(client: Any, forecast_paths: list[Path], obs_path: Path,
                      variable: str = "temperature", *, time_chunk: int = 24 * 7,
-                     progress: ProgressFn | None = None,
+                     progress: ChunkProgress | None = None,
                      cancelled: Callable[[], bool] | None = None) -> VerificationReport:
     distributed = require("distributed")
     forecast = inputs_mod.open_inputs(forecast_paths, "forecast")

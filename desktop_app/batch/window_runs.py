@@ -18,12 +18,11 @@ import numpy as np
 import xarray as xr
 
 from desktop_app.batch.cluster import ClusterSpec, open_client
-from desktop_app.batch.qc_job import run_batch_qc
+from desktop_app.batch.qc_run import run_batch_qc
 from desktop_app.core.flags import QCFlag
+from desktop_app.core.progress import Progress
 from desktop_app.qc.config import QCConfig
 from desktop_app.qc.runner import QCReport
-
-Progress = Callable[[float, str], None]
 
 
 @contextmanager
@@ -80,8 +79,8 @@ def forecast_on_cluster(coarse: xr.Dataset, terrain: xr.Dataset, model: str | No
                         cancelled: Callable[[], bool] | None = None,
                         time_chunk: int = 24, tile: int = 128) -> xr.Dataset:
     """The region's model forecast, tiled on the cluster (model output variables only;
-    see :mod:`desktop_app.batch.forecast_job`)."""
-    from desktop_app.batch.forecast_job import run_batch_forecast
+    see :mod:`desktop_app.batch.forecast_run`)."""
+    from desktop_app.batch.forecast_run import run_batch_forecast
     from desktop_app.errors import ModelError
     from desktop_app.inference.predictor import to_hourly
     from desktop_app.inference.registry import ModelRegistry

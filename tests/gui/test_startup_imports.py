@@ -1,0 +1,59 @@
+"""What the window imports before its first map frame (issue 22: launch to map).
+
+The time-series plot (pyqtgraph), the New-region dialog (httpx), Dask (through xarray),
+matplotlib (through vispy's colour lookup) and pyproj are not needed to show the map;
+they load after the first frame or when first used. Checked in a fresh process, the way
+a user launches the app (no timings here: benchmarks/bench_startup.py measures them).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFERRED = ("pyqtgraph", "httpx", "dask", "matplotlib", "pyproj", "rasterio", "numba",
+            "onnxruntime", "onnx")
+_SCRIPT = """
+import sys
+from pathlib import Path
+from desktop_app.gui import main_window
+
+deferred = {deferred!r}
+seen = {{}}
+first_frame = main_window.MainWindow._build_panels_soon
+
+def probe(self):  # runs on the first map frame, before anything is built after it
+    seen["first"] = sorted(m for m in deferred if m in sys.modules)
+    first_frame(self)
+
+main_window.MainWindow._build_panels_soon = probe
+from desktop_app.gui.app import end_process, run_gui
+
+code = run_gui(None, screenshot=Path(sys.argv[1]))
+print("FIRST", *seen["first"])
+print("AFTER", *sorted(m for m in deferred if m in sys.modules))
+end_process(code)  # as microclimate gui ends
+"""
+
+
+def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) -> None:
+    out = tmp_path / "window.png"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MICROCLIMATE_HOME": str(tmp_path / "h")}
+    proc = subprocess.run([sys.executable, "-c", _SCRIPT.format(deferred=DEFERRED), str(out)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # the screenshot, and a clean exit
+    lines = dict(line.split(" ", 1) if " " in line else (line, "")
+                 for line in proc.stdout.splitlines() if line.startswith(("FIRST", "AFTER")))
+    assert lines["FIRST"].split() == []
+    # built after the first frame: the series plot, and the panels (Numba for QC)
+    after = set(lines["AFTER"].split())
+    assert {"pyqtgraph", "numba"} <= after
+    assert "onnx" not in after  # the Forecast panel's CUDA probe ships its model serialised
+    assert out.stat().st_size > 0
