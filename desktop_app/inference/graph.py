@@ -16,10 +16,13 @@ lives in the bytes handed to the session.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+REWRITE_VERSION = 1  # bump when a rewrite changes: cached results then start afresh
 _END = np.iinfo(np.int64).max  # "to the end" for Slice
 
 
@@ -116,9 +119,36 @@ def split_single_output_convs(model: Any) -> int:
     return done
 
 
-def cpu_model_bytes(data: bytes) -> bytes:
+def cpu_model_bytes(data: bytes, cache: Path | None = None) -> bytes:
     """``data`` (a serialised ONNX model) with the CPU rewrites applied; unchanged bytes
-    when nothing applies."""
+    when nothing applies. With ``cache`` (a folder) the result is kept there under the
+    model's sha256, so later sessions skip the rewrite and the ``onnx`` import (about
+    1.5 s on a 2-core machine); a cache that cannot be read or written is skipped."""
+    if cache is None:
+        return _rewrite(data)
+    key = hashlib.sha256(data).hexdigest()
+    done = cache / f"{key}-cpu{REWRITE_VERSION}.onnx"
+    same = cache / f"{key}-cpu{REWRITE_VERSION}.unchanged"
+    try:
+        if same.is_file():
+            return data
+        if done.is_file():
+            return done.read_bytes()
+    except OSError:
+        return _rewrite(data)
+    out = _rewrite(data)
+    from desktop_app.errors import WriteError
+    from desktop_app.fsutil import atomic_write_bytes
+
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(same if out is data else done, b"" if out is data else out)
+    except (OSError, WriteError):
+        pass  # a read-only or full cache only costs the rewrite next time
+    return out
+
+
+def _rewrite(data: bytes) -> bytes:
     import onnx
 
     model = onnx.load_from_string(data)

@@ -259,9 +259,10 @@ def create_session(model: Path | bytes, provider: str = "auto", *, threads: int 
     try:
         if status.provider == "cpu" and optimization == "all":
             from desktop_app.inference.graph import cpu_model_bytes
+            from desktop_app.paths import cache_dir
 
             data = model.read_bytes() if isinstance(model, Path) else model
-            source = cpu_model_bytes(data)
+            source = cpu_model_bytes(data, cache_dir() / "onnx-cpu")
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # noqa: BLE001 - onnxruntime raises several untyped errors
         where = model if isinstance(model, Path) else "model bytes"

@@ -54,3 +54,15 @@ def test_models_without_such_a_conv_are_left_alone() -> None:
             del node.attribute[:]
             node.attribute.extend([*keep, onnx.helper.make_attribute("strides", [2, 2])])
     assert split_single_output_convs(model) == 0
+
+
+def test_rewritten_model_is_cached_by_its_hash(tmp_path) -> None:
+    data = BUNDLED.read_bytes()
+    first = cpu_model_bytes(data, tmp_path)
+    (kept,) = tmp_path.glob("*-cpu*.onnx")
+    assert kept.read_bytes() == first != data
+    assert cpu_model_bytes(data, tmp_path) == first  # read back, not rebuilt
+    plain = LAPSE_MODEL.read_bytes()  # nothing to rewrite: a marker, the bytes as they are
+    assert cpu_model_bytes(plain, tmp_path) == plain
+    assert len(list(tmp_path.glob("*.unchanged"))) == 1
+    assert cpu_model_bytes(plain, tmp_path) == plain
