@@ -16,6 +16,7 @@ from PySide6 import QtWidgets
 
 from desktop_app.core.progress import Progress
 from desktop_app.gui.exports import _stations_with_flags, shown_field_dataset
+from desktop_app.gui.widgets import add_rows
 from desktop_app.viz.animation import FORMATS, MAX_FPS, write_animation
 
 if TYPE_CHECKING:
@@ -56,13 +57,15 @@ class AnimationDialog(QtWidgets.QDialog):
         for box in (self.start_box, self.stop_box):
             box.currentIndexChanged.connect(self._update_count)
         form = QtWidgets.QFormLayout()
-        form.addRow("From", self.start_box)
-        form.addRow("To", self.stop_box)
-        form.addRow("", self.count_label)
-        form.addRow("Speed", self.fps_box)
-        form.addRow("Width", self.width_box)
-        form.addRow("Height", self.height_box)
-        form.addRow("File", path_row)
+        add_rows(form, [
+            ("From", self.start_box),
+            ("To", self.stop_box),
+            ("", self.count_label),
+            ("Speed", self.fps_box),
+            ("Width", self.width_box),
+            ("Height", self.height_box),
+            ("File", path_row),
+        ])
         self.buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Save
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)

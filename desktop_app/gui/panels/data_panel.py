@@ -15,7 +15,7 @@ from PySide6 import QtWidgets
 from desktop_app.core.grid import BBox
 from desktop_app.core.variables import get_variable
 from desktop_app.errors import CancelledError, MicroclimateError
-from desktop_app.gui.widgets import day_range_edits
+from desktop_app.gui.widgets import add_rows, day_range_edits
 from desktop_app.settings import Settings, load_settings, save_settings
 from desktop_app.sources.cache import RequestCache
 from desktop_app.sources.context import FetchContext
@@ -96,20 +96,22 @@ class DataPanel(QtWidgets.QWidget):
         self.fetch_button = QtWidgets.QPushButton("Get data…")
         self.result_label = QtWidgets.QLabel()
         self.result_label.setWordWrap(True)
-        form.addRow("Source", self.source_box)
-        form.addRow("Where", self.where_box)
-        form.addRow("Box", self.bbox_edit)
-        form.addRow("Grid step", self.resolution)
-        form.addRow("From", self.start)
-        form.addRow("To", self.end)
-        form.addRow("Variables", variables)
-        form.addRow("File", file_row)
-        form.addRow("Format", self.format_box)
-        form.addRow(self.offline_box)
-        form.addRow(self.refresh_box)
-        form.addRow("Cache", self.cache_label)
-        form.addRow(self.fetch_button)
-        form.addRow(self.result_label)
+        add_rows(form, [
+            ("Source", self.source_box),
+            ("Where", self.where_box),
+            ("Box", self.bbox_edit),
+            ("Grid step", self.resolution),
+            ("From", self.start),
+            ("To", self.end),
+            ("Variables", variables),
+            ("File", file_row),
+            ("Format", self.format_box),
+            self.offline_box,
+            self.refresh_box,
+            ("Cache", self.cache_label),
+            self.fetch_button,
+            self.result_label,
+        ])
         self.offline_box.setChecked(self._settings().offline)
         self.offline_box.toggled.connect(self._set_offline)
         self.fetch_button.clicked.connect(self._ask_fetch)

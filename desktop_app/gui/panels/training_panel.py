@@ -15,6 +15,7 @@ from PySide6 import QtCore, QtWidgets
 
 from desktop_app import paths
 from desktop_app.errors import ConfigError, MicroclimateError
+from desktop_app.gui.widgets import add_rows
 from desktop_app.inference.registry import ModelRegistry
 from desktop_app.settings import load_settings, save_settings
 from desktop_app.trainer_client import TrainerClient
@@ -90,19 +91,21 @@ class TrainingPanel(QtWidgets.QWidget):
         self.log_view = QtWidgets.QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
-        form.addRow("Service URL", self.url_edit)
-        form.addRow("Token", self.token_edit)
-        form.addRow(self.remember_box)
-        form.addRow(self.connect_button)
-        form.addRow(self.status_label)
-        form.addRow("Job", self.mode_box)
-        form.addRow("Base model", self.base_box)
-        form.addRow("Coarse", self.coarse_edit)
-        form.addRow("Fine", self.fine_edit)
-        form.addRow("Stations", self.stations_edit)
-        form.addRow("Config", self.config_edit)
-        form.addRow(self.submit_button)
-        form.addRow("Log", self.log_view)
+        add_rows(form, [
+            ("Service URL", self.url_edit),
+            ("Token", self.token_edit),
+            self.remember_box,
+            self.connect_button,
+            self.status_label,
+            ("Job", self.mode_box),
+            ("Base model", self.base_box),
+            ("Coarse", self.coarse_edit),
+            ("Fine", self.fine_edit),
+            ("Stations", self.stations_edit),
+            ("Config", self.config_edit),
+            self.submit_button,
+            ("Log", self.log_view),
+        ])
         self.connect_button.clicked.connect(self.connect_service)
         self.submit_button.clicked.connect(self.submit)
         window.tasks.finished.connect(self._on_done)
