@@ -96,12 +96,12 @@ case "$MODE" in
     .venv/bin/ruff check desktop_app tests benchmarks resources scripts
     say "mypy"
     .venv/bin/mypy
-    # one worker per core (each with its own Xvfb); the installer build is one group that
-    # starts first, so the rest of the suite runs beside it
+    # one worker per core (each with its own Xvfb), a test file per worker at a time; the
+    # installer's file is collected first, so its build runs beside the rest of the suite
     WORKERS="${PYTEST_WORKERS:-auto}"
     say "pytest on $WORKERS workers (GUI tests run in a real window under Xvfb)"
     set +e
-    .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
     rc=$?
     set -e
     if [ "$rc" -eq 5 ]; then

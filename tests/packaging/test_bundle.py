@@ -11,6 +11,7 @@ build takes minutes, so it happens once per session; an archive left in
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# one worker builds the bundle once (pytest-xdist group "bundle"; see tests/conftest.py)
+# collected first (tests/conftest.py): the build then runs beside the rest of the suite
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bundle")]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +52,15 @@ def inputs_digest() -> str:
 @pytest.fixture(scope="session")
 def archive() -> Path:
     """The bundle's .tar.gz, built by packaging/build.py (or reused, see the docstring)."""
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with (BUILD_DIR / ".lock").open("w") as lock:
+        # one build at a time: two at once in one work folder wreck each other, and a
+        # pytest-xdist worker that waits here then finds the other's archive up to date
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_or_reuse()
+
+
+def _build_or_reuse() -> Path:
     stamp = BUILD_DIR / "inputs.sha256"
     dist = BUILD_DIR / "dist"
     digest = inputs_digest()
