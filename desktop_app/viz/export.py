@@ -207,12 +207,18 @@ def _draw_colorbar(p: QtGui.QPainter, cs: ColourScale, bar: QtCore.QRectF,
 
 
 def ensure_gui_app() -> QtGui.QGuiApplication:
-    """A QGuiApplication for fonts and painting; offscreen when there is no display."""
+    """The application object fonts and painting need; offscreen when there is no display.
+
+    A full QApplication, not a QGuiApplication: Qt allows one application object per
+    process, and a window opened later in the same process (an export before the window,
+    as in a test run) needs widgets, which a QGuiApplication cannot host (Qt aborts)."""
     app = QtGui.QGuiApplication.instance()
     if app is None:
         if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QtGui.QGuiApplication(["microclimate"])
+        from PySide6 import QtWidgets
+
+        app = QtWidgets.QApplication(["microclimate"])
     assert isinstance(app, QtGui.QGuiApplication)
     return app
 
