@@ -130,3 +130,23 @@ def test_exported_difference_png_is_centred_on_zero_and_says_difference(window, 
     want = expected_rgb("coolwarm", float(diff[i, j]), (lo, hi))
     assert np.abs(got - want).max() <= 6
     assert np.abs(got - expected_rgb("coolwarm", 0.0, (lo, hi))).max() <= 8
+
+
+def test_models_panel_shows_the_card_while_shift_is_held(window, qtbot):
+    """The panel's first row is selected outright: with Shift held (the state the last
+    input event left, e.g. a Shift+drag of a region box), selectRow() selected nothing and
+    the model card stayed empty."""
+    from PySide6 import QtCore, QtGui
+
+    from desktop_app.gui.panels.models_panel import ModelsPanel
+
+    qtbot.keyPress(window.map.widget, QtCore.Qt.Key.Key_Shift,
+                   QtCore.Qt.KeyboardModifier.ShiftModifier)
+    try:
+        assert QtGui.QGuiApplication.keyboardModifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier
+        panel = ModelsPanel(window)
+        qtbot.addWidget(panel)
+        assert panel.selected() is not None
+        assert "NOT verified" in panel.info.toPlainText()
+    finally:
+        qtbot.keyRelease(window.map.widget, QtCore.Qt.Key.Key_Shift)

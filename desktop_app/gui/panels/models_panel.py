@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from desktop_app.errors import MicroclimateError
 from desktop_app.inference.registry import GATE_LABELS, ModelEntry, ModelRegistry
@@ -99,7 +99,11 @@ class ModelsPanel(QtWidgets.QWidget):
                 self.table.setItem(row, col, QtWidgets.QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         if self.entries and not self.table.selectedItems():
-            self.table.selectRow(0)
+            # selected outright: selectRow() reads the keyboard modifiers held at this
+            # moment, and with Shift held it selects nothing (an empty model card)
+            flags = (QtCore.QItemSelectionModel.SelectionFlag.ClearAndSelect
+                     | QtCore.QItemSelectionModel.SelectionFlag.Rows)
+            self.table.selectionModel().select(self.table.model().index(0, 0), flags)
 
     def selected(self) -> ModelEntry | None:
         rows = {i.row() for i in self.table.selectedItems()}
