@@ -96,9 +96,11 @@ case "$MODE" in
     .venv/bin/ruff check desktop_app tests benchmarks resources scripts
     say "mypy"
     .venv/bin/mypy
-    # one worker per core (each with its own Xvfb), a test file per worker at a time; the
-    # installer's file is collected first, so its build runs beside the rest of the suite
-    WORKERS="${PYTEST_WORKERS:-auto}"
+    # serial by default: in parallel (PYTEST_WORKERS=auto: a pytest-xdist worker per core,
+    # each with its own Xvfb, a test file per worker at a time) GUI tests still see state
+    # that an earlier test in the same worker process left behind (two such leaks are
+    # fixed; a hang of the animation-export test under xdist is not yet understood)
+    WORKERS="${PYTEST_WORKERS:-0}"
     say "pytest on $WORKERS workers (GUI tests run in a real window under Xvfb)"
     set +e
     .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
