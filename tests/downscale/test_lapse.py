@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from desktop_app.downscale.baseline import (
     STANDARD_LAPSE_RATE,
@@ -25,15 +24,6 @@ from desktop_app.verify.perfect_model import coarsen
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "downscale"
 
-
-@pytest.fixture(scope="module")
-def davos():
-    return xr.open_dataset(DATA / "era5_davos_2020-01.nc").load()
-
-
-@pytest.fixture(scope="module")
-def finse():
-    return xr.open_dataset(DATA / "era5_finse_2018-12.nc").load()
 
 
 def _reference_lapse(t, z, r=1):
