@@ -5,10 +5,18 @@ Work is a plain function ``work(progress, cancel) -> result`` from the domain la
 checks between steps (raising :class:`CancelledError`). The runner shows a progress bar
 and a Cancel button in the status bar; a :class:`MicroclimateError` becomes a message
 box and the window keeps working.
+
+The worker thread touches no Qt object. It puts what it has to say (progress, the
+result, the error) on a queue, and a timer on the GUI thread reads the queue. Emitting
+PySide6 signals from a worker thread crashed the process now and then ("bool_dealloc:
+deallocating True", a segfault in a test run) and could lose the final signal, which
+left a test waiting forever; ``tests/gui/test_workers.py`` runs thousands of short
+tasks to keep that from coming back.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,34 +28,30 @@ from desktop_app.errors import CancelledError, MicroclimateError
 
 Work = Callable[[Progress, threading.Event], Any]
 
-
-class _Signals(QtCore.QObject):
-    progress = QtCore.Signal(float, str)
-    done = QtCore.Signal(object)
-    failed = QtCore.Signal(str)
-    cancelled = QtCore.Signal()
+POLL_MS = 20  # how often the GUI thread reads what the worker said
 
 
-class _Task(QtCore.QRunnable):
-    def __init__(self, work: Work, cancel: threading.Event, signals: _Signals) -> None:
-        super().__init__()
-        self.work, self.cancel, self.signals = work, cancel, signals
+class _Job:
+    """One piece of work on its own thread; what it says goes onto ``messages``."""
 
-    def run(self) -> None:
+    def __init__(self, name: str, work: Work) -> None:
+        self.cancel = threading.Event()
+        self.messages: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, args=(work,),
+                                       name=f"task: {name}", daemon=True)
+
+    def _run(self, work: Work) -> None:
+        put = self.messages.put
         try:
-            result = self.work(lambda f, m: self.signals.progress.emit(float(f), str(m)),
-                              self.cancel)
+            result = work(lambda f, m: put(("progress", (float(f), str(m)))), self.cancel)
         except CancelledError:
-            self.signals.cancelled.emit()
+            put(("cancelled", None))
         except MicroclimateError as exc:
-            self.signals.failed.emit(str(exc))
+            put(("failed", str(exc)))
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the window
-            self.signals.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+            put(("failed", f"unexpected error: {type(exc).__name__}: {exc}"))
         else:
-            if self.cancel.is_set():
-                self.signals.cancelled.emit()
-            else:
-                self.signals.done.emit(result)
+            put(("cancelled", None) if self.cancel.is_set() else ("finished", result))
 
 
 class TaskRunner(QtCore.QObject):
@@ -59,8 +63,6 @@ class TaskRunner(QtCore.QObject):
 
     def __init__(self, status_bar: QtWidgets.QStatusBar, show_errors: bool = True) -> None:
         super().__init__(status_bar)
-        self.pool = QtCore.QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
         self.bar = QtWidgets.QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(220)
@@ -73,8 +75,11 @@ class TaskRunner(QtCore.QObject):
         self.cancel_button.clicked.connect(self.cancel)
         self.show_errors = show_errors
         self.name: str | None = None
-        self._cancel: threading.Event | None = None
-        self._signals: _Signals | None = None
+        self._job: _Job | None = None
+        self._threads: list[threading.Thread] = []  # every job's, for wait()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self._drain)
 
     @property
     def busy(self) -> bool:
@@ -85,27 +90,45 @@ class TaskRunner(QtCore.QObject):
         if self.busy:
             return False
         self.name = name
-        self._cancel = threading.Event()
-        signals = _Signals()
-        signals.progress.connect(self._on_progress)
-        signals.done.connect(lambda result: self._end("finished", result))
-        signals.failed.connect(lambda message: self._end("failed", message))
-        signals.cancelled.connect(lambda: self._end("cancelled", None))
-        self._signals = signals  # keep alive until the work ends
+        self._job = job = _Job(name, work)
         self.label.setText(name)
         self.bar.setValue(0)
         self.bar.setFormat(f"{name}: starting")
         for widget in (self.label, self.bar, self.cancel_button):
             widget.show()
         self.cancel_button.setEnabled(True)
-        self.pool.start(_Task(work, self._cancel, signals))
+        self._threads = [t for t in self._threads if t.is_alive()] + [job.thread]
+        job.thread.start()
+        self._timer.start()
         return True
 
     def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
+        if self._job is not None:
+            self._job.cancel.set()
             self.cancel_button.setEnabled(False)
             self.bar.setFormat("cancelling…")
+
+    def _drain(self) -> None:
+        """Read what the running job said since the last tick (GUI thread)."""
+        job = self._job
+        if job is None:
+            self._timer.stop()
+            return
+        latest: tuple[float, str] | None = None
+        while True:
+            try:
+                kind, payload = job.messages.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progress":
+                latest = payload  # only the newest one is worth drawing
+                continue
+            if latest is not None:
+                self._on_progress(*latest)
+            self._end(kind, payload)
+            return
+        if latest is not None:
+            self._on_progress(*latest)
 
     def _on_progress(self, fraction: float, message: str) -> None:
         self.bar.setValue(round(max(0.0, min(1.0, fraction)) * 1000))
@@ -113,7 +136,8 @@ class TaskRunner(QtCore.QObject):
 
     def _end(self, how: str, payload: object) -> None:
         name = self.name or ""
-        self.name, self._cancel, self._signals = None, None, None
+        self.name, self._job = None, None
+        self._timer.stop()
         for widget in (self.label, self.bar, self.cancel_button):
             widget.hide()
         if how == "finished":
@@ -128,4 +152,9 @@ class TaskRunner(QtCore.QObject):
             self.cancelled.emit(name)
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Block until every job this runner started has returned (at most ``msecs``);
+        what they said is read at the next tick of the event loop."""
+        deadline = msecs / 1000
+        for thread in self._threads:
+            thread.join(max(0.0, deadline))
+        return not any(t.is_alive() for t in self._threads)

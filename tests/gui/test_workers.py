@@ -74,3 +74,27 @@ def test_an_unexpected_bug_is_reported_too(runner, qtbot):
     with qtbot.waitSignal(runner.failed, timeout=10000) as blocker:
         runner.start("Buggy", lambda p, c: 1 / 0)
     assert "ZeroDivisionError" in blocker.args[1]
+
+
+def test_many_short_tasks_each_end_with_their_own_signal(runner, qtbot):
+    """Work that ends at once, again and again: every task ends with one signal that
+    carries its result (emitting from worker threads once lost one now and then)."""
+    results = []
+    runner.finished.connect(lambda name, result: results.append((name, result)))
+    for k in range(60):
+        def quick(progress, cancel, k=k):
+            progress(0.5, "half")
+            progress(1.0, "done")
+            return k
+        with qtbot.waitSignal(runner.finished, timeout=5000):
+            assert runner.start(f"t{k}", quick)
+        assert not runner.busy
+        assert runner.bar.value() == 1000  # the last progress is drawn before the end
+    assert results == [(f"t{k}", k) for k in range(60)]
+
+
+def test_the_work_runs_on_another_thread(runner, qtbot):
+    main = threading.get_ident()
+    with qtbot.waitSignal(runner.finished, timeout=5000) as blocker:
+        runner.start("Where", lambda p, c: threading.get_ident())
+    assert blocker.args[1] != main
