@@ -96,11 +96,16 @@ case "$MODE" in
     .venv/bin/ruff check desktop_app tests benchmarks resources scripts
     say "mypy"
     .venv/bin/mypy
-    # serial by default: in parallel (PYTEST_WORKERS=auto: a pytest-xdist worker per core,
-    # each with its own Xvfb, a test file per worker at a time) GUI tests still see state
-    # that an earlier test in the same worker process left behind (two such leaks are
-    # fixed; a hang of the animation-export test under xdist is not yet understood)
-    WORKERS="${PYTEST_WORKERS:-0}"
+    # in parallel by default: one pytest-xdist worker per core (at most 4, serial on one
+    # core), each with its own Xvfb, a test file per worker at a time; PYTEST_WORKERS=0
+    # runs serially, PYTEST_WORKERS=N on N workers
+    if [ -n "${PYTEST_WORKERS:-}" ]; then
+      WORKERS="$PYTEST_WORKERS"
+    else
+      WORKERS=$(nproc 2>/dev/null || echo 1)
+      [ "$WORKERS" -gt 4 ] && WORKERS=4
+      [ "$WORKERS" -le 1 ] && WORKERS=0
+    fi
     say "pytest on $WORKERS workers (GUI tests run in a real window under Xvfb)"
     set +e
     .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"

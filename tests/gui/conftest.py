@@ -35,6 +35,24 @@ def close_window(win, qapp):
     qapp.processEvents()
 
 
+@pytest.fixture(autouse=True)
+def no_keys_held_afterwards(qapp):
+    """Qt keeps the modifiers of the last input event as the ones held: a test ending
+    with a Shift+drag left Shift "held" for the next test in the same process, where
+    selectRow() then extended a selection instead of replacing it. Let go of them."""
+    yield
+    from PySide6 import QtCore, QtGui
+    from PySide6.QtTest import QTest
+
+    if QtGui.QGuiApplication.keyboardModifiers() != QtCore.Qt.KeyboardModifier.NoModifier:
+        target = QtWidgets.QWidget()
+        for key in (QtCore.Qt.Key.Key_Shift, QtCore.Qt.Key.Key_Control, QtCore.Qt.Key.Key_Alt,
+                    QtCore.Qt.Key.Key_Meta):
+            QTest.keyRelease(target, key, QtCore.Qt.KeyboardModifier.NoModifier)
+        target.deleteLater()
+    assert QtGui.QGuiApplication.keyboardModifiers() == QtCore.Qt.KeyboardModifier.NoModifier
+
+
 @pytest.fixture
 def messages(monkeypatch):
     """Warnings the GUI would show in a message box, recorded instead of blocking."""
