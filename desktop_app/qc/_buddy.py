@@ -21,12 +21,27 @@ MISSING = np.uint8(9)
 
 
 @njit(cache=True, error_model="numpy")
+def _finish(vals: np.ndarray, flagged: np.ndarray, evaluated: np.ndarray,
+            out: np.ndarray) -> None:
+    for i in range(vals.size):  # selects, not branches: this runs for every value
+        f = PASS if evaluated[i] else NOT_EVALUATED
+        f = SUSPECT if flagged[i] else f
+        out[i] = f if math.isfinite(vals[i]) else MISSING
+
+
+# inlined at the IR level: as a call, passing its five arrays cost reference-count
+# updates that took longer than the arithmetic
+@njit(cache=True, error_model="numpy", inline="always")
 def _station(
-    vals: np.ndarray, i: int, flagged: np.ndarray, elevs: np.ndarray, indptr: np.ndarray,
-    indices: np.ndarray, num_min: int, threshold: float, max_elev_diff: float,
-    elev_gradient: float, min_std: float,
+    vals: np.ndarray, i: int, flagged: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    adj: np.ndarray, use_adj: bool, elevs: np.ndarray, max_elev_diff: float,
+    elev_gradient: float, num_min: int, threshold: float, min_std: float,
 ) -> int:
-    """-1: too few buddies; 0: consistent; 1: outlier."""
+    """Station ``i`` against its unflagged buddies: -1 too few buddies; 0 consistent;
+    1 outlier. Either the lists are already cut to the elevation limit (:func:`prune`),
+    with each buddy's adjustment in ``adj`` when ``use_adj``, and ``max_elev_diff`` is 0;
+    or ``max_elev_diff > 0`` cuts and adjusts here from ``elevs`` (the same float
+    operations as :func:`prune`)."""
     n = 0
     total = 0.0
     total2 = 0.0
@@ -39,44 +54,7 @@ def _station(
             if abs(elevs[j] - elevs[i]) > max_elev_diff:
                 continue
             vj = vj + (elevs[i] - elevs[j]) * elev_gradient
-        n += 1
-        total += vj
-        total2 += vj * vj
-    if n < num_min:
-        return -1
-    mean = total / n
-    var = max(total2 / n - mean * mean, 0.0)  # population variance, as titanlib
-    std = max(math.sqrt(var + var / n), min_std)
-    return 1 if abs(vals[i] - mean) / std > threshold else 0
-
-
-@njit(cache=True, error_model="numpy")
-def _finish(vals: np.ndarray, flagged: np.ndarray, evaluated: np.ndarray,
-            out: np.ndarray) -> None:
-    for i in range(vals.size):  # selects, not branches: this runs for every value
-        f = PASS if evaluated[i] else NOT_EVALUATED
-        f = SUSPECT if flagged[i] else f
-        out[i] = f if math.isfinite(vals[i]) else MISSING
-
-
-# inlined at the IR level: as a call, passing its five arrays cost reference-count
-# updates that took longer than the arithmetic
-@njit(cache=True, error_model="numpy", inline="always")
-def _station_pruned(
-    vals: np.ndarray, i: int, flagged: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-    adj: np.ndarray, use_adj: bool, num_min: int, threshold: float, min_std: float,
-) -> int:
-    """:func:`_station` on buddy lists already cut to the elevation limit, with each
-    buddy's elevation adjustment precomputed (the same float operations)."""
-    n = 0
-    total = 0.0
-    total2 = 0.0
-    for k in range(indptr[i], indptr[i + 1]):
-        j = indices[k]
-        vj = vals[j]
-        if flagged[j] or not math.isfinite(vj):
-            continue
-        if use_adj:
+        elif use_adj:
             vj = vj + adj[k]
         n += 1
         total += vj
@@ -98,7 +76,7 @@ def _first_iteration(
     """The first iteration of time steps ``t0:t0+nt`` for every candidate station at once,
     vectorised over time: nothing is flagged yet, so each (station, step) depends only on
     the values. ``state[p, t]`` gets bit 0 = evaluated, bit 1 = flagged. The sums run over
-    the buddies in list order with the same float operations as :func:`_station_pruned`
+    the buddies in list order with the same float operations as :func:`_station`
     (adding 0.0 for a missing buddy leaves a sum that starts at +0.0 unchanged), so the
     verdicts are bit for bit the per-step ones."""
     cnt = np.empty(nt, np.float64)
@@ -219,8 +197,9 @@ def _later_iterations(
         for i in candidates:
             if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
                 continue
-            r = _station_pruned(vals, i, flagged, indptr, indices, adj, use_adj, num_min[i],
-                                threshold, min_std)
+            # pruned lists: the elevation test is done, ``adj`` holds the adjustments
+            r = _station(vals, i, flagged, indptr, indices, adj, use_adj, adj, 0.0, 0.0,
+                         num_min[i], threshold, min_std)
             if r >= 0:
                 evaluated[i] = True
                 if r == 1:
@@ -273,8 +252,9 @@ def buddy_one_step(
             newly[i] = False
             if flagged[i] or not check[i] or not math.isfinite(vals[i]):
                 continue
-            r = _station(vals, i, flagged, elevs, indptr, indices, num_min[i], threshold,
-                         max_elev_diff, elev_gradient, min_std)
+            # unpruned lists: the elevation test and adjustment are done here
+            r = _station(vals, i, flagged, indptr, indices, elevs, False, elevs, max_elev_diff,
+                         elev_gradient, num_min[i], threshold, min_std)
             if r >= 0:
                 evaluated[i] = True
                 newly[i] = r == 1
