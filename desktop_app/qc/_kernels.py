@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -48,16 +50,6 @@ def gross_range_into(
         if v < fail_lo or v > fail_hi:
             f = FAIL
         out[i] = f
-
-
-@njit(cache=True, error_model="numpy")
-def gross_range(
-    x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
-    has_suspect: bool,
-) -> np.ndarray:
-    out = np.empty(x.size, np.uint8)
-    gross_range_into(x, fail_lo, fail_hi, sus_lo, sus_hi, has_suspect, out)
-    return out
 
 
 @njit(cache=True, error_model="numpy")
@@ -156,16 +148,6 @@ def spike_into(
 
 
 @njit(cache=True, error_model="numpy")
-def spike(
-    x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
-    differential: bool,
-) -> np.ndarray:
-    out = np.empty(x.size, np.uint8)
-    spike_into(x, suspect, fail, use_suspect, use_fail, differential, out)
-    return out
-
-
-@njit(cache=True, error_model="numpy")
 def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
                    evaluate: bool, out: np.ndarray) -> None:
     """Flag x[i] SUSPECT (FAIL) when the finite values of x[i-count .. i] span less than
@@ -225,14 +207,6 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
 
 
 @njit(cache=True, error_model="numpy")
-def flat_line(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
-              evaluate: bool) -> np.ndarray:
-    out = np.empty(x.size, np.uint8)
-    flat_line_into(x, suspect_count, fail_count, tolerance, evaluate, out)
-    return out
-
-
-@njit(cache=True, error_model="numpy")
 def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int,
                         out: np.ndarray) -> None:
     n = x.size
@@ -258,13 +232,6 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
 
 
 @njit(cache=True, error_model="numpy")
-def robust_outlier(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int) -> np.ndarray:
-    out = np.empty(x.size, np.uint8)
-    robust_outlier_into(x, suspect_z, fail_z, min_count, out)
-    return out
-
-
-@njit(cache=True, error_model="numpy")
 def climatology_into(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      out: np.ndarray) -> None:
     """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""
@@ -285,11 +252,25 @@ def climatology_bounds_into(x: np.ndarray, lo_t: np.ndarray, hi_t: np.ndarray,
         out[i] = f if math.isfinite(v) else MISSING
 
 
-@njit(cache=True, error_model="numpy")
-def climatology(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    out = np.empty(x.size, np.uint8)
-    climatology_into(x, month, lo, hi, out)
-    return out
+def _allocating(into: Callable[..., None]) -> Callable[..., np.ndarray]:
+    """The kernel ``into(x, *args, out)`` as ``f(x, *args) -> flags``: one uint8 flag per
+    value of ``x``, in a new array."""
+
+    def kernel(x: np.ndarray, *args: Any) -> np.ndarray:
+        out = np.empty(x.size, np.uint8)
+        into(x, *args, out)
+        return out
+
+    kernel.__name__ = kernel.__qualname__ = into.__name__.removesuffix("_into")
+    kernel.__doc__ = into.__doc__
+    return kernel
+
+
+gross_range = _allocating(gross_range_into)
+spike = _allocating(spike_into)
+flat_line = _allocating(flat_line_into)
+robust_outlier = _allocating(robust_outlier_into)
+climatology = _allocating(climatology_into)
 
 
 def warm_up() -> float:
