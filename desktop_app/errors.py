@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from types import ModuleType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class MicroclimateError(Exception):
@@ -120,3 +123,13 @@ def require_extra(module: str, extra: str, what: str,
     with extra_needed(extra, packages or {module.split(".")[0]}, what):
         imported = importlib.import_module(module)
     return imported
+
+
+def lookup(table: Mapping[str, T], name: str, what: str,
+           error: type[MicroclimateError] = ConfigError) -> T:
+    """``table[name]``, or one ``error`` naming the unknown ``what`` and the known names
+    (every registry looked up by a name a user typed answers the same way)."""
+    try:
+        return table[name]
+    except KeyError:
+        raise error(f"unknown {what} {name!r}; known: {', '.join(table)}") from None

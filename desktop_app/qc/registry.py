@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from desktop_app.errors import ConfigError
+from desktop_app.errors import ConfigError, lookup
 from desktop_app.qc import _kernels, _stations, checks
 from desktop_app.qc import params as qcp
 from desktop_app.qc.neighbours import StationIndex
@@ -170,11 +170,7 @@ def known_tests() -> tuple[str, ...]:
 
 
 def qc_test(name: str) -> QCTest:
-    try:
-        return QC_TESTS[name]
-    except KeyError:
-        raise ConfigError(f"unknown QC test {name!r} (known: "
-                          f"{', '.join(QC_TESTS)})") from None
+    return lookup(QC_TESTS, name, "QC test")
 
 
 def online_tests(tests: dict[str, Any]) -> dict[str, Any]:

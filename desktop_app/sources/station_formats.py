@@ -19,7 +19,7 @@ import xarray as xr
 
 from desktop_app.core.progress import Progress
 from desktop_app.core.schema import validate_station_dataset
-from desktop_app.errors import ConfigError, DataFileError
+from desktop_app.errors import ConfigError, DataFileError, lookup
 from desktop_app.sources.context import FetchContext
 from desktop_app.sources.smet import read_smet
 from desktop_app.sources.stations import CsvMapping, read_csv, read_tmy3, read_uscrn
@@ -79,11 +79,7 @@ STATION_FORMATS: dict[str, StationFormat] = {f.name: f for f in (
 
 
 def station_format(name: str) -> StationFormat:
-    try:
-        return STATION_FORMATS[name]
-    except KeyError:
-        raise ConfigError(f"unknown station format {name!r}; known: "
-                          f"{', '.join(STATION_FORMATS)}") from None
+    return lookup(STATION_FORMATS, name, "station format")
 
 
 def formats_without_mapping() -> list[StationFormat]:

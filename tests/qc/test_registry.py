@@ -90,6 +90,12 @@ def test_config_reads_a_registered_test_strictly(toy_tests: None) -> None:
         parse_config({"variables": {"temperature": {"above_limit": {}}}})
 
 
+def test_an_unknown_test_name_is_one_error_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown QC test 'spiek'; known: gross_range, "
+                                          r"rate_of_change, spike"):
+        registry.qc_test("spiek")
+
+
 def test_the_watch_and_the_batch_split_follow_the_registry(toy_tests: None) -> None:
     times = np.arange(0, 6 * 60, 60, dtype=np.int64)
     values = np.array([20.0, 31.0, 29.0, np.nan, 35.0, 10.0])
