@@ -1,3 +1,5 @@
+from contextlib import contextmanager
+
 import pytest
 from PySide6 import QtWidgets
 
@@ -14,12 +16,20 @@ def sample_region():
 @pytest.fixture
 def window(qtbot, qapp, sample_region, tmp_path, monkeypatch):
     monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
-    win = MainWindow(RegionView(sample_region))
+    with shown_window(qtbot, qapp, sample_region) as win:
+        yield win
+
+
+@contextmanager
+def shown_window(qtbot, qapp, region, settle_ms=100):
+    """The main window on ``region``, shown, drawn once and given ``settle_ms`` to
+    settle; closed afterwards (:func:`close_window`)."""
+    win = MainWindow(RegionView(region))
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.map.drawn, timeout=20000):
         win.show()
     qtbot.waitExposed(win)
-    qtbot.wait(100)
+    qtbot.wait(settle_ms)
     yield win
     close_window(win, qapp)
 

@@ -12,11 +12,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from desktop_app.gui.main_window import MainWindow
-from desktop_app.gui.region_view import RegionView
 from desktop_app.sources.region import load_region
 from desktop_app.viz.map_model import basemap
-from tests.gui.conftest import close_window
+from tests.gui.conftest import shown_window
 from tests.gui.helpers import canvas_image
 
 pytestmark = pytest.mark.gui
@@ -41,14 +39,8 @@ def uk_region(tmp_path_factory):
 @pytest.fixture
 def uk_window(qtbot, qapp, uk_region, tmp_path, monkeypatch):
     monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
-    win = MainWindow(RegionView(uk_region))
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.map.drawn, timeout=20000):
-        win.show()
-    qtbot.waitExposed(win)
-    qtbot.wait(200)
-    yield win
-    close_window(win, qapp)
+    with shown_window(qtbot, qapp, uk_region, settle_ms=200) as win:
+        yield win
 
 
 def _redraw(window, qtbot):
