@@ -28,6 +28,12 @@ def _context(handler, tmp_path):
     return factory
 
 
+def _berlin_answer(request, headers=None):
+    """The recorded Berlin body, once per station the request asks for."""
+    n = len(request.url.params["latitude"].split(","))
+    return httpx.Response(200, content=as_batch(recorded(BODY), n), headers=headers)
+
+
 def _berlin_days(panel):
     days = json.loads(recorded(BODY))["hourly"]["time"]
     panel.start.setDate(QtCore.QDate.fromString(days[0][:10], "yyyy-MM-dd"))
@@ -40,8 +46,7 @@ def test_fetch_at_the_region_stations_writes_a_cf_file(window, qtbot, tmp_path):
 
     def handler(request):
         seen.append(request.url)
-        n = len(request.url.params["latitude"].split(","))
-        return httpx.Response(200, content=as_batch(recorded(BODY), n))
+        return _berlin_answer(request)
 
     panel.context_factory = _context(handler, tmp_path)
     _berlin_days(panel)
@@ -62,8 +67,7 @@ def test_cancel_a_fetch_leaves_no_file(window, qtbot, tmp_path):
 
     def slow(request):  # a provider that does not answer until told to
         release.wait(20)
-        n = len(request.url.params["latitude"].split(","))
-        return httpx.Response(200, content=as_batch(recorded(BODY), n))
+        return _berlin_answer(request)
 
     panel.context_factory = _context(slow, tmp_path)
     _berlin_days(panel)
@@ -138,8 +142,7 @@ def test_refresh_and_a_stale_answer_in_the_status_bar(window, qtbot, tmp_path):
 
     def handler(request):
         answers.append(request.url)
-        n = len(request.url.params["latitude"].split(","))
-        return httpx.Response(200, content=as_batch(recorded(BODY), n), headers=max_age)
+        return _berlin_answer(request, max_age)
 
     panel.context_factory = _context(handler, tmp_path)
     _berlin_days(panel)
