@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +18,22 @@ pytestmark = pytest.mark.gui
 distributed = pytest.importorskip("distributed", reason="needs the [cluster] extra")
 
 
-def test_qc_on_cluster_gives_the_same_flags(window, qtbot, tmp_path: Path) -> None:
+@contextmanager
+def _on_cluster(window, panel) -> Iterator[None]:
+    """A LocalCluster that the settings name, and ``panel`` shown with "Run on cluster"
+    ticked; the cluster stops afterwards."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   memory_limit="1GiB", dashboard_address=":0",
                                   host="127.0.0.1") as cluster:
         save_settings(Settings(cluster_scheduler=cluster.scheduler_address))
-        panel = window.qc_panel
         window.panels.setCurrentWidget(panel)
         panel.cluster_box.setChecked(True)
+        yield
+
+
+def test_qc_on_cluster_gives_the_same_flags(window, qtbot, tmp_path: Path) -> None:
+    panel = window.qc_panel
+    with _on_cluster(window, panel):
         stations = window.view.stations
         seen: list[str] = []
         window.tasks.bar.valueChanged.connect(lambda _v: seen.append(window.tasks.bar.format()))
@@ -44,14 +54,9 @@ def test_qc_on_cluster_gives_the_same_flags(window, qtbot, tmp_path: Path) -> No
 def test_forecast_on_cluster_matches_the_local_forecast(window, qtbot) -> None:
     from desktop_app.inference.predictor import run_forecast
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  memory_limit="1GiB", dashboard_address=":0",
-                                  host="127.0.0.1") as cluster:
-        save_settings(Settings(cluster_scheduler=cluster.scheduler_address))
-        panel = window.forecast_panel
-        window.panels.setCurrentWidget(panel)
+    panel = window.forecast_panel
+    with _on_cluster(window, panel):
         panel.provider_box.setCurrentText("cpu")
-        panel.cluster_box.setChecked(True)
         with qtbot.waitSignal(window.tasks.finished, timeout=120000):
             panel.run()
     region = window.view.region
