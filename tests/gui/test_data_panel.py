@@ -20,21 +20,21 @@ pytestmark = pytest.mark.gui
 BODY = "homeassistant_forecast_berlin.json"
 
 
-def _context(handler, tmp_path):
-    def factory(settings):
-        http = HttpClient(transport=httpx.MockTransport(handler), sleep=lambda s: None)
-        return FetchContext(settings=settings, http=http,
-                            cache=RequestCache(tmp_path / "cache"))
-    return factory
-
-
 def _berlin_answer(request, headers=None):
     """The recorded Berlin body, once per station the request asks for."""
     n = len(request.url.params["latitude"].split(","))
     return httpx.Response(200, content=as_batch(recorded(BODY), n), headers=headers)
 
 
-def _berlin_days(panel):
+def _serve(panel, handler, tmp_path):
+    """The panel fetches from ``handler`` (its cache under ``tmp_path``), for the days of
+    the recorded Berlin body."""
+    def factory(settings):
+        http = HttpClient(transport=httpx.MockTransport(handler), sleep=lambda s: None)
+        return FetchContext(settings=settings, http=http,
+                            cache=RequestCache(tmp_path / "cache"))
+
+    panel.context_factory = factory
     days = json.loads(recorded(BODY))["hourly"]["time"]
     panel.start.setDate(QtCore.QDate.fromString(days[0][:10], "yyyy-MM-dd"))
     panel.end.setDate(QtCore.QDate.fromString(days[-1][:10], "yyyy-MM-dd"))
@@ -48,8 +48,7 @@ def test_fetch_at_the_region_stations_writes_a_cf_file(window, qtbot, tmp_path):
         seen.append(request.url)
         return _berlin_answer(request)
 
-    panel.context_factory = _context(handler, tmp_path)
-    _berlin_days(panel)
+    _serve(panel, handler, tmp_path)
     out = tmp_path / "fetched.nc"
     with qtbot.waitSignal(window.tasks.finished, timeout=60000):
         assert panel.fetch(out)
@@ -69,8 +68,7 @@ def test_cancel_a_fetch_leaves_no_file(window, qtbot, tmp_path):
         release.wait(20)
         return _berlin_answer(request)
 
-    panel.context_factory = _context(slow, tmp_path)
-    _berlin_days(panel)
+    _serve(panel, slow, tmp_path)
     out = tmp_path / "never.nc"
     with qtbot.waitSignal(window.tasks.cancelled, timeout=30000):
         assert panel.fetch(out)
@@ -87,8 +85,7 @@ def test_provider_error_is_a_message_and_the_window_stays_usable(window, qtbot, 
     panel = window.data_panel
     body = json.dumps({"error": True, "reason": "Cannot initialize WeatherVariable from "
                        "invalid String value tempeture_2m"}).encode()
-    panel.context_factory = _context(lambda r: httpx.Response(400, content=body), tmp_path)
-    _berlin_days(panel)
+    _serve(panel, lambda r: httpx.Response(400, content=body), tmp_path)
     with qtbot.waitSignal(window.tasks.failed, timeout=30000):
         panel.fetch(tmp_path / "x.nc")
     assert shown and "400" in shown[0] and "tempeture_2m" in shown[0]
@@ -144,8 +141,7 @@ def test_refresh_and_a_stale_answer_in_the_status_bar(window, qtbot, tmp_path):
         answers.append(request.url)
         return _berlin_answer(request, max_age)
 
-    panel.context_factory = _context(handler, tmp_path)
-    _berlin_days(panel)
+    _serve(panel, handler, tmp_path)
 
     def fetch(name):
         with qtbot.waitSignal(window.tasks.finished, timeout=60000):
