@@ -28,6 +28,7 @@ from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
 from desktop_app.viz.map_model import MapModel, View
 from desktop_app.viz.map_model.primitives import Primitive
 from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
+from desktop_app.viz.overlay_cache import CachedOverlayCanvas
 from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
 from desktop_app.viz.styles import make_colormap
 
@@ -56,7 +57,8 @@ class MapCanvas(QtCore.QObject):
                  parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model or MapModel()
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor="#20242a", parent=parent)
+        # the layers above the field come from a texture while only the field changes
+        self.canvas = CachedOverlayCanvas(keys=None, bgcolor="#20242a", parent=parent)
         self.canvas.native.setMinimumSize(480, 360)
         grid = self.canvas.central_widget.add_grid(margin=6)
         self.view = grid.add_view(row=0, col=0)
@@ -68,6 +70,7 @@ class MapCanvas(QtCore.QObject):
         # the view box clips what it holds with a test per pixel; the field, which covers
         # every pixel, is instead cut to the visible cells (``_clip_field``)
         self.image._set_clipper(self.view.scene, None)
+        self.canvas.live_node = self.image
         self._order = {name: k * ORDER_STEP for k, name in enumerate(self.model.layers)}
         self.image.order = self._order["field"]
         self._nodes: dict[str, list[Node]] = {}
@@ -121,7 +124,9 @@ class MapCanvas(QtCore.QObject):
 
     def _on_layer_changed(self, name: str) -> None:
         self._sync(name)
-        self.canvas.update()
+        # a field change redraws the field; anything else, the whole scene (the nodes
+        # that changed have asked for that already; this covers a layer that hid them)
+        self.canvas.update(node=self.image if name == "field" else None)
 
     def _on_view_changed(self, _event: object = None) -> None:
         self._clip_field()  # at once: a frame drawn before the deferred sync shows it all
