@@ -231,9 +231,14 @@ class StationsLayer(Layer):
 
     def set(self, lat: np.ndarray, lon: np.ndarray, flags: np.ndarray,
             names: list[str] | None = None, selected: int | None = None) -> None:
-        self.lat, self.lon = np.asarray(lat, float), np.asarray(lon, float)
-        self.flags, self.selected = np.asarray(flags, np.uint8), selected
-        self.names = list(names) if names is not None else self.names[: self.lat.size]
+        lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+        flags = np.asarray(flags, np.uint8)
+        names = list(names) if names is not None else self.names[: lat.size]
+        if (selected == self.selected and names == self.names
+                and np.array_equal(lat, self.lat) and np.array_equal(lon, self.lon)
+                and np.array_equal(flags, self.flags)):
+            return  # the window sets them at every time step; most steps change nothing
+        self.lat, self.lon, self.flags, self.selected, self.names = lat, lon, flags, selected, names
         self.changed()
 
     def primitives(self, view: View) -> list[Primitive]:
