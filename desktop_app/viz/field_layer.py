@@ -156,7 +156,8 @@ class FieldStackVisual(Visual):
                                offset=(t, row0, 0))
         if row1 >= frames.shape[1]:
             self.uploads += 1
-        self.update()
+        if t == self.layer:  # rows of a step not on screen need no redraw (a frame's cost)
+            self.update()
 
     def set_layer(self, t: int) -> None:
         self.layer = int(t)

@@ -78,3 +78,18 @@ def test_sliced_upload_shows_the_step_first_and_ends_as_one_piece(canvas, uk_sta
     np.testing.assert_array_equal(early, whole[late])
     # the steps differ on screen (the test would pass on a blank map otherwise)
     assert np.abs(whole[SHOWN].astype(int) - whole[late].astype(int)).sum() > 1000
+
+
+def test_slices_of_steps_not_shown_draw_nothing(canvas, uk_stack, qtbot):
+    """A slice brings rows of a step that is not on screen: no frame is redrawn for it
+    (each redraw cost a whole frame between slices and made the turns long)."""
+    frames, lat, lon = uk_stack
+    canvas.model.field.set_data(frames, lat, lon, "temperature", t=SHOWN)
+    with qtbot.waitSignal(canvas.drawn, timeout=5000):
+        canvas.canvas.update()  # the shown step, drawn once
+    draws = []
+    canvas.drawn.connect(lambda: draws.append(1))
+    qtbot.waitUntil(lambda: not canvas.uploading, timeout=20000)
+    qtbot.wait(50)  # (a redraw asked for by the last slice would come in this turn)
+    assert canvas.image.uploads == frames.shape[0]
+    assert draws == []
