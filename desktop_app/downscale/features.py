@@ -20,7 +20,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.baseline import bilinear
+from desktop_app.downscale.baseline import bilinear, interp_matrix
 from desktop_app.errors import SchemaError
 
 EARTH_M_PER_DEG = 111_320.0
@@ -164,24 +164,6 @@ def required_variables(names: Sequence[str]) -> list[str]:
     if unknown:
         raise SchemaError(f"unknown feature {unknown[0]!r}; known: {', '.join(FEATURES)}")
     return [v for n in names if (v := FEATURES[n].variable) is not None]
-
-
-def interp_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Dense (dst, src) weights of 1-D linear interpolation with the same positions and
-    edge clamping as :func:`desktop_app.downscale.baseline.bilinear`."""
-    src = np.asarray(src, float)
-    dst = np.asarray(dst, float)
-    w = np.zeros((dst.size, src.size))
-    if src.size == 1:
-        w[:, 0] = 1.0
-        return w
-    pos = np.interp(dst, src, np.arange(src.size, dtype=float))
-    lo = np.clip(np.floor(pos).astype(np.intp), 0, src.size - 2)
-    frac = pos - lo
-    rows = np.arange(dst.size)
-    w[rows, lo] = 1.0 - frac
-    w[rows, lo + 1] += frac
-    return w
 
 
 def separable_bilinear(values: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:

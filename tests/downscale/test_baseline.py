@@ -35,6 +35,37 @@ def test_bilinear_does_not_extrapolate_trends_outside_the_grid():
     np.testing.assert_array_equal(got, [[0.0, 1.0], [2.0, 3.0]])
 
 
+def test_bilinear_on_real_coarse_steps_matches_four_neighbour_weights(region):
+    """The matrix-product path against the definition: each fine cell from its four
+    coarse neighbours, on the sample region's real grids and coarse steps."""
+    coarse, terrain = region.coarse, region.terrain
+    v = coarse["temperature"].values[:5].astype(float)
+    sl, so = coarse["latitude"].values, coarse["longitude"].values
+    dl, do = terrain["latitude"].values, terrain["longitude"].values
+    got = bilinear(v, sl, so, dl, do)
+    i = np.clip(np.searchsorted(sl, dl) - 1, 0, sl.size - 2)
+    j = np.clip(np.searchsorted(so, do) - 1, 0, so.size - 2)
+    fy = np.clip((dl - sl[i]) / (sl[i + 1] - sl[i]), 0, 1)[:, None]
+    fx = np.clip((do - so[j]) / (so[j + 1] - so[j]), 0, 1)[None, :]
+    ii, jj = i[:, None], j[None, :]
+    want = ((1 - fy) * (1 - fx) * v[:, ii, jj] + (1 - fy) * fx * v[:, ii, jj + 1]
+            + fy * (1 - fx) * v[:, ii + 1, jj] + fy * fx * v[:, ii + 1, jj + 1])
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_a_missing_coarse_value_spoils_only_the_cells_next_to_it():
+    src = np.arange(6.0)
+    field = np.add.outer(src, src)
+    field[1, 4] = np.nan
+    dst = np.linspace(0.0, 5.0, 26)
+    got = bilinear(field, src, src, dst, dst)
+    # (within one coarse step, both ends included: a zero weight times NaN is NaN)
+    near = (np.abs(dst - 1.0) <= 1.0)[:, None] & (np.abs(dst - 4.0) <= 1.0)[None, :]
+    assert np.isnan(got[5, 20])  # the missing cell itself (1.0, 4.0)
+    assert not np.isnan(got[~near]).any()
+    np.testing.assert_allclose(got[~near], np.add.outer(dst, dst)[~near], atol=1e-9)
+
+
 def _constant_coarse(region, **values):
     c = region.coarse.isel(time=slice(0, 2))
     out = c.copy()
