@@ -25,6 +25,7 @@ from vispy.util import keys
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
+from desktop_app.viz.glyphs import fast_glyph_bitmaps
 from desktop_app.viz.map_model import MapModel, View
 from desktop_app.viz.map_model.primitives import Primitive
 from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
@@ -33,6 +34,7 @@ from desktop_app.viz.scene_artists import cells_transform, fits, make_node, upda
 from desktop_app.viz.styles import make_colormap
 
 use_qt_backend()
+fast_glyph_bitmaps()
 
 CLICK_RADIUS_PX = 12.0
 # stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop
