@@ -82,40 +82,42 @@ class CachedOverlayCanvas(scene.SceneCanvas):
         if order is None:
             order = self._draw_order[self.scene] = self._generate_draw_order()
         size = tuple(int(v) for v in self.physical_size)
-        if not self._cache_valid or size != self._cache_size:
-            self._fill_cache(order, live, (size[0], size[1]))
-        self.context.clear(color=self._bgcolor if bgcolor is None else bgcolor, depth=True)
-        self._draw_part(order, live, before=True)
-        live.draw()
-        assert self._quad is not None
-        gloo.set_state(blend=True, depth_test=False, cull_face=False,
-                       blend_func=_ALPHA_OVER, blend_equation="func_add")
-        self._quad.draw("triangle_strip")
-        self.cached_frames += 1
-
-    def _draw_part(self, order: list[tuple[Node, bool]], live: Node, before: bool) -> None:
-        """Draw the visible nodes that come before (or after) ``live`` in draw order."""
-        self._drawing = True  # (updates requested while drawing are dropped, as vispy does)
+        self._drawing = True  # (updates asked for while drawing are dropped, as vispy does)
         try:
-            hidden: Node | None = None
-            side_before = True
-            for node, start in order:
-                if node is live:
-                    side_before = False
-                    continue
-                if not start:
-                    if node is hidden:
-                        hidden = None
-                    continue
-                if hidden is not None:
-                    continue
-                if not node.visible:
-                    hidden = node
-                    continue
-                if side_before == before and hasattr(node, "draw"):
-                    node.draw()
+            if not self._cache_valid or size != self._cache_size:
+                self._fill_cache(order, live, (size[0], size[1]))
+            self.context.clear(color=self._bgcolor if bgcolor is None else bgcolor,
+                               depth=True)
+            self._draw_part(order, live, before=True)
+            live.draw()
+            assert self._quad is not None
+            gloo.set_state(blend=True, depth_test=False, cull_face=False,
+                           blend_func=_ALPHA_OVER, blend_equation="func_add")
+            self._quad.draw("triangle_strip")
         finally:
             self._drawing = False
+        self.cached_frames += 1
+
+    @staticmethod
+    def _draw_part(order: list[tuple[Node, bool]], live: Node, before: bool) -> None:
+        """Draw the visible nodes that come before (or after) ``live`` in draw order."""
+        hidden: Node | None = None
+        side_before = True
+        for node, start in order:
+            if node is live:
+                side_before = False
+                continue
+            if not start:
+                if node is hidden:
+                    hidden = None
+                continue
+            if hidden is not None:
+                continue
+            if not node.visible:
+                hidden = node
+                continue
+            if side_before == before and hasattr(node, "draw"):
+                node.draw()
 
     def _fill_cache(self, order: list[tuple[Node, bool]], live: Node,
                     size: tuple[int, int]) -> None:
