@@ -126,12 +126,12 @@ def _raster_piece(path: Path, box: BBox, crs_override: CRS | None) -> DemPiece |
 
 def _file_crs(path: Path, found: CRS | None, override: CRS | None) -> CRS:
     if found is not None and override is not None and found != override:
-        raise ConfigError(f"DEM {path} says its CRS is {found.to_string()}, "
-                          f"--dem-crs says {override.to_string()}")
+        raise ConfigError(f"DEM {path} says its CRS is {found.to_string()}, but the CRS "
+                          f"given for it says {override.to_string()}")
     crs = found or override
     if crs is None:
         raise DataFileError(f"DEM {path} has no CRS (no .prj beside it, none inside): give "
-                            "it with --dem-crs EPSG:n")
+                            "its CRS as EPSG:n")
     return crs
 
 

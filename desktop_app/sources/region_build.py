@@ -87,7 +87,7 @@ def target_folder(name: str, out: Path | None = None) -> Path:
     folder = Path(out) if out is not None else paths.regions_dir() / name
     if folder.exists():
         raise ConfigError(f"region folder already exists: {folder} (choose another name "
-                          "or --out; nothing was changed)")
+                          "or folder; nothing was changed)")
     return folder
 
 
@@ -218,7 +218,8 @@ def background(request: RegionRequest, progress: Progress,
         ds = ds.reset_coords("elevation")
     if "elevation" not in ds.data_vars:
         raise DataFileError(f"{names}: the background has no orography ('elevation'); "
-                            "add ERA5's surface geopotential z (the invariant file) to --era5")
+                            "add ERA5's surface geopotential z (the invariant file) to the "
+                            "ERA5 files")
     return ds
 
 

@@ -97,7 +97,7 @@ def test_geotiff_float64_without_nodata_finse() -> None:
 def test_ascii_grid_needs_a_crs_and_takes_it_from_option_or_prj(tmp_path: Path) -> None:
     box = BBox(46.70, 9.70, 46.90, 10.00)
     grid = _grid(box, 250)
-    with pytest.raises(DataFileError, match=r"switzerland_1000m_davos.asc has no CRS.*--dem-crs"):
+    with pytest.raises(DataFileError, match=r"davos.asc has no CRS.*its CRS as EPSG:n"):
         dem_to_grid([SWISS], box, grid)
     with_option = dem_to_grid([SWISS], box, grid, crs="EPSG:21781")
     # the same file with a .prj beside it (written here from the EPSG definition)
@@ -108,7 +108,7 @@ def test_ascii_grid_needs_a_crs_and_takes_it_from_option_or_prj(tmp_path: Path) 
     with_prj = dem_to_grid([copy], box, grid)
     np.testing.assert_allclose(with_prj["elevation"].values, with_option["elevation"].values,
                                atol=0.5)
-    with pytest.raises(ConfigError, match="--dem-crs says EPSG:2056"):
+    with pytest.raises(ConfigError, match="the CRS given for it says EPSG:2056"):
         dem_to_grid([copy], box, grid, crs="EPSG:2056")
 
 
