@@ -63,8 +63,8 @@ _MIN_BRACKET = 1024  # below this many values a plain selection is as fast
 
 
 @njit(cache=True, error_model="numpy")
-def finite_median(x: np.ndarray, center: float, deviations: bool, scratch: np.ndarray
-                  ) -> tuple[float, int]:
+def finite_median(x: np.ndarray, center: float, deviations: bool, scratch: np.ndarray,
+                  known_count: int) -> tuple[float, int]:
     """``numpy.median`` of the values ``v`` of ``x`` where ``x`` is finite, with
     ``v = |x - center|`` when ``deviations`` (else ``v = x``), and how many there are
     (NaN median of none). ``x`` is not modified; ``scratch`` holds ``x.size`` floats.
@@ -73,11 +73,15 @@ def finite_median(x: np.ndarray, center: float, deviations: bool, scratch: np.nd
     holds the middle ranks with high probability; one branch-free pass counts the values
     below it and copies the ones inside to ``scratch``, and the selection runs on those
     few. A bracket that misses (unlucky sample) falls back to selecting on all values, so
-    the result is always exactly the middle value(s), averaged as NumPy does."""
+    the result is always exactly the middle value(s), averaged as NumPy does.
+    ``known_count`` is the number of finite values when the caller knows it (a second
+    median of the same series), else -1: a pass over ``x`` to count them."""
     n = x.size
-    count = 0
-    for i in range(n):
-        count += math.isfinite(x[i])
+    count = known_count
+    if count < 0:
+        count = 0
+        for i in range(n):
+            count += math.isfinite(x[i])
     if count == 0:
         return np.nan, 0
     hi_rank = count // 2

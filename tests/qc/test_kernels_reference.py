@@ -193,10 +193,12 @@ def test_finite_median_equals_numpy_on_long_series() -> None:
     for x in _long_series():
         good = x[np.isfinite(x)]
         scratch = np.empty(x.size)
-        med, count = finite_median(x, 0.0, False, scratch)
+        med, count = finite_median(x, 0.0, False, scratch, -1)
         assert count == good.size
         with np.errstate(over="ignore"):  # the last series overflows on purpose
             assert med == np.median(good)
-            assert finite_median(x, med, True, scratch)[0] == np.median(np.abs(good - med))
+            want = np.median(np.abs(good - med))
+            assert finite_median(x, med, True, scratch, -1)[0] == want
+            assert finite_median(x, med, True, scratch, count)[0] == want  # count given
             npt.assert_array_equal(_kernels.robust_outlier(x, 3.0, 5.0, 24),
                                    reference.robust_outlier(x, 3.0, 5.0, 24))
