@@ -10,8 +10,8 @@ The worker thread touches no Qt object. It puts what it has to say (progress, th
 result, the error) on a queue, and a timer on the GUI thread reads the queue. Emitting
 PySide6 signals from a worker thread crashed the process now and then ("bool_dealloc:
 deallocating True", a segfault in a test run) and could lose the final signal, which
-left a test waiting forever; ``tests/gui/test_workers.py`` runs thousands of short
-tasks to keep that from coming back.
+left a test waiting forever; ``tests/gui/test_workers.py`` runs many short tasks back
+to back, each of which must end with its own signal.
 """
 
 from __future__ import annotations
