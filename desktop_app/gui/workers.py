@@ -7,11 +7,12 @@ and a Cancel button in the status bar; a :class:`MicroclimateError` becomes a me
 box and the window keeps working.
 
 The worker thread touches no Qt object. It puts what it has to say (progress, the
-result, the error) on a queue, and a timer on the GUI thread reads the queue. Emitting
-PySide6 signals from a worker thread crashed the process now and then ("bool_dealloc:
-deallocating True", a segfault in a test run) and could lose the final signal, which
-left a test waiting forever; ``tests/gui/test_workers.py`` runs many short tasks back
-to back, each of which must end with its own signal.
+result, the error) on a queue, and a timer on the GUI thread reads the queue. Before,
+the worker emitted signals of a QObject that the GUI thread created and dropped, so
+whichever thread let go of it last destroyed it, possibly the worker with events for
+it still queued; a queue has no such lifetime to get wrong.
+``tests/gui/test_workers.py`` runs many short tasks back to back, each of which must
+end with its own signal.
 """
 
 from __future__ import annotations
