@@ -1,22 +1,21 @@
-"""Cut the small real subsets in this folder from the shared fixtures (run once, from the
-repository root, with the fixtures at ../shared/fixtures). Values are copied, never
-changed: DEMs are windows of the originals (same CRS, transform, dtype and nodata). The
-Davos ERA5 cuts the region tests use are in tests/data/sources/era5/davos.
+"""Cut the small real subsets in this folder from the published fixtures (origins in
+MANIFEST.md). The tests read only the cuts committed here; this script is for
+rebuilding them, given the fixtures folder. Values are copied, never changed: DEMs are
+windows of the originals (same CRS, transform, dtype and nodata). The Davos ERA5 cuts
+the region tests use are in tests/data/sources/era5/davos.
 
-    python tests/data/region/make_subsets.py
+    python tests/data/region/make_subsets.py FIXTURES_FOLDER
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import rasterio
 import rasterio.windows
 
 HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[2].parent / "shared" / "fixtures"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/fixtures")
 
 # (source, output, window: col_off, row_off, width, height)
 DEMS = (
@@ -43,10 +42,13 @@ def cut_dem(source: Path, out: Path, window: tuple[int, int, int, int]) -> None:
 
 
 
-def main() -> None:
+def main(fixtures: Path) -> None:
     for source, name, window in DEMS:
-        cut_dem(SHARED / source, HERE / name, window)
+        cut_dem(fixtures / source, HERE / name, window)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        sys.exit("usage: make_subsets.py FIXTURES_FOLDER (the folder of the published "
+                 "fixtures, with era5/, dem/ and stations/)")
+    main(Path(sys.argv[1]))

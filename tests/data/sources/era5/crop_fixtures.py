@@ -1,7 +1,9 @@
-"""Cut the ERA5 test files in davos/ and finse/ from the shared fixtures (real values,
-time range and variables cut only; packing, layout and attributes kept as delivered).
+"""Cut the ERA5 test files in davos/ and finse/ from the published fixtures (origins in
+tests/data/sources/MANIFEST.md; real values, time range and variables cut only; packing,
+layout and attributes kept as delivered). The tests read only the cuts committed here;
+this script is for rebuilding them, given the fixtures' ERA5 folder.
 
-    python tests/data/sources/era5/crop_fixtures.py ../shared/fixtures/era5
+    python tests/data/sources/era5/crop_fixtures.py ERA5_FIXTURES_FOLDER
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ SURFACE = ["z", "t2m", "d2m", "sp", "tp"]
 
 
 def crop(src: Path, dst: Path, steps: slice, keep: list[str] | None) -> None:
-    with xr.open_dataset(src, mask_and_scale=False, decode_times=False) as ds:
+    with xr.open_dataset(src, engine="netcdf4", mask_and_scale=False,
+                         decode_times=False) as ds:
         out = ds.isel(time=steps)
         if keep is not None:
             out = out[keep]
-        out.load().to_netcdf(dst, format=ds.encoding.get("format", "NETCDF3_64BIT"))
+        out.load().to_netcdf(dst, format=ds.encoding.get("format", "NETCDF3_64BIT"),
+                             engine="netcdf4")
 
 
 def main(fixtures: Path) -> None:
@@ -34,4 +38,7 @@ def main(fixtures: Path) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        sys.exit("usage: crop_fixtures.py ERA5_FIXTURES_FOLDER (with davos_2020-01/ and "
+                 "finse_2018/)")
     main(Path(sys.argv[1]))
