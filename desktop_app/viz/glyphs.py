@@ -14,15 +14,14 @@ from typing import Any
 
 import numpy as np
 
-_done = False
 replaced: Any = None  # freetype-py's own getter, once replaced (the tests compare with it)
 
 
 def fast_glyph_bitmaps() -> bool:
     """Install the one-copy ``freetype.Bitmap.buffer`` (once); False where freetype-py is
     missing or not as expected, and then nothing changes."""
-    global _done, replaced
-    if _done:
+    global replaced
+    if replaced is not None:
         return True
     try:
         import freetype  # type: ignore[import-untyped]
@@ -41,5 +40,4 @@ def fast_glyph_bitmaps() -> bool:
 
     replaced = fget
     freetype.Bitmap.buffer = property(buffer, doc=slow.__doc__)
-    _done = True
     return True

@@ -14,7 +14,7 @@ resize, a camera move) makes the next frame a plain full draw, and the cache is 
 again only at the next field-only frame. Offscreen renders (``canvas.render()``, the
 exports) always take the plain path. "Over" is associative, so compositing the
 pre-blended layers gives the full draw's colours to within 8-bit rounding;
-``tests/viz/test_overlay_cache.py`` compares the two pixel by pixel.
+``tests/gui/test_overlay_cache.py`` compares the two pixel by pixel.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class CachedOverlayCanvas(scene.SceneCanvas):
         self.cache_enabled = True
         self.cached_frames = 0  # frames drawn with the cache (tests and benchmarks)
         self._dirty = True  # something besides the live node changed since the last frame
-        self._cache: tuple[gloo.FrameBuffer, gloo.Texture2D] | None = None
+        self._cache: gloo.FrameBuffer | None = None
         self._cache_size: tuple[int, int] = (0, 0)
         self._cache_valid = False
         self._quad: gloo.Program | None = None
@@ -124,14 +124,13 @@ class CachedOverlayCanvas(scene.SceneCanvas):
         if self._cache is None or size != self._cache_size:
             texture = gloo.Texture2D(shape=(size[1], size[0], 4), interpolation="nearest")
             fbo = gloo.FrameBuffer(color=texture, depth=gloo.RenderBuffer((size[1], size[0])))
-            self._cache, self._cache_size = (fbo, texture), size
+            self._cache, self._cache_size = fbo, size
             if self._quad is None:
                 self._quad = gloo.Program(_VERT, _FRAG)
                 self._quad["a_position"] = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]],
                                                     np.float32)
             self._quad["u_layers"] = texture
-        fbo = self._cache[0]
-        self.push_fbo(fbo, (0, 0), self.size)
+        self.push_fbo(self._cache, (0, 0), self.size)
         glir = self.context.glir
         plain = glir.command
         glir.command = _blend_into_cache(plain)
