@@ -118,13 +118,10 @@ def topographic_position(elev: np.ndarray, lat: np.ndarray, lon: np.ndarray,
     return np.asarray(elev, float) - box_mean(elev, ry, rx)
 
 
-def solar_geometry(times: np.ndarray, lat: np.ndarray, lon: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Hour angle and solar elevation (degrees), shape (time, lat, lon).
-
-    NOAA/Spencer low-precision formulas (declination and equation of time from the
-    fractional year); good to a fraction of a degree, enough for a model feature.
-    """
+def _sun(times: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solar hour angle (degrees, (time, lon), -180..180) and declination (radians,
+    (time,)): NOAA/Spencer low-precision formulas (declination and equation of time
+    from the fractional year)."""
     t = np.asarray(times, "datetime64[ns]")
     day_start = t.astype("datetime64[D]")
     doy = (day_start - day_start.astype("datetime64[Y]")).astype(int) + 1
@@ -136,7 +133,18 @@ def solar_geometry(times: np.ndarray, lat: np.ndarray, lon: np.ndarray
             - 0.006758 * np.cos(2 * gamma) + 0.000907 * np.sin(2 * gamma)
             - 0.002697 * np.cos(3 * gamma) + 0.00148 * np.sin(3 * gamma))
     solar_minutes = hours[:, None] * 60 + eqtime[:, None] + 4 * np.asarray(lon)[None, :]
-    ha = (solar_minutes / 4 - 180 + 180) % 360 - 180  # (time, lon), -180..180
+    ha = (solar_minutes / 4 - 180 + 180) % 360 - 180
+    return ha, decl
+
+
+def solar_geometry(times: np.ndarray, lat: np.ndarray, lon: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Hour angle and solar elevation (degrees), shape (time, lat, lon).
+
+    NOAA/Spencer low-precision formulas (declination and equation of time from the
+    fractional year); good to a fraction of a degree, enough for a model feature.
+    """
+    ha, decl = _sun(times, lon)
     lat_r = np.deg2rad(np.asarray(lat))[None, :, None]
     decl_r = decl[:, None, None]
     sin_el = (np.sin(lat_r) * np.sin(decl_r)
@@ -144,6 +152,31 @@ def solar_geometry(times: np.ndarray, lat: np.ndarray, lon: np.ndarray
     elevation = np.degrees(np.arcsin(np.clip(sin_el, -1, 1)))
     hour_angle = np.broadcast_to(ha[:, None, :], elevation.shape)
     return hour_angle, elevation
+
+
+def solar_elevation_into(out: np.ndarray, times: np.ndarray, lat: np.ndarray,
+                         lon: np.ndarray, mean: float = 0.0, std: float = 1.0) -> None:
+    """``(elevation - mean) / std`` of :func:`solar_geometry` written into ``out``
+    (``(time, lat, lon)``, any float dtype), one step at a time.
+
+    sin(elevation) = sin(lat) sin(decl) + cos(lat) cos(decl) cos(hour angle) is an outer
+    product of a latitude and a longitude vector, so a step costs one float64 grid
+    (reused) and one arcsin pass instead of several (time, lat, lon) float64 temporaries:
+    the same formula in float64, equal to :func:`solar_geometry` to float64 rounding
+    before the cast to ``out``'s dtype."""
+    ha, decl = _sun(times, lon)
+    lat_r = np.deg2rad(np.asarray(lat, float))[:, None]
+    cos_ha = np.cos(np.deg2rad(ha))
+    grid = np.empty(out.shape[1:])
+    for t in range(out.shape[0]):
+        np.multiply(np.cos(lat_r) * np.cos(decl[t]), cos_ha[t][None, :], out=grid)
+        grid += np.sin(lat_r) * np.sin(decl[t])
+        np.clip(grid, -1, 1, out=grid)
+        np.arcsin(grid, out=grid)
+        np.degrees(grid, out=grid)
+        grid -= mean
+        grid /= std
+        out[t] = grid
 
 
 def calendar_features(times: np.ndarray) -> dict[str, np.ndarray]:
@@ -172,6 +205,54 @@ def separable_bilinear(values: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np
     The same numbers as the gather-based version (to rounding), several times faster on
     large fine grids because the coarse side is tiny."""
     return np.asarray(wy @ (np.asarray(values, np.float32) @ wx.T))
+
+
+def two_tap_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(lo, w_lo, w_hi)`` with ``w[i] @ v == w_lo[i] v[lo[i]] + w_hi[i] v[lo[i] + 1]``
+    for an interpolation matrix with at most two neighbouring weights per row (what
+    :func:`interp_matrix` makes); None for any other matrix."""
+    n, m = w.shape
+    if m == 1:
+        return np.zeros(n, np.intp), w[:, 0].copy(), np.zeros(n, w.dtype)
+    lo = np.clip(np.argmax(w != 0, axis=1), 0, m - 2)
+    rows = np.arange(n)
+    w_lo, w_hi = w[rows, lo], w[rows, lo + 1]
+    rebuilt = np.zeros_like(w)
+    rebuilt[rows, lo] = w_lo
+    rebuilt[rows, lo + 1] = w_hi
+    return (lo, w_lo, w_hi) if np.array_equal(rebuilt, w) else None
+
+
+def interp_into(out: np.ndarray, values: np.ndarray, wy: np.ndarray, wx: np.ndarray
+                ) -> None:
+    """``out[t] = wy @ values[t] @ wx.T`` (float32) without BLAS.
+
+    Same numbers as :func:`separable_bilinear` to float32 rounding. The column product
+    runs on the coarse rows (tiny); each fine row is then the weighted sum of its two
+    coarse neighbours, written in place: two passes over the output, whatever the
+    coarse grid's size. BLAS would run its own threads for the big product, and on a
+    2-core machine they fought the model's threads for the cores (a step's features
+    took 2-20x their quiet time while onnxruntime's threads were still spinning)."""
+    cols = np.einsum("tij,kj->tik", np.asarray(values, np.float32), wx.astype(np.float32))
+    taps = two_tap_rows(wy)
+    if taps is None:  # not a linear-interpolation matrix: the plain product
+        out[...] = wy.astype(np.float32) @ cols
+        return
+    lo, w_lo, w_hi = taps
+    w_lo = w_lo.astype(np.float32)[:, None]
+    w_hi = w_hi.astype(np.float32)[:, None]
+    # fine rows between the same two coarse rows form runs (ascending grids): one
+    # broadcast product per run instead of a gather per row
+    starts = np.flatnonzero(np.diff(lo, prepend=-1))
+    stops = np.append(starts[1:], lo.size)
+    scratch = np.empty(out.shape[1:], np.float32)
+    for t in range(out.shape[0]):
+        for a, b in zip(starts, stops, strict=True):
+            k = lo[a]
+            np.multiply(w_lo[a:b], cols[t, k][None, :], out=out[t, a:b])
+            if cols.shape[1] > 1:
+                np.multiply(w_hi[a:b], cols[t, k + 1][None, :], out=scratch[a:b])
+                out[t, a:b] += scratch[a:b]
 
 
 def _check_finite(name: str, values: np.ndarray) -> None:
@@ -261,7 +342,6 @@ class FeatureBuilder:
             out = out[: shape[0]]  # a leading slice of a C-contiguous buffer stays contiguous
         else:
             out = np.empty(shape, np.float32)
-        solar: tuple[np.ndarray, np.ndarray] | None = None
         calendar: dict[str, np.ndarray] | None = None
         for k, name in enumerate(self.names):
             feature = FEATURES[name]
@@ -270,10 +350,12 @@ class FeatureBuilder:
                 out[:, k] = self._static_norm[name][rows, cols][None]
             elif feature.variable is not None:
                 coarse = (self._coarse[feature.variable][t0:t1] - mean) / std
-                out[:, k] = separable_bilinear(coarse, self._wy[rows], self._wx[cols])
-            elif name in ("solar_elevation", "hour_angle"):
-                solar = solar or solar_geometry(times, lat, lon)
-                out[:, k] = ((solar[0] if name == "hour_angle" else solar[1]) - mean) / std
+                interp_into(out[:, k], coarse, self._wy[rows], self._wx[cols])
+            elif name == "solar_elevation":
+                solar_elevation_into(out[:, k], times, lat, lon, float(mean), float(std))
+            elif name == "hour_angle":
+                ha = _sun(times, lon)[0]
+                out[:, k] = ((ha - mean) / std)[:, None, :]
             else:
                 calendar = calendar or calendar_features(times)
                 out[:, k] = ((calendar[name] - mean) / std)[:, None, None]
