@@ -20,6 +20,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from desktop_app.core.variables import VARIABLES
+from desktop_app.downscale import feature_cache
 from desktop_app.downscale.baseline import bilinear, interp_matrix
 from desktop_app.errors import SchemaError
 
@@ -301,9 +302,23 @@ class FeatureBuilder:
         self._coarse = {v: np.asarray(coarse[v].values, np.float32) for v in set(needed)}
         self._wy = interp_matrix(self.src_lat, self.lat).astype(np.float32)
         self._wx = interp_matrix(self.src_lon, self.lon).astype(np.float32)
-        elev = np.asarray(terrain["elevation"].values, float)
+        key = feature_cache.static_key(
+            [terrain["elevation"].values, self.lat, self.lon, coarse["elevation"].values,
+             self.src_lat, self.src_lon, self._mean, self._std],
+            (self.names, float(tpi_radius_m)))
+        cached = feature_cache.get(key)
+        if cached is None:
+            cached = self._statics(terrain["elevation"].values, coarse["elevation"].values,
+                                   tpi_radius_m)
+            feature_cache.put(key, cached)
+        self._static, self._static_norm = cached
+
+    def _statics(self, fine_elev: np.ndarray, coarse_elev: np.ndarray, tpi_radius_m: float
+                 ) -> feature_cache.Statics:
+        """The static features in physical units and normalised (float32)."""
+        elev = np.asarray(fine_elev, float)
         _check_finite("terrain 'elevation'", elev)
-        coarse_elev = np.asarray(coarse["elevation"].values, float)
+        coarse_elev = np.asarray(coarse_elev, float)
         _check_finite("coarse 'elevation'", coarse_elev)
         static: dict[str, np.ndarray] = {"elevation": elev}
         static["coarse_elevation"] = bilinear(coarse_elev, self.src_lat, self.src_lon,
@@ -315,11 +330,11 @@ class FeatureBuilder:
         if "topographic_position" in self.names:
             static["topographic_position"] = topographic_position(
                 elev, self.lat, self.lon, tpi_radius_m)
-        self._static = {k: v.astype(np.float32) for k, v in static.items()}
-        self._static_norm = {name: ((self._static[name] - self._mean[k]) / self._std[k]
-                                    ).astype(np.float32)
-                             for k, name in enumerate(self.names)
-                             if FEATURES[name].kind == "static"}
+        physical = {k: v.astype(np.float32) for k, v in static.items()}
+        normalised = {name: ((physical[name] - self._mean[k]) / self._std[k]
+                             ).astype(np.float32)
+                      for k, name in enumerate(self.names) if FEATURES[name].kind == "static"}
+        return physical, normalised
 
     @property
     def shape(self) -> tuple[int, int]:
