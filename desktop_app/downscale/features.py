@@ -192,6 +192,10 @@ def calendar_features(times: np.ndarray) -> dict[str, np.ndarray]:
             "hour_sin": np.sin(h), "hour_cos": np.cos(h)}
 
 
+# the calendar features: one value per step, the same in every cell
+CALENDAR_FEATURES = ("day_of_year_sin", "day_of_year_cos", "hour_sin", "hour_cos")
+
+
 def required_variables(names: Sequence[str]) -> list[str]:
     """The coarse variables a feature list needs (besides elevation)."""
     unknown = [n for n in names if n not in FEATURES]
@@ -342,6 +346,10 @@ class FeatureBuilder:
 
     def static(self, name: str) -> np.ndarray:
         return self._static[name]
+
+    def normalised_static(self, name: str) -> np.ndarray:
+        """A static feature of the model's list as :meth:`build` writes it."""
+        return self._static_norm[name]
 
     def build(self, t0: int, t1: int, rows: slice = slice(None),
               cols: slice = slice(None), out: np.ndarray | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ from desktop_app.core.progress import CancelToken, Progress
 from desktop_app.core.schema import check_overlap, validate_grid_dataset
 from desktop_app.core.variables import VARIABLES
 from desktop_app.downscale.baseline import METHODS, available_methods
-from desktop_app.downscale.features import FeatureBuilder
+from desktop_app.downscale.features import CALENDAR_FEATURES, FEATURES, FeatureBuilder
 from desktop_app.downscale.select import select_baseline
 from desktop_app.errors import CancelledError, MicroclimateError, ModelError
 from desktop_app.inference import guard
@@ -145,13 +145,36 @@ class Predictor:
         fixed = guard.static_outside(domain, terrain["elevation"].values, builder.lat)
         whole = guard.step_outside(domain, builder.times,
                                    guard.spacing_ratio(builder.src_lat, builder.lat))
+        # Only what changes from step to step is checked per step: static channels once
+        # per run (into ``fixed``), calendar channels (one value per step, broadcast by
+        # the builder) on one cell, the rest cell by cell; unbounded inputs not at all.
+        per_cell, per_step = [], []
+        for k, name in enumerate(self.feature_names):
+            a, b = lo[0, k, 0, 0], hi[0, k, 0, 0]
+            if not (np.isfinite(a) or np.isfinite(b)):
+                continue
+            if FEATURES[name].kind == "static":
+                values = builder.normalised_static(name)
+                fixed = fixed | (values < a) | (values > b)
+            elif name in CALENDAR_FEATURES:
+                per_step.append((k, a, b))
+            else:
+                per_cell.append((k, a, b))
         outside[:] = 0.0
         cells = fixed.size
         counted = [0]
 
         def check(x: np.ndarray, t0: int, rows: slice, cols: slice) -> None:
-            bad = ((x < lo) | (x > hi)).any(axis=1) | fixed[rows, cols]
             n = x.shape[0]
+            bad = np.empty((n, *x.shape[2:]), bool)
+            bad[:] = fixed[rows, cols]
+            scratch = np.empty_like(bad)
+            for k, a, b in per_cell:
+                bad |= np.less(x[:, k], a, out=scratch)
+                bad |= np.greater(x[:, k], b, out=scratch)
+            for k, a, b in per_step:
+                value = x[:, k, 0, 0]
+                bad |= ((value < a) | (value > b))[:, None, None]
             outside[t0:t0 + n] += bad.reshape(n, -1).sum(axis=1) / cells
             counted[0] += n * bad[0].size
             if counted[0] >= cells * outside.size:  # the last tile: whole steps win

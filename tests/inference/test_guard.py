@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.downscale.features import CALENDAR_FEATURES, calendar_features
 from desktop_app.downscale.select import select_baseline
 from desktop_app.errors import ModelError
+from desktop_app.inference import guard
 from desktop_app.inference.card import parse_card
 from desktop_app.inference.predictor import Predictor, run_forecast
 from desktop_app.inference.registry import ModelRegistry
@@ -147,3 +149,30 @@ def test_the_guard_measures_the_same_on_tiles(trained, uk):
                     batch_cells=5000)
     np.testing.assert_allclose(tiled, whole, atol=1e-12)
     assert 0.0 < whole.max() < 1.0  # some held-out hours lie partly outside
+
+
+def test_the_guard_counts_what_a_plain_check_of_every_input_counts(trained, uk):
+    """Per step, the share of cells with any normalised input outside the card's bounds
+    (or outside its elevations and latitudes), checked the plain way on every channel
+    of every cell: the guard checks static and calendar channels once, not per cell."""
+    coarse, fine = uk
+    coarse = coarse.isel(time=slice(0, 24)).copy(deep=True)
+    coarse["temperature"].values[3, :3, :4] += 12.0  # part of one step far too warm
+    terrain = fine[["elevation"]].copy(deep=True)
+    # hills within its elevations (-30..677 m) but far above their coarse orography:
+    # outside through the elevation_difference channel alone
+    terrain["elevation"].values[:5, :9] += 560.0
+    got = np.zeros(24)
+    trained.predict(coarse, terrain, outside=got)
+    builder = trained.feature_builder(coarse, terrain)
+    x = builder.build(0, 24)
+    d = trained.card.domain
+    lo, hi = guard.normalised_bounds(d, trained.feature_names, trained.mean.ravel(),
+                                     trained.std.ravel())
+    bad = ((x < lo) | (x > hi)).any(axis=1) | guard.static_outside(
+        d, terrain["elevation"].values, builder.lat)
+    want = bad.reshape(24, -1).mean(axis=1)
+    want[guard.step_outside(d, builder.times, 4.0)] = 1.0
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    assert want.min() > 0.0 and want.max() < 1.0 and want[3] > want.min()
+    assert set(CALENDAR_FEATURES) == set(calendar_features(builder.times[:1]))
