@@ -59,7 +59,8 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
     region = open_data(data_path)  # bad data fails here, before any display is needed
     app = ensure_app()
     window = MainWindow(RegionView(region))
-    window.show()
+    # the first frame is drawn inside show() under some platforms (Xvfb among them): every
+    # listener for it is connected before, or it hears the second frame, after the panels
     if screenshot is None:
         first = {"done": False}
 
@@ -70,6 +71,7 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
                 window.statusBar().showMessage(f"map shown {took:.2f} s after start", 5000)
 
         window.map.drawn.connect(report_first_frame)
+        window.show()
         return int(app.exec())
 
     result = {"code": 1}
@@ -95,6 +97,7 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
         QtCore.QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
     window.map.drawn.connect(on_drawn)
+    window.show()
     app.exec()
     window.close()
     return result["code"]
