@@ -69,3 +69,23 @@ def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) 
     # heard the second frame, and start-up looked 2 s slower than it was)
     order = [line.split(" ", 1)[0] for line in proc.stdout.splitlines()]
     assert order.index("map") < order.index("SERIES"), proc.stdout
+
+
+def test_the_window_turns_off_numpys_huge_page_advice_unless_the_user_chose(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from numpy._core import multiarray
+
+    from desktop_app.gui.app import no_huge_page_stalls
+
+    before = multiarray._get_madvise_hugepage()
+    try:
+        multiarray._set_madvise_hugepage(True)
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+        assert not no_huge_page_stalls()  # the user's choice stands
+        assert multiarray._get_madvise_hugepage()
+        monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+        assert no_huge_page_stalls()
+        assert not multiarray._get_madvise_hugepage()
+        assert not no_huge_page_stalls()  # already off: nothing changes
+    finally:
+        multiarray._set_madvise_hugepage(before)
