@@ -22,10 +22,11 @@ from vispy import scene
 from vispy.scene import Node
 from vispy.util import keys
 
+from desktop_app.paths import cache_dir
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
-from desktop_app.viz.glyphs import fast_glyph_bitmaps
+from desktop_app.viz.glyphs import cache_distance_fields, distance_field_file, fast_glyph_bitmaps
 from desktop_app.viz.map_model import MapModel, View
 from desktop_app.viz.map_model.primitives import Primitive
 from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
@@ -103,6 +104,9 @@ class MapCanvas(QtCore.QObject):
         # after the scene has drawn (vispy calls a new callback first by default, so
         # "drawn" fired before the frame and start-up timings missed its drawing)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
+        glyphs = cache_distance_fields(distance_field_file(cache_dir()))
+        if glyphs is not None:  # the labels' glyphs, kept for the next launch
+            self.drawn.connect(glyphs.save_soon)
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)
