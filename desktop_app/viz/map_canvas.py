@@ -32,10 +32,12 @@ from desktop_app.viz.map_model.primitives import Primitive
 from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
 from desktop_app.viz.overlay_cache import CachedOverlayCanvas
 from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
+from desktop_app.viz.shader_code import fast_shader_parsing
 from desktop_app.viz.styles import make_colormap
 
 use_qt_backend()
 fast_glyph_bitmaps()
+fast_shader_parsing()
 
 CLICK_RADIUS_PX = 12.0
 # stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop
