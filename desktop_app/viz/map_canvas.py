@@ -34,10 +34,12 @@ from desktop_app.viz.overlay_cache import CachedOverlayCanvas
 from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
 from desktop_app.viz.shader_code import fast_shader_parsing
 from desktop_app.viz.styles import make_colormap
+from desktop_app.viz.texture_calls import ctypes_texture_calls
 
 use_qt_backend()
 fast_glyph_bitmaps()
 fast_shader_parsing()
+ctypes_texture_calls()
 
 CLICK_RADIUS_PX = 12.0
 # stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop

@@ -40,3 +40,18 @@ def test_the_maps_programs_are_parsed_the_same(window):
     assert sum(c.count("//") for c in codes) > 10  # with comments to strip
     for code in codes:
         assert strip_line_comments(code) == re.sub(VISPY_PATTERN, r"\1", code, flags=re.M)
+
+
+def test_the_time_stack_reaches_the_gpu_through_vispys_ctypes_binding(window):
+    from vispy.gloo import glir
+
+    from desktop_app.viz import texture_calls
+
+    assert texture_calls.ctypes_texture_calls()
+    for name, ours in texture_calls.REPLACEMENTS.items():
+        assert getattr(glir, name) is ours
+        assert texture_calls.replaced[name] is not ours  # vispy's PyOpenGL-backed call
+    # the shown step came through them: the stack is a 3-D texture, uploaded and drawn
+    assert "glTexImage3D" in texture_calls._natives
+    assert "glTexSubImage3D" in texture_calls._natives
+    assert glir.USE_TEX_3D

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFERRED = ("pyqtgraph", "httpx", "dask", "matplotlib", "pyproj", "rasterio", "numba",
-            "onnxruntime", "onnx")
+            "onnxruntime", "onnx", "OpenGL")
 _SCRIPT = """
 import sys
 from pathlib import Path
