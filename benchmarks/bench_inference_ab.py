@@ -119,6 +119,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True, help="the old tree")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="onnxruntime intra-op threads (default: its own, the cores); "
+                        "with 1, the CPU time column is the work itself, whatever the load")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}")
     sides = {"before": _load(args.before.resolve()), "after": _load(ROOT)}
@@ -126,7 +129,8 @@ def main() -> None:
     for label, mods in sides.items():
         with _side(mods):
             entry = mods["desktop_app.inference.registry"].ModelRegistry().resolve(None)
-            preds[label] = mods["desktop_app.inference.predictor"].Predictor(entry, "cpu")
+            preds[label] = mods["desktop_app.inference.predictor"].Predictor(
+                entry, "cpu", threads=args.threads)
             inputs[label] = _grid(mods, args.steps)
     pred = preds["after"]
     with _side(sides["after"]):
@@ -135,21 +139,27 @@ def main() -> None:
         f"pipeline {k}": (lambda k=k: preds[k].predict(*inputs[k])) for k in sides}
     calls["bare session.run"] = lambda: pred.session.run(x)
     times: dict[str, list[float]] = {k: [] for k in calls}
+    cpu: dict[str, list[float]] = {k: [] for k in calls}
     for k, fn in calls.items():  # warm-up
         with _side(sides["before" if k.endswith("before") else "after"]):
             fn()
     for _ in range(args.rounds):
         for k, fn in calls.items():
             with _side(sides["before" if k.endswith("before") else "after"]):
+                c0 = time.process_time()
                 times[k].append(1000 * _timed(fn) / args.steps)
+                cpu[k].append(1000 * (time.process_time() - c0) / args.steps)
     print(f"load average at end: {os.getloadavg()}")
     print(f"== {SIZE}x{SIZE}, {args.steps} steps per call, {args.rounds} rounds "
-          f"interleaved, model {pred.entry.spec}, ms/step")
+          f"interleaved, model {pred.entry.spec}, onnxruntime threads "
+          f"{args.threads or 'default'}, ms/step")
     for k, v in times.items():
-        print(f"{k:18s}: median {np.median(v):7.1f}  best {min(v):7.1f}")
+        print(f"{k:18s}: wall median {np.median(v):7.1f}  best {min(v):7.1f};  "
+              f"CPU (all threads) median {np.median(cpu[k]):7.1f}  best {min(cpu[k]):7.1f}")
     med = {k: float(np.median(v)) for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    for what, d in (("median", med), ("best", best)):
+    cpu_med = {k: float(np.median(v)) for k, v in cpu.items()}
+    for what, d in (("wall median", med), ("wall best", best), ("CPU median", cpu_med)):
         print(f"after/before ({what}) = {d['pipeline after'] / d['pipeline before']:.3f};  "
               f"pipeline/bare: before {d['pipeline before'] / d['bare session.run']:.3f}, "
               f"after {d['pipeline after'] / d['bare session.run']:.3f}")
