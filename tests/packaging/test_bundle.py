@@ -242,6 +242,29 @@ def test_bundle_reads_grib_as_the_venv_does(bundle, tmp_path):
             float(want.temperature.mean()))
 
 
+def test_region_from_a_geotiff_dem_as_the_venv_does(bundle, tmp_path):
+    """A region from a real UTM GeoTIFF DEM: rasterio, its GDAL and its own PROJ copy,
+    which needs its proj.db (the bundle once lacked click, rasterio's hidden imports and
+    that database, and every DEM import failed)."""
+    import xarray as xr
+
+    dem = ROOT / "tests" / "data" / "region" / "davos_srtm30m_utm32n.tif"
+    args = ["region", "create", "davos", "--bbox", "46.76,9.83,46.84,9.94", "--resolution",
+            "250m", "--dem", str(dem), "--quiet", "--out"]
+    proc = run(bundle, [*args, "bundle-davos"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ref = subprocess.run([sys.executable, "-m", "desktop_app", *args, str(tmp_path / "venv")],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MICROCLIMATE_HOME": str(tmp_path / "ref")})
+    assert ref.returncode == 0, ref.stderr
+    with xr.open_dataset(tmp_path / "work" / "bundle-davos" / "terrain.nc",
+                         engine="netcdf4") as got, \
+            xr.open_dataset(tmp_path / "venv" / "terrain.nc", engine="netcdf4") as want:
+        assert got.elevation.shape == (36, 34)
+        assert float(got.elevation.min()) > 1000  # Davos: the valley floor is at 1500 m
+        np.testing.assert_array_equal(got.elevation.values, want.elevation.values)
+
+
 # Libraries a desktop provides and the bundle never carries (see microclimate.spec), and
 # those the bundle may miss: Wayland's client libraries exist where a Wayland session
 # runs (the plugin is never loaded elsewhere), TBB is Numba's optional threading layer.
