@@ -195,6 +195,18 @@ def test_forecast_and_export_map_headless(bundle, tmp_path):
     arr = read_rgb(png)
     assert arr.shape == (1000, 1600, 3)
     assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 200
+    # the GeoTIFF export (rasterio/GDAL, rioxarray): the first step's field, north up
+    proc = run(bundle, ["export-map", "forecast.nc", "--variable", "temperature",
+                        "--out", "map.tif"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import rasterio
+    import xarray as xr
+
+    with rasterio.open(tmp_path / "work" / "map.tif") as tif, \
+            xr.open_dataset(tmp_path / "work" / "forecast.nc", engine="netcdf4") as fc:
+        assert tif.crs.to_epsg() == 4326 and tif.count == 1
+        field = fc.temperature.isel(time=0).values[::-1].astype(np.float32)
+        np.testing.assert_array_equal(tif.read(1), field)
 
 
 def test_qc_compiles_into_the_user_cache(bundle, tmp_path):
