@@ -53,7 +53,7 @@ def test_an_unreadable_decoded_file_is_decoded_again_and_replaced(fresh_load):
                                     for p in ("xy", "starts", "boxes")}
 
 
-def test_another_bundled_file_gets_another_cache_entry(fresh_load, tmp_path, monkeypatch):
+def test_another_bundled_file_gets_its_own_cache_entry(fresh_load, tmp_path, monkeypatch):
     original = fresh_load("110m")["coastline"][0]
     copy = tmp_path / "basemap"
     copy.mkdir()
@@ -65,6 +65,7 @@ def test_another_bundled_file_gets_another_cache_entry(fresh_load, tmp_path, mon
     monkeypatch.setattr(basemap, "BASEMAP_DIR", copy)
     basemap._load.cache_clear()
     moved = fresh_load("110m")
-    assert len(list(paths.cache_dir().glob("basemap_110m_*.npz"))) == 2
+    # its own entry, which replaces the earlier install's
+    assert len(list(paths.cache_dir().glob("basemap_110m_*.npz"))) == 1
     _assert_same(moved, _decoded_from_bundle("110m"))  # the moved file's lines
     assert not np.array_equal(moved["coastline"][0], original)

@@ -64,6 +64,9 @@ def _load(scale: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     with (contextlib.suppress(OSError, MicroclimateError),  # the cache is only a saving
           atomic_path(decoded) as tmp, open(tmp, "wb") as fh):
         save(fh, **arrays)
+    for stale in decoded.parent.glob(f"basemap_{scale}_*.npz"):  # an earlier install's
+        if stale != decoded:
+            stale.unlink(missing_ok=True)
     return out
 
 
