@@ -155,6 +155,8 @@ def report(maps: list[float], inner: list[float], walls: list[float],
               f"{statistics.median(maps) / GOAL_S:.2f}x the goal)")
         print(f"window code (run_gui) -> first map frame: median "
               f"{statistics.median(inner):.2f} s")
+        print(f"the first run (empty caches: glyph fields, decoded basemap): launch -> map "
+              f"{maps[0]:.2f} s")
     if cpus:
         print(f"process CPU time at the first map frame (all threads, imports included; "
               f"less load-dependent than the wall clock): median {statistics.median(cpus):.2f} s "

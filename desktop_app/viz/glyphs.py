@@ -52,10 +52,11 @@ def fast_glyph_bitmaps() -> bool:
 
 # -- distance fields kept between launches -------------------------------------------------
 # vispy renders each glyph at 256 pt and turns it into a signed distance field on the CPU
-# (an 8SSEDT pass and a NumPy resampling, ~5 ms a glyph): 0.5-0.7 s of the first map frame
-# for its ~107 characters, the same work at every launch. The fields depend only on the
-# glyph's bitmap and the stored size, so they are kept on disk keyed by exactly those bytes:
-# a changed font, size or vispy gives other bytes or another file, never a stale glyph.
+# (an 8SSEDT pass and a NumPy resampling, 3-6 ms a glyph on the 2-core machine): 0.3-0.6 s
+# of the first map frame for its 50-110 characters, the same work at every launch. The
+# fields depend only on the glyph's bitmap and the stored size, so they are kept on disk
+# keyed by exactly those bytes: a changed font, size or vispy gives other bytes or another
+# file, never a stale glyph.
 MAX_GLYPHS = 4096  # a bound on the file (each field is a few kB)
 SAVE_DELAY_MS = 2000
 
@@ -75,6 +76,7 @@ class DistanceFieldCache:
         self.computed = 0  # fields worked out in this process (tests, benchmarks)
         self.dirty = False
         self._save_pending = False
+        self.unwritable = False
         try:  # one flat array and an index: a few ms to read, however many glyphs
             with np.load(path) as stored:
                 keys, shapes, flat = stored["keys"], stored["shapes"], stored["flat"]
@@ -125,6 +127,7 @@ class DistanceFieldCache:
                          flat=np.concatenate([f.ravel() for f in fields]) if fields
                          else np.zeros(0, np.uint8))
         except (OSError, MicroclimateError):
+            self.unwritable = True  # (not tried again at every frame)
             return False
         self.dirty = False
         return True
@@ -132,7 +135,7 @@ class DistanceFieldCache:
     def save_soon(self) -> None:
         """Save a moment after the frame that added fields, off the start-up's path
         (connect it to the canvas's ``drawn``)."""
-        if self.dirty and not self._save_pending:
+        if self.dirty and not self._save_pending and not self.unwritable:
             from PySide6 import QtCore
 
             self._save_pending = True

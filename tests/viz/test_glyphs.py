@@ -112,3 +112,18 @@ def test_an_unreadable_distance_field_file_is_worked_out_again_and_replaced(tmp_
                                       tile)
     assert cache.save()
     assert len(glyphs.DistanceFieldCache(path).fields) == len(inputs)
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_fields_in_memory(tmp_path):
+    inputs = _padded_glyphs("N")
+    render, renderer, want = _vispy_fields(inputs)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("x")
+    cache = glyphs.DistanceFieldCache(blocked / "fields.npz")
+    (data, size), tile = inputs[0], want[0]
+    np.testing.assert_array_equal(cache.field(data, size, lambda *a: render(renderer, *a)),
+                                  tile)
+    assert not cache.save() and cache.unwritable
+    cache.save_soon()  # no write is tried again at each frame
+    assert not cache._save_pending
+    np.testing.assert_array_equal(cache.field(data, size, _never), tile)  # still served
