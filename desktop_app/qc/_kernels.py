@@ -212,12 +212,12 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
     n = x.size
     scratch = np.empty(n, np.float64)
     # two bracketed selections on a scratch buffer: no copy of the finite values, no sort
-    med, count = finite_median(x, 0.0, False, scratch, -1)
+    med, count = finite_median(x, 0.0, False, scratch)
     evaluate = count >= min_count and count > 0
     scale = 0.0
     if evaluate:
         # 1.4826 * MAD estimates the standard deviation of normal data
-        scale = 1.482602218505602 * finite_median(x, med, True, scratch, count)[0]
+        scale = 1.482602218505602 * finite_median(x, med, True, scratch)[0]
         evaluate = scale > 0.0
     if not evaluate:
         for i in range(n):
