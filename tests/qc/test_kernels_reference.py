@@ -69,6 +69,22 @@ def test_flat_line(x: np.ndarray, s: int, f: int, tol: float, evaluate: bool) ->
                            reference.flat_line(x, s, f, tol, evaluate))
 
 
+def test_flat_line_on_real_series() -> None:
+    """Real hourly series (a stuck pressure sensor among them), with and without gaps: the
+    stretches between steps of at least the tolerance are scanned only where they are
+    long enough to hold a flat window, and the flags still equal the reference's."""
+    tmy3 = tmy3_station_dataset()
+    real = [tmy3["temperature"].values[0], tmy3["surface_pressure"].values[1],
+            tmy3["relative_humidity"].values[0]]
+    gappy = real[0].copy()
+    gappy[::5] = np.nan
+    gappy[3::17] = np.inf
+    for x in [*real, gappy]:
+        for s, f, tol in [(6, 12, 0.05), (3, 6, 0.5), (0, 4, 0.05), (2, 3, 2.0), (6, 12, 0.0)]:
+            npt.assert_array_equal(_kernels.flat_line(x, s, f, tol, True),
+                                   reference.flat_line(x, s, f, tol, True))
+
+
 @SETTINGS
 @given(x=series, sz=st.floats(1, 5), fz=st.floats(1, 10), n=st.integers(0, 30))
 def test_robust_outlier(x: np.ndarray, sz: float, fz: float, n: int) -> None:
