@@ -10,7 +10,6 @@ import PySide6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from desktop_app import __version__
-from desktop_app.licence_notices import app_licence, notice_text
 
 
 class LicencesDialog(QtWidgets.QDialog):
@@ -24,6 +23,8 @@ class LicencesDialog(QtWidgets.QDialog):
         self.text.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setFont(QtGui.QFontDatabase.systemFont(
             QtGui.QFontDatabase.SystemFont.FixedFont))
+        from desktop_app.licence_notices import notice_text  # (metadata: not at start-up)
+
         self.text.setPlainText(notice_text())
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -35,6 +36,8 @@ class LicencesDialog(QtWidgets.QDialog):
 class AboutDialog(QtWidgets.QDialog):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        from desktop_app.licence_notices import app_licence
+
         self.setWindowTitle("About Microclimate Desk")
         self.licences: LicencesDialog | None = None
         self.label = QtWidgets.QLabel(
@@ -62,11 +65,19 @@ class AboutDialog(QtWidgets.QDialog):
         self.licences.open()
 
 
-def add_help_menu(window: QtWidgets.QMainWindow) -> AboutDialog:
-    """Add Help > About to ``window``; the dialog is window-modal, not blocking."""
-    about = AboutDialog(window)
+def add_help_menu(window: QtWidgets.QMainWindow) -> None:
+    """Add Help > About to ``window``; the dialog is window-modal, not blocking. It is
+    built when first asked for (``window.about_dialog`` from then on): the installed
+    metadata it reads is not worth the window's start-up."""
+
+    def show_about() -> None:
+        about = getattr(window, "about_dialog", None)
+        if about is None:
+            about = AboutDialog(window)
+            window.about_dialog = about  # type: ignore[attr-defined]
+        about.open()
+
     menu = window.menuBar().addMenu("&Help")
     action = menu.addAction("&About Microclimate Desk")
     action.setMenuRole(QtGui.QAction.MenuRole.AboutRole)
-    action.triggered.connect(about.open)
-    return about
+    action.triggered.connect(show_about)

@@ -53,13 +53,39 @@ def save_screenshot(window: QtWidgets.QWidget, path: Path) -> Path:
     return save_png(pixmap.toImage(), path)
 
 
+def no_huge_page_stalls() -> bool:
+    """Stop numpy asking Linux for transparent huge pages in this process, unless the
+    user chose with ``NUMPY_MADVISE_HUGEPAGE``; True when the setting changed.
+
+    numpy marks every array over 4 MiB MADV_HUGEPAGE. Where the kernel's THP ``defrag``
+    setting is "madvise" (Debian's default) and free memory is fragmented, the first
+    touch of such an array waits while the kernel compacts memory (numpy issue 31590).
+    On the 2-core test machine, with other programs running, the window's baseline
+    fields took 0.3-4 s that way for 0.1 s of arithmetic. The window's arrays are a few
+    MB to a few hundred: their page faults cost less than one such stall.
+    """
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core  # numpy 2.x, 1.x
+    get = getattr(core.multiarray, "_get_madvise_hugepage", None)
+    set_ = getattr(core.multiarray, "_set_madvise_hugepage", None)
+    if get is None or set_ is None or not get():
+        return False
+    set_(False)
+    return True
+
+
 def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> int:
     started = time.perf_counter()
+    no_huge_page_stalls()
     defer_dask()  # xarray would import Dask (a second) to learn that nothing is Dask yet
     region = open_data(data_path)  # bad data fails here, before any display is needed
     app = ensure_app()
     window = MainWindow(RegionView(region))
-    window.show()
+    # the first frame is drawn inside show() under some platforms (Xvfb among them): every
+    # listener for it is connected before, or it hears the second frame, after the panels
     if screenshot is None:
         first = {"done": False}
 
@@ -70,6 +96,7 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
                 window.statusBar().showMessage(f"map shown {took:.2f} s after start", 5000)
 
         window.map.drawn.connect(report_first_frame)
+        window.show()
         return int(app.exec())
 
     result = {"code": 1}
@@ -90,11 +117,14 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
     def on_drawn() -> None:
         window.map.drawn.disconnect(on_drawn)
         # the wall clock too, so a launcher can measure from its own start of the process
+        # and the process's CPU time (all threads, imports included): on a busy machine
+        # the wall clock says more about the other programs than about this one
         print(f"map drawn at {time.time():.3f} ({time.perf_counter() - started:.2f} s "
-              "after start)", flush=True)
+              f"after start; {time.process_time():.2f} CPU s)", flush=True)
         QtCore.QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
     window.map.drawn.connect(on_drawn)
+    window.show()
     app.exec()
     window.close()
     return result["code"]

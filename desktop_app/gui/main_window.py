@@ -150,7 +150,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels = workflow.add_dock(self)
         # the map first: the panels are built once its first frame is on screen
         self.map.drawn.connect(self._build_panels_soon)
-        self.about_dialog = add_help_menu(self)
+        add_help_menu(self)
         self.variable_box.currentIndexChanged.connect(self._on_variable)
         self.cmap_box.currentTextChanged.connect(self._on_cmap)
         self.shading_box.toggled.connect(self._on_shading)

@@ -10,9 +10,16 @@ property return the same bytes as a NumPy array copied in one go.
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from desktop_app.errors import MicroclimateError
+from desktop_app.fsutil import atomic_path
 
 replaced: Any = None  # freetype-py's own getter, once replaced (the tests compare with it)
 
@@ -41,3 +48,128 @@ def fast_glyph_bitmaps() -> bool:
     replaced = fget
     freetype.Bitmap.buffer = property(buffer, doc=slow.__doc__)
     return True
+
+
+# -- distance fields kept between launches -------------------------------------------------
+# vispy renders each glyph at 256 pt and turns it into a signed distance field on the CPU
+# (an 8SSEDT pass and a NumPy resampling, 3-6 ms a glyph on the 2-core machine): 0.3-0.6 s
+# of the first map frame for its 50-110 characters, the same work at every launch. The
+# fields depend only on the glyph's bitmap and the stored size, so they are kept on disk
+# keyed by exactly those bytes: a changed font, size or vispy gives other bytes or another
+# file, never a stale glyph.
+MAX_GLYPHS = 4096  # a bound on the file (each field is a few kB)
+SAVE_DELAY_MS = 2000
+
+
+def distance_field_file(folder: Path) -> Path:
+    import vispy
+
+    return folder / f"glyph-distance-fields-vispy-{vispy.__version__}.npz"
+
+
+class DistanceFieldCache:
+    """vispy's CPU glyph distance fields, read from and written to one ``.npz`` file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fields: dict[str, np.ndarray] = {}
+        self.computed = 0  # fields worked out in this process (tests, benchmarks)
+        self.dirty = False
+        self._save_pending = False
+        self.unwritable = False
+        try:  # one flat array and an index: a few ms to read, however many glyphs
+            with np.load(path) as stored:
+                keys, shapes, flat = stored["keys"], stored["shapes"], stored["flat"]
+            ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
+            if len(keys) != len(shapes) or (ends[-1] if len(ends) else 0) != flat.size:
+                raise ValueError("index and fields disagree")
+            starts = ends - shapes[:, 0] * shapes[:, 1]
+            self.fields = {str(k): flat[a:b].reshape(int(h), int(w)) for k, a, b, (h, w)
+                           in zip(keys, starts, ends, shapes, strict=True)}
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
+            self.fields = {}  # none yet, or unreadable: worked out again, then rewritten
+
+    @staticmethod
+    def key(data: np.ndarray, size: tuple[int, int]) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(np.asarray(data.shape, np.int64).tobytes())
+        digest.update(np.asarray(size, np.int64).tobytes())
+        digest.update(np.ascontiguousarray(data).tobytes())
+        return digest.hexdigest()
+
+    def field(self, data: np.ndarray, size: tuple[int, int],
+              compute: Callable[[np.ndarray, Any, tuple[int, int], tuple[int, int]], None]
+              ) -> np.ndarray:
+        """The (h, w, 3) uint8 field of ``data`` at ``size``: stored, or ``compute``d."""
+        key = self.key(data, size)
+        grey = self.fields.get(key)
+        if grey is None or grey.shape != (size[1], size[0]):
+            tile = np.zeros((size[1], size[0], 3), np.uint8)
+            compute(data, tile, (0, 0), size)
+            grey = tile[..., 0].copy()  # vispy repeats one channel three times
+            if len(self.fields) < MAX_GLYPHS:
+                self.fields[key] = grey
+                self.dirty = True
+            self.computed += 1
+        return np.repeat(grey[..., np.newaxis], 3, axis=2)
+
+    def save(self) -> bool:
+        """Write the file if fields were added (atomically); False when nothing was due
+        or the folder cannot be written (the cache is only ever a saving)."""
+        if not self.dirty:
+            return False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fields = list(self.fields.values())
+            with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, keys=np.array(list(self.fields), dtype="U32"),
+                         shapes=np.array([f.shape for f in fields], np.int64).reshape(-1, 2),
+                         flat=np.concatenate([f.ravel() for f in fields]) if fields
+                         else np.zeros(0, np.uint8))
+        except (OSError, MicroclimateError):
+            self.unwritable = True  # (not tried again at every frame)
+            return False
+        self.dirty = False
+        return True
+
+    def save_soon(self) -> None:
+        """Save a moment after the frame that added fields, off the start-up's path
+        (connect it to the canvas's ``drawn``)."""
+        if self.dirty and not self._save_pending and not self.unwritable:
+            from PySide6 import QtCore
+
+            self._save_pending = True
+            QtCore.QTimer.singleShot(SAVE_DELAY_MS, self._save_now)
+
+    def _save_now(self) -> None:
+        self._save_pending = False
+        self.save()
+
+
+distance_fields: DistanceFieldCache | None = None  # the installed cache, if any
+vispy_distance_field: Any = None  # vispy's own renderer, once replaced (for the tests)
+
+
+def cache_distance_fields(path: Path) -> DistanceFieldCache | None:
+    """Serve vispy's CPU glyph distance fields from ``path`` (installed once); None where
+    vispy's renderer is not as expected, and then nothing changes."""
+    global distance_fields, vispy_distance_field
+    if distance_fields is not None:
+        return distance_fields
+    try:
+        from vispy.visuals.text.text import SDFRendererCPU
+    except ImportError:
+        return None
+    compute = getattr(SDFRendererCPU, "render_to_texture", None)
+    if compute is None:
+        return None
+    cache = DistanceFieldCache(path)
+
+    def render_to_texture(self: Any, data: np.ndarray, texture: Any,
+                          offset: tuple[int, int], size: tuple[int, int]) -> None:
+        field = cache.field(data, size, lambda *args: compute(self, *args))
+        texture[offset[1]:offset[1] + size[1], offset[0]:offset[0] + size[0], :] = field
+
+    SDFRendererCPU.render_to_texture = render_to_texture
+    distance_fields, vispy_distance_field = cache, compute
+    return cache

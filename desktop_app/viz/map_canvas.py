@@ -22,19 +22,24 @@ from vispy import scene
 from vispy.scene import Node
 from vispy.util import keys
 
+from desktop_app.paths import cache_dir
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
-from desktop_app.viz.glyphs import fast_glyph_bitmaps
+from desktop_app.viz.glyphs import cache_distance_fields, distance_field_file, fast_glyph_bitmaps
 from desktop_app.viz.map_model import MapModel, View
 from desktop_app.viz.map_model.primitives import Primitive
 from desktop_app.viz.overlay_batch import GROUP_OF, Overlays
 from desktop_app.viz.overlay_cache import CachedOverlayCanvas
 from desktop_app.viz.scene_artists import cells_transform, fits, make_node, update_node
+from desktop_app.viz.shader_code import fast_shader_parsing
 from desktop_app.viz.styles import make_colormap
+from desktop_app.viz.texture_calls import ctypes_texture_calls
 
 use_qt_backend()
 fast_glyph_bitmaps()
+fast_shader_parsing()
+ctypes_texture_calls()
 
 CLICK_RADIUS_PX = 12.0
 # stacks above this go to the GPU in slices of at most SLICE_SECONDS of work per event-loop
@@ -103,6 +108,9 @@ class MapCanvas(QtCore.QObject):
         # after the scene has drawn (vispy calls a new callback first by default, so
         # "drawn" fired before the frame and start-up timings missed its drawing)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
+        glyphs = cache_distance_fields(distance_field_file(cache_dir()))
+        if glyphs is not None:  # the labels' glyphs, kept for the next launch
+            self.drawn.connect(glyphs.save_soon)
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)

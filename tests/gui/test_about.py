@@ -20,6 +20,7 @@ def menu_action(window, menu_title: str, text: str):
 
 def test_help_about_shows_pyproject_version_and_licences(window, qtbot):
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert "about_dialog" not in vars(window)  # built when asked for, not at start-up
     menu_action(window, "&Help", "&About Microclimate Desk").trigger()
     about = window.about_dialog
     qtbot.waitExposed(about)

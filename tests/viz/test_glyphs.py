@@ -36,3 +36,94 @@ def test_glyph_bytes_are_the_same_as_freetype_py_gives():
         assert sum(d.size for d, _, _ in want.values()) > 1000  # real glyphs, not blanks
     assert fast_glyph_bitmaps()  # a second call changes nothing
     assert freetype.Bitmap.buffer.fget is fast
+
+
+# -- the distance fields kept between launches ---------------------------------------------
+def _padded_glyphs(chars="34.5°N Los Angeles −5 km"):
+    """(data, size) as vispy's TextureFont hands them to its renderer: the 256 pt bitmap
+    padded by the 32 px spread, stored at a quarter of that."""
+    from vispy.util.fonts._freetype import _load_glyph
+
+    font = {"face": "OpenSans", "size": 256, "bold": False, "italic": False}
+    loaded: dict = {}
+    out = []
+    for char in dict.fromkeys(chars):
+        _load_glyph(font, char, loaded)
+        bitmap = loaded[char]["bitmap"]
+        data = np.zeros((bitmap.shape[0] + 64, bitmap.shape[1] + 64), np.uint8)
+        data[32:-32, 32:-32] = bitmap
+        out.append((data, (data.shape[1] // 4, data.shape[0] // 4)))
+    return out
+
+
+def _vispy_fields(inputs):
+    from vispy.visuals.text.text import SDFRendererCPU
+
+    render = glyphs.vispy_distance_field or SDFRendererCPU.render_to_texture
+    renderer = SDFRendererCPU()
+    tiles = []
+    for data, size in inputs:
+        tile = np.zeros((size[1], size[0], 3), np.uint8)
+        render(renderer, data, tile, (0, 0), size)
+        tiles.append(tile)
+    return render, renderer, tiles
+
+
+def _never(*_args):
+    raise AssertionError("a stored field was worked out again")
+
+
+def test_stored_distance_fields_are_vispys_own_bytes_and_survive_a_restart(tmp_path):
+    inputs = _padded_glyphs()
+    render, renderer, want = _vispy_fields(inputs)
+    path = tmp_path / "cache" / "fields.npz"
+    cache = glyphs.DistanceFieldCache(path)
+    assert cache.fields == {} and not cache.save()  # nothing yet, nothing to write
+    for (data, size), tile in zip(inputs, want, strict=True):
+        got = cache.field(data, size, lambda *a: render(renderer, *a))
+        np.testing.assert_array_equal(got, tile)
+    assert cache.computed == len(inputs) and cache.dirty
+    assert cache.save() and path.exists() and not cache.dirty
+
+    restarted = glyphs.DistanceFieldCache(path)  # the next launch: read, not worked out
+    assert len(restarted.fields) == len(inputs)
+    for (data, size), tile in zip(inputs, want, strict=True):
+        np.testing.assert_array_equal(restarted.field(data, size, _never), tile)
+    assert restarted.computed == 0 and not restarted.dirty
+    assert sum(int(t.astype(bool).sum()) for t in want) > 1000  # real glyphs, not blanks
+
+    # another size of the same glyph is another field, never the stored one
+    data, size = inputs[0]
+    other = (size[0] + 1, size[1])
+    assert restarted.field(data, other, lambda *a: render(renderer, *a)).shape[:2] == (
+        other[1], other[0])
+    assert restarted.computed == 1
+
+
+def test_an_unreadable_distance_field_file_is_worked_out_again_and_replaced(tmp_path):
+    inputs = _padded_glyphs("N5")
+    render, renderer, want = _vispy_fields(inputs)
+    path = tmp_path / "fields.npz"
+    path.write_bytes(b"PK\x03\x04 not a zip archive")
+    cache = glyphs.DistanceFieldCache(path)
+    assert cache.fields == {}
+    for (data, size), tile in zip(inputs, want, strict=True):
+        np.testing.assert_array_equal(cache.field(data, size, lambda *a: render(renderer, *a)),
+                                      tile)
+    assert cache.save()
+    assert len(glyphs.DistanceFieldCache(path).fields) == len(inputs)
+
+
+def test_a_folder_that_cannot_be_written_leaves_the_fields_in_memory(tmp_path):
+    inputs = _padded_glyphs("N")
+    render, renderer, want = _vispy_fields(inputs)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("x")
+    cache = glyphs.DistanceFieldCache(blocked / "fields.npz")
+    (data, size), tile = inputs[0], want[0]
+    np.testing.assert_array_equal(cache.field(data, size, lambda *a: render(renderer, *a)),
+                                  tile)
+    assert not cache.save() and cache.unwritable
+    cache.save_soon()  # no write is tried again at each frame
+    assert not cache._save_pending
+    np.testing.assert_array_equal(cache.field(data, size, _never), tile)  # still served
