@@ -172,6 +172,9 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
     if not evaluate:
         return
     reach = min(suspect_count, fail_count)
+    if reach == 0:  # a one-value window is flat: every stretch needs the scan, in one go
+        _flat_windows(x, suspect_count, fail_count, tolerance, 0, n, out)
+        return
     seg = 0  # the last step that breaks every window holding it, or the series' start
     for j in range(1, n):
         a = x[j - 1]
