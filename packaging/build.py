@@ -32,6 +32,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import elfutil  # packaging/elfutil.py (this script's folder is first on sys.path)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = HERE / "microclimate.spec"
@@ -143,10 +145,11 @@ def strip_libraries(bundle: Path) -> tuple[int, int]:
     """``strip --strip-unneeded`` the shared libraries of the bundle (what Debian does to
     its packages): it drops debug info and the static symbol table, never the dynamic
     symbols that loading needs (llvmlite 170 -> 152 MB, libpython 22 -> 5 MB). Each
-    library is stripped into a copy
-    that replaces it only when it still loads (see :func:`_loadable`); the executable is
-    left alone (its archive is appended after the ELF image). Returns (bytes before,
-    bytes after)."""
+    library is stripped into a copy that replaces it only when it still loads (see
+    :func:`_loadable`); where it would not (auditwheel's patchelf'd ``*.libs``),
+    :func:`elfutil.trim` drops the debug sections and leaves every loaded byte where the
+    loader expects it (eckitlib's PROJ 87 -> 5 MB). The executable is left alone (its
+    archive is appended after the ELF image). Returns (bytes before, bytes after)."""
     strip = shutil.which("strip")
     if strip is None or sys.platform != "linux":
         print("strip not found (binutils): shared libraries left as they are")
@@ -164,6 +167,9 @@ def strip_libraries(bundle: Path) -> tuple[int, int]:
             os.replace(tmp, lib)
         else:
             tmp.unlink(missing_ok=True)
+            size, trimmed = elfutil.trim(lib)
+            if trimmed < size and not _loadable(lib):  # trim compares the image itself
+                raise SystemExit(f"{lib}: not loadable after elfutil.trim")
     return before, sum(p.stat().st_size for p in libs)
 
 

@@ -195,6 +195,18 @@ def test_forecast_and_export_map_headless(bundle, tmp_path):
     arr = read_rgb(png)
     assert arr.shape == (1000, 1600, 3)
     assert len(np.unique(arr.reshape(-1, 3), axis=0)) > 200
+    # the GeoTIFF export (rasterio/GDAL, rioxarray): the first step's field, north up
+    proc = run(bundle, ["export-map", "forecast.nc", "--variable", "temperature",
+                        "--out", "map.tif"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    import rasterio
+    import xarray as xr
+
+    with rasterio.open(tmp_path / "work" / "map.tif") as tif, \
+            xr.open_dataset(tmp_path / "work" / "forecast.nc", engine="netcdf4") as fc:
+        assert tif.crs.to_epsg() == 4326 and tif.count == 1
+        field = fc.temperature.isel(time=0).values[::-1].astype(np.float32)
+        np.testing.assert_array_equal(tif.read(1), field)
 
 
 def test_qc_compiles_into_the_user_cache(bundle, tmp_path):
@@ -214,3 +226,98 @@ def test_trainer_command_says_it_is_not_bundled(bundle, tmp_path):
     assert proc.returncode != 0
     assert "not part of the desktop installer" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_bundle_reads_grib_as_the_venv_does(bundle, tmp_path):
+    """ERA5 GRIB through cfgrib and ecCodes, whose library needs five eckit libraries (the
+    spec leaves the other seven out) and, through eckit, eckit's PROJ copy: build.py cut
+    that copy's debug sections (87 -> 5 MB) around its segments (packaging/elfutil.py).
+    The bundle must load them and decode the real file to the same numbers as the venv."""
+    import xarray as xr
+
+    proj = next((bundle / "_internal" / "eckitlib.libs").glob("libproj-*"))
+    assert proj.stat().st_size < 20 * 2**20, proj  # the debug info is gone
+    grib = ROOT / "tests" / "data" / "sources" / "era5" / "era5-2mt-2019-03-uk.grib"
+    proc = run(bundle, ["fetch", "era5", "--from-file", str(grib), "--out", "era5.nc"],
+               tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ref = subprocess.run([sys.executable, "-m", "desktop_app", "fetch", "era5", "--from-file",
+                          str(grib), "--out", str(tmp_path / "venv.nc")],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MICROCLIMATE_HOME": str(tmp_path / "ref")})
+    assert ref.returncode == 0, ref.stderr
+    with xr.open_dataset(tmp_path / "work" / "era5.nc", engine="netcdf4") as got, \
+            xr.open_dataset(tmp_path / "venv.nc", engine="netcdf4") as want:
+        assert got.temperature.shape == (744, 33, 49)
+        np.testing.assert_array_equal(got.temperature.values, want.temperature.values)
+        assert float(got.temperature.mean()) == pytest.approx(
+            float(want.temperature.mean()))
+
+
+def test_region_from_a_geotiff_dem_as_the_venv_does(bundle, tmp_path):
+    """A region from a real UTM GeoTIFF DEM: rasterio, its GDAL and its own PROJ copy,
+    which needs its proj.db (the bundle once lacked click, rasterio's hidden imports and
+    that database, and every DEM import failed)."""
+    import xarray as xr
+
+    dem = ROOT / "tests" / "data" / "region" / "davos_srtm30m_utm32n.tif"
+    args = ["region", "create", "davos", "--bbox", "46.76,9.83,46.84,9.94", "--resolution",
+            "250m", "--dem", str(dem), "--quiet", "--out"]
+    proc = run(bundle, [*args, "bundle-davos"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    ref = subprocess.run([sys.executable, "-m", "desktop_app", *args, str(tmp_path / "venv")],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MICROCLIMATE_HOME": str(tmp_path / "ref")})
+    assert ref.returncode == 0, ref.stderr
+    with xr.open_dataset(tmp_path / "work" / "bundle-davos" / "terrain.nc",
+                         engine="netcdf4") as got, \
+            xr.open_dataset(tmp_path / "venv" / "terrain.nc", engine="netcdf4") as want:
+        assert got.elevation.shape == (36, 34)
+        assert float(got.elevation.min()) > 1000  # Davos: the valley floor is at 1500 m
+        np.testing.assert_array_equal(got.elevation.values, want.elevation.values)
+
+
+# Libraries a desktop provides and the bundle never carries (see microclimate.spec), and
+# those the bundle may miss: Wayland's client libraries exist where a Wayland session
+# runs (the plugin is never loaded elsewhere), TBB is Numba's optional threading layer.
+SYSTEM_LIBS = ("libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "libresolv.so",
+               "libgcc_s.so", "libstdc++.so", "ld-linux", "libGL.so", "libGLX.so",
+               "libGLdispatch.so", "libEGL.so", "libOpenGL.so", "libxcb.so", "libdrm.so",
+               "libwayland-", "linux-vdso")
+MAY_BE_MISSING = ("libwayland-", "libtbb.so")
+
+
+def test_every_library_finds_what_it_needs(bundle):
+    """The spec drops libraries only dropped binaries needed (the GTK theme's cairo and
+    pango, QtNetwork's Kerberos): each library left must find its dependencies in the
+    bundle (the bootloader puts _internal on LD_LIBRARY_PATH) or among the system
+    libraries a desktop has, never a copy that happens to sit on the build machine."""
+    if not shutil.which("ldd"):
+        pytest.skip("no ldd")
+    internal = (bundle / "_internal").resolve()
+    libs = sorted(str(p) for p in internal.rglob("*.so*") if p.is_file()
+                  and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF")
+    proc = subprocess.run(["ldd", *libs], capture_output=True, text=True,
+                          env={"LD_LIBRARY_PATH": str(internal), "PATH": "/usr/bin:/bin"})
+    outside = set()
+    for line in proc.stdout.splitlines():
+        if "=>" not in line:
+            continue
+        name, _, where = (part.strip() for part in line.partition("=>"))
+        if where.startswith("not found"):
+            assert name.startswith(MAY_BE_MISSING), f"{name} not found"
+        elif not where.startswith(str(internal)):
+            outside.add(name)
+    strays = sorted(name for name in outside if not name.startswith(SYSTEM_LIBS))
+    assert not strays, f"found outside the bundle: {strays}"
+
+
+def test_installer_trims_hold(bundle):
+    """What issue 22's CPU installer left out stays out (sizes: bench_bundle.py)."""
+    internal = bundle / "_internal"
+    for absent in ("lxml", "PySide6/QtNetwork.abi3.so", "PySide6/Qt/lib/libQt6Network.so.6",
+                   "PySide6/Qt/plugins/platformthemes/libqgtk3.so", "libcairo.so.2",
+                   "libgio-2.0.so.0", "libkrb5.so.3", "libcudart.so.13",
+                   "eckitlib/lib64/libeckit_sql.so"):
+        assert not (internal / absent).exists(), absent
+    assert not list(internal.rglob("libavif*")) and not list(internal.rglob("_avif*"))
