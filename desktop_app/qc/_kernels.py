@@ -152,7 +152,48 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
                    evaluate: bool, out: np.ndarray) -> None:
     """Flag x[i] SUSPECT (FAIL) when the finite values of x[i-count .. i] span less than
     ``tolerance`` (ioos_qc: ``abs(max - min) < tolerance`` over the masked window; an
-    all-missing window is not flat), for both counts in one pass, O(n).
+    all-missing window is not flat), for both counts, O(n).
+
+    A step of at least ``tolerance`` between two neighbouring finite values breaks every
+    window that holds both (the window's range is at least that step, in floating point
+    too: rounding is monotone). So x[i] can only be flagged when the last such step
+    before it lies ``count`` or more values back, and the streaming scan
+    (:func:`_flat_windows`) restarts at such a step in the same state whatever came
+    before it. One branch-free pass finds the steps; only the stretches between two of
+    them that are longer than the shorter count (few or none in a live series) are
+    scanned."""
+    n = x.size
+    if n < 3:  # ioos_qc: too short to test, everything passes (even missing values)
+        for i in range(n):
+            out[i] = PASS
+        return
+    for i in range(n):
+        out[i] = PASS if math.isfinite(x[i]) else MISSING
+    if not evaluate:
+        return
+    reach = min(suspect_count, fail_count)
+    if reach == 0:  # a one-value window is flat: every stretch needs the scan, in one go
+        _flat_windows(x, suspect_count, fail_count, tolerance, 0, n, out)
+        return
+    seg = 0  # the last step that breaks every window holding it, or the series' start
+    for j in range(1, n):
+        a = x[j - 1]
+        b = x[j]
+        # the same float expression as the scan's restart (false for a NaN tolerance)
+        big = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
+        if big & (j - seg > reach):
+            _flat_windows(x, suspect_count, fail_count, tolerance, seg, j, out)
+        seg = j if big else seg
+    if n - seg > reach:
+        _flat_windows(x, suspect_count, fail_count, tolerance, seg, n, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _flat_windows(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
+                  i0: int, i1: int, out: np.ndarray) -> None:
+    """:func:`flat_line_into`'s flags of the finite values of ``x[i0:i1]``, scanning from
+    ``i0`` as if the series started there (``i0`` is its start or the end of a step that
+    breaks every window holding it, so no flat window reaches back before it).
 
     Streaming: ``start`` is the first index from which the finite values up to i are
     still flat. Widening a window can only widen its range, so the flat windows ending
@@ -160,50 +201,41 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
     back. Two monotone queues hold the candidate indices of the window's max and min;
     when the range is too wide, the older of the two fronts is dropped and ``start``
     jumps past it (no window still holding it can be flat)."""
-    n = x.size
-    for i in range(n):
-        out[i] = PASS
-    if n < 3:  # ioos_qc: too short to test, everything passes (even missing values)
-        return
-    if evaluate:
-        qmax = np.empty(n, np.int64)
-        qmin = np.empty(n, np.int64)
-        hmax = tmax = hmin = tmin = 0
-        start = 0
-        last_finite = -1
-        for i in range(n):
-            v = x[i]
-            if math.isfinite(v):
-                # fast path for noisy data: a step of at least ``tolerance`` from the last
-                # finite value ends every window holding both, so the queues restart
-                if last_finite >= 0 and not (abs(v - x[last_finite]) < tolerance):
-                    hmax = tmax = hmin = tmin = 0
-                    start = last_finite + 1
-                last_finite = i
-                while tmax > hmax and x[qmax[tmax - 1]] <= v:
-                    tmax -= 1
-                qmax[tmax] = i
-                tmax += 1
-                while tmin > hmin and x[qmin[tmin - 1]] >= v:
-                    tmin -= 1
-                qmin[tmin] = i
-                tmin += 1
-                # the same float expression as ioos_qc; false for a NaN tolerance too
-                while tmax > hmax and not (abs(x[qmax[hmax]] - x[qmin[hmin]]) < tolerance):
-                    p = min(qmax[hmax], qmin[hmin])
-                    start = p + 1
-                    if qmax[hmax] == p:
-                        hmax += 1
-                    if qmin[hmin] == p:
-                        hmin += 1
-            if i >= suspect_count and i - suspect_count >= start \
-                    and last_finite >= i - suspect_count:
-                out[i] = SUSPECT
-            if i >= fail_count and i - fail_count >= start and last_finite >= i - fail_count:
-                out[i] = FAIL
-    for i in range(n):
-        if not math.isfinite(x[i]):
-            out[i] = MISSING
+    qmax = np.empty(i1 - i0, np.int64)
+    qmin = np.empty(i1 - i0, np.int64)
+    hmax = tmax = hmin = tmin = 0
+    start = i0
+    last_finite = -1
+    for i in range(i0, i1):
+        v = x[i]
+        if not math.isfinite(v):
+            continue  # its flag stays MISSING; its window ends no flat stretch
+        # fast path for noisy data: a step of at least ``tolerance`` from the last
+        # finite value ends every window holding both, so the queues restart
+        if last_finite >= 0 and not (abs(v - x[last_finite]) < tolerance):
+            hmax = tmax = hmin = tmin = 0
+            start = last_finite + 1
+        last_finite = i
+        while tmax > hmax and x[qmax[tmax - 1]] <= v:
+            tmax -= 1
+        qmax[tmax] = i
+        tmax += 1
+        while tmin > hmin and x[qmin[tmin - 1]] >= v:
+            tmin -= 1
+        qmin[tmin] = i
+        tmin += 1
+        # the same float expression as ioos_qc; false for a NaN tolerance too
+        while tmax > hmax and not (abs(x[qmax[hmax]] - x[qmin[hmin]]) < tolerance):
+            p = min(qmax[hmax], qmin[hmin])
+            start = p + 1
+            if qmax[hmax] == p:
+                hmax += 1
+            if qmin[hmin] == p:
+                hmin += 1
+        if i - suspect_count >= start:
+            out[i] = SUSPECT
+        if i - fail_count >= start:
+            out[i] = FAIL
 
 
 @njit(cache=True, error_model="numpy")
@@ -212,12 +244,12 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
     n = x.size
     scratch = np.empty(n, np.float64)
     # two bracketed selections on a scratch buffer: no copy of the finite values, no sort
-    med, count = finite_median(x, 0.0, False, scratch, -1)
+    med, count = finite_median(x, 0.0, False, scratch)
     evaluate = count >= min_count and count > 0
     scale = 0.0
     if evaluate:
         # 1.4826 * MAD estimates the standard deviation of normal data
-        scale = 1.482602218505602 * finite_median(x, med, True, scratch, count)[0]
+        scale = 1.482602218505602 * finite_median(x, med, True, scratch)[0]
         evaluate = scale > 0.0
     if not evaluate:
         for i in range(n):

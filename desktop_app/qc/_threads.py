@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+_CHUNKS_PER_WORKER = 16
+
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
@@ -23,14 +25,17 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def in_threads(kernel: Callable[..., Any], n: int, *args: Any, threads: bool = True) -> None:
-    """``kernel(*args, lo, hi)`` over chunks ``[lo, hi)`` of ``range(n)`` in threads; a
-    few chunks per core balance uneven chunks. ``threads=False``: one call, this thread
-    (small problems, where starting threads costs more than it saves)."""
+    """``kernel(*args, lo, hi)`` over chunks ``[lo, hi)`` of ``range(n)`` in threads.
+    Many small chunks per core (each a few milliseconds of a whole QC run, for tens of
+    microseconds of overhead): on a machine shared with other processes a thread that
+    loses its core for a while leaves at most one small chunk for the end, not a quarter
+    of its share. ``threads=False``: one call, this thread (small problems, where
+    starting threads costs more than it saves)."""
     workers = os.cpu_count() or 1
     if not threads or workers == 1 or n < 2:
         kernel(*args, 0, n)
         return
-    bounds = np.linspace(0, n, min(n, 4 * workers) + 1).astype(np.int64)
+    bounds = np.linspace(0, n, min(n, _CHUNKS_PER_WORKER * workers) + 1).astype(np.int64)
     futures = [_pool().submit(kernel, *args, int(a), int(b))
                for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     for f in futures:

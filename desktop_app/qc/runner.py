@@ -134,7 +134,9 @@ def run_qc(
     report = QCReport()
     report.compile_seconds, report.first_call = kernels_ready()
     start = time.perf_counter()
-    new: dict[str, xr.DataArray] = {}
+    # plain Variables, not DataArrays: they carry no coordinates, so the one merge below
+    # has nothing to align (aligning the DataArrays' coordinates cost more than the rest)
+    new: dict[str, xr.Variable] = {}
     times = np.asarray(ds["time"].values).astype("datetime64[ns]")
     axis = TimeAxis(times)
     station_index: list[StationIndex] = []
@@ -158,15 +160,15 @@ def run_qc(
         report.counts[var] = {}
         for j, (test, params) in enumerate(tests):
             # each test's flags are a view of the block: no copy per test
-            new[names[j]] = xr.DataArray(block[j], dims=("station", "time"),
-                                         attrs=_test_attrs(var, test, params))
+            new[names[j]] = xr.Variable(("station", "time"), block[j],
+                                        attrs=_test_attrs(var, test, params))
             report.counts[var][test.name] = _count(counts[j])
-        new[f"{var}_qc"] = xr.DataArray(
-            aggregate, dims=("station", "time"),
+        new[f"{var}_qc"] = xr.Variable(
+            ("station", "time"), aggregate,
             attrs={**flag_attrs(var), "qc_tests": " ".join(names)},
         )
         report.counts[var]["aggregate"] = _count(counts[-1])
-        observed = ds[var].copy(deep=False)
+        observed = ds[var].variable.copy(deep=False)
         observed.attrs = {**ds[var].attrs,
                           "ancillary_variables": " ".join([f"{var}_qc", *names])}
         new[var] = observed

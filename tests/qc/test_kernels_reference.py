@@ -69,6 +69,22 @@ def test_flat_line(x: np.ndarray, s: int, f: int, tol: float, evaluate: bool) ->
                            reference.flat_line(x, s, f, tol, evaluate))
 
 
+def test_flat_line_on_real_series() -> None:
+    """Real hourly series (a stuck pressure sensor among them), with and without gaps: the
+    stretches between steps of at least the tolerance are scanned only where they are
+    long enough to hold a flat window, and the flags still equal the reference's."""
+    tmy3 = tmy3_station_dataset()
+    real = [tmy3["temperature"].values[0], tmy3["surface_pressure"].values[1],
+            tmy3["relative_humidity"].values[0]]
+    gappy = real[0].copy()
+    gappy[::5] = np.nan
+    gappy[3::17] = np.inf
+    for x in [*real, gappy]:
+        for s, f, tol in [(6, 12, 0.05), (3, 6, 0.5), (0, 4, 0.05), (2, 3, 2.0), (6, 12, 0.0)]:
+            npt.assert_array_equal(_kernels.flat_line(x, s, f, tol, True),
+                                   reference.flat_line(x, s, f, tol, True))
+
+
 @SETTINGS
 @given(x=series, sz=st.floats(1, 5), fz=st.floats(1, 10), n=st.integers(0, 30))
 def test_robust_outlier(x: np.ndarray, sz: float, fz: float, n: int) -> None:
@@ -186,19 +202,60 @@ def _long_series() -> list[np.ndarray]:
     return [*real, np.sort(base), base[::-1].copy(), np.full(5000, 7.5), holes,
             base[:1025], base[:1024],
             # deviations that overflow to inf from finite values
-            np.concatenate([np.full(2000, -1.7e308), np.full(9000, 1.7e308), base])]
+            np.concatenate([np.full(2000, -1.7e308), np.full(9000, 1.7e308), base]),
+            # heavy ties (whole degrees), an even count of them, and middle values whose
+            # spread is too small (subnormal) or too large for the bracket's histogram
+            np.round(base), np.round(base[:4000]), base * 1e-310,
+            np.concatenate([base[:3000] * 1e306, [-1.7e308, 1.7e308]]),
+            _misleading_sample(base), _split_middle(base)]
+
+
+def _split_middle(base: np.ndarray) -> np.ndarray:
+    """``base`` (an even count) with its upper half raised by 100: the two middle values
+    lie far apart, in different buckets of the bracket's histogram."""
+    x = base.copy()
+    x[np.argsort(x, kind="stable")[x.size // 2:]] += 100.0
+    return x
+
+
+def _misleading_sample(base: np.ndarray) -> np.ndarray:
+    """``base`` with the values at the positions the bracketing sample reads raised far
+    above all others: the sample's bracket then misses the middle and the median must
+    come from the fallback selection on all values."""
+    x = base.copy()
+    j = np.arange(256, dtype=np.uint64)
+    picks = (((j * np.uint64(2654435761)) & np.uint64(0xFFFFFFFF)) * np.uint64(x.size)) \
+        >> np.uint64(32)
+    x[picks.astype(np.int64)] = 1e6 + np.arange(256)
+    return x
 
 
 def test_finite_median_equals_numpy_on_long_series() -> None:
     for x in _long_series():
         good = x[np.isfinite(x)]
         scratch = np.empty(x.size)
-        med, count = finite_median(x, 0.0, False, scratch, -1)
+        med, count = finite_median(x, 0.0, False, scratch)
         assert count == good.size
         with np.errstate(over="ignore"):  # the last series overflows on purpose
             assert med == np.median(good)
             want = np.median(np.abs(good - med))
-            assert finite_median(x, med, True, scratch, -1)[0] == want
-            assert finite_median(x, med, True, scratch, count)[0] == want  # count given
+            assert finite_median(x, med, True, scratch)[0] == want
             npt.assert_array_equal(_kernels.robust_outlier(x, 3.0, 5.0, 24),
                                    reference.robust_outlier(x, 3.0, 5.0, 24))
+
+
+def test_finite_median_of_nothing_finite() -> None:
+    x = np.full(3000, np.nan)
+    x[::4] = np.inf
+    med, count = finite_median(x, 0.0, False, np.empty(x.size))
+    assert np.isnan(med) and count == 0
+
+
+def test_finite_median_equals_numpy_on_short_series() -> None:
+    """Below 1,024 values the selection runs on all finite values: odd and even counts,
+    ties, one value."""
+    _, ioos = read_ioos_series()
+    for x in [ioos[:1023], ioos[:1022], np.round(ioos[:600]), ioos[:1], ioos[:2]]:
+        good = x[np.isfinite(x)]
+        med, count = finite_median(x, 0.0, False, np.empty(x.size))
+        assert count == good.size and med == np.median(good)
