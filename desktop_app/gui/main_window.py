@@ -124,7 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
         left_layout.addWidget(self.map.widget, 1)
         left_layout.addLayout(controls)
 
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.splitter = splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(self.series_pane)
         splitter.setStretchFactor(0, 3)
@@ -184,6 +184,11 @@ class MainWindow(QtWidgets.QMainWindow):
         layout = self.series_pane.layout()
         assert layout is not None
         layout.addWidget(plot)
+        sizes = self.splitter.sizes()
+        if sizes[1] == 0 and sum(sizes) > 0:
+            # the splitter was laid out while the pane was empty, and a pane of width 0
+            # stays collapsed: give it its share (3:2), or the plot would never show
+            self.splitter.setSizes([sum(sizes) * 3 // 5, sum(sizes) - sum(sizes) * 3 // 5])
         plot.set_time_zone(self.display_settings.time_zone)
         self._draw_series()
         plot.set_cursor(self.view.times[self.time_index])

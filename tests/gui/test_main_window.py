@@ -214,3 +214,26 @@ def test_other_variables_share_the_time_axis_below(window, qtbot):
 
     for value in (t - 3 * 3600, t, t + 3 * 3600):  # a time is at the same x in every plot
         assert abs(screen_x(plot, value) - screen_x(window.series.plot, value)) <= 1
+
+
+def test_the_series_pane_gets_its_share_on_a_second_launch(qtbot, qapp, sample_region,
+                                                            tmp_path, monkeypatch):
+    # a returning user's window state (docks) lays the splitter out while the pane is
+    # still empty (its plot comes after the first map frame): the pane got width 0, and a
+    # pane left at width 0 stays collapsed, so the plot did not show (seen in a screenshot)
+    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.region_view import RegionView
+    from tests.gui.conftest import close_window
+
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+    for launch in ("first", "second"):  # the first saves its window state on close
+        win = MainWindow(RegionView(sample_region))
+        try:
+            win.show()
+            qtbot.waitUntil(lambda w=win: "series" in vars(w), timeout=20000)
+            left, pane = win.splitter.sizes()
+            assert pane > 0.3 * (left + pane), (launch, left, pane)
+            qtbot.waitUntil(win.series.isVisible, timeout=5000)
+            assert win.series.width() > 100
+        finally:
+            close_window(win, qapp)

@@ -41,6 +41,15 @@ def series_built(self):
     build_series(self)
 
 main_window.MainWindow._build_series = series_built
+from desktop_app.gui import app
+
+grab = app.save_screenshot
+
+def sizes_then_grab(window, path):  # the window as the screenshot shows it
+    print("SPLIT", *window.centralWidget().sizes(), flush=True)
+    return grab(window, path)
+
+app.save_screenshot = sizes_then_grab
 from desktop_app.gui.app import end_process, run_gui
 
 code = run_gui(None, screenshot=Path(sys.argv[1]))
@@ -69,6 +78,12 @@ def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) 
     # heard the second frame, and start-up looked 2 s slower than it was)
     order = [line.split(" ", 1)[0] for line in proc.stdout.splitlines()]
     assert order.index("map") < order.index("SERIES"), proc.stdout
+    # and the series pane built after it has its share of the width in the screenshot:
+    # the splitter was laid out while the pane was empty, and a pane left at width 0
+    # stays collapsed (it did, depending on timing, once the first frame came sooner)
+    split = next(line for line in proc.stdout.splitlines() if line.startswith("SPLIT"))
+    left, pane = (int(v) for v in split.split()[1:])
+    assert pane > 0.3 * (left + pane), split
 
 
 def test_the_window_turns_off_numpys_huge_page_advice_unless_the_user_chose(
