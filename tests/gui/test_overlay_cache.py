@@ -11,7 +11,10 @@ pytestmark = pytest.mark.gui
 
 def _step(window, qtbot, t):
     with qtbot.waitSignal(window.map.drawn, timeout=5000):
-        window.time_slider.setValue(t)
+        if window.time_slider.value() == t:  # no change, no frame: ask for one
+            window.map.canvas.update()
+        else:
+            window.time_slider.setValue(t)
 
 
 def _full_draw(window, qtbot):
