@@ -184,7 +184,7 @@ def cost(lines: list[str]) -> None:
     davos = skill_regions.load_davos().isel(time=slice(0, 8))
     lat = np.linspace(float(davos.latitude[0]), float(davos.latitude[-1]), 512)
     lon = np.linspace(float(davos.longitude[0]), float(davos.longitude[-1]), 512)
-    from desktop_app.downscale.features import interp_matrix
+    from desktop_app.downscale.baseline import interp_matrix
 
     wy, wx = interp_matrix(davos.latitude.values, lat), interp_matrix(davos.longitude.values,
                                                                       lon)

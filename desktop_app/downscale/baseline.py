@@ -75,6 +75,14 @@ def interp_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return w
 
 
+def separable_bilinear(values: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
+    """``bilinear`` as two small matrix products: ``wy @ values @ wx.T`` per step.
+
+    The same numbers as the gather-based version (to rounding), several times faster on
+    large fine grids because the coarse side is tiny."""
+    return np.asarray(wy @ (np.asarray(values, np.float32) @ wx.T))
+
+
 def bilinear(values: np.ndarray, src_lat: np.ndarray, src_lon: np.ndarray,
              dst_lat: np.ndarray, dst_lon: np.ndarray) -> np.ndarray:
     """Bilinearly interpolate ``values[..., lat, lon]`` onto the ``dst`` grid (float64).
@@ -117,7 +125,6 @@ def saturation_vapour_pressure(temp_c: np.ndarray) -> np.ndarray:
 def downscale_temperature(coarse: xr.Dataset, terrain: xr.Dataset, method: str,
                           lapse_rate: float = STANDARD_LAPSE_RATE) -> np.ndarray:
     """Coarse ``temperature`` on the fine grid by ``method``: float32 (time, lat, lon)."""
-    from desktop_app.downscale.features import separable_bilinear
     from desktop_app.downscale.lapse import estimate_lapse_rate, toposcale_temperature
 
     if method not in METHODS:
@@ -178,7 +185,7 @@ def lapse_rate_baseline(
     def interp(name: str) -> np.ndarray:
         values = coarse[name].values
         if np.isfinite(values).all():
-            return np.asarray(wy @ (np.asarray(values, np.float32) @ wx.T), np.float32)
+            return separable_bilinear(values, wy, wx)  # (float32 weights: float32)
         return bilinear(values, src_lat, src_lon, lat, lon).astype(np.float32)
 
     z_fine = terrain["elevation"].values.astype(np.float32)

@@ -204,14 +204,6 @@ def required_variables(names: Sequence[str]) -> list[str]:
     return [v for n in names if (v := FEATURES[n].variable) is not None]
 
 
-def separable_bilinear(values: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> np.ndarray:
-    """``bilinear`` as two small matrix products: ``wy @ values @ wx.T`` per step.
-
-    The same numbers as the gather-based version (to rounding), several times faster on
-    large fine grids because the coarse side is tiny."""
-    return np.asarray(wy @ (np.asarray(values, np.float32) @ wx.T))
-
-
 def two_tap_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(lo, w_lo, w_hi)`` with ``w[i] @ v == w_lo[i] v[lo[i]] + w_hi[i] v[lo[i] + 1]``
     for an interpolation matrix with at most two neighbouring weights per row (what
@@ -232,7 +224,8 @@ def interp_into(out: np.ndarray, values: np.ndarray, wy: np.ndarray, wx: np.ndar
                 ) -> None:
     """``out[t] = wy @ values[t] @ wx.T`` (float32) without BLAS.
 
-    Same numbers as :func:`separable_bilinear` to float32 rounding. The column product
+    Same numbers as :func:`~desktop_app.downscale.baseline.separable_bilinear` to float32
+    rounding. The column product
     runs on the coarse rows (tiny); each fine row is then the weighted sum of its two
     coarse neighbours, written in place: two passes over the output, whatever the
     coarse grid's size. BLAS would run its own threads for the big product, and on a

@@ -15,8 +15,13 @@ import xarray as xr
 
 from desktop_app.core.progress import CancelToken
 from desktop_app.core.variables import VARIABLES
-from desktop_app.downscale.baseline import METHODS, downscale_temperature, lapse_rate_baseline
-from desktop_app.downscale.features import interp_matrix, separable_bilinear
+from desktop_app.downscale.baseline import (
+    METHODS,
+    downscale_temperature,
+    interp_matrix,
+    lapse_rate_baseline,
+    separable_bilinear,
+)
 from desktop_app.errors import CancelledError
 
 DEFAULT_BATCH_CELLS = 4 * 1024 * 1024  # cells per chunk of steps (as the predictor's)

@@ -177,7 +177,7 @@ def training_domain(data: TrainingData, quantiles: tuple[float, float] = (0.001,
 def predicted_fields(data: TrainingData, times: np.ndarray, onnx_path: Path,
                      card_path: Path) -> dict[str, np.ndarray]:
     """Model (through the app's predictor), baseline and bilinear fields at ``times``."""
-    from desktop_app.downscale.features import interp_matrix, separable_bilinear
+    from desktop_app.downscale.baseline import interp_matrix, separable_bilinear
     from desktop_app.inference.predictor import Predictor, baseline_fields
     from desktop_app.inference.registry import ModelEntry
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from desktop_app.downscale.baseline import bilinear
+from desktop_app.downscale.baseline import bilinear, separable_bilinear
 from desktop_app.downscale.features import (
     FEATURES,
     FeatureBuilder,
@@ -10,7 +10,6 @@ from desktop_app.downscale.features import (
     calendar_features,
     interp_matrix,
     required_variables,
-    separable_bilinear,
     slope_aspect,
     solar_geometry,
     topographic_position,

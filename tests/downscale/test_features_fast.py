@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from desktop_app.downscale.baseline import separable_bilinear
 from desktop_app.downscale.features import (
     FeatureBuilder,
     calendar_features,
     interp_into,
     interp_matrix,
-    separable_bilinear,
     solar_elevation_into,
     solar_geometry,
     two_tap_rows,

@@ -11,8 +11,8 @@ from desktop_app.downscale.baseline import (
     STANDARD_LAPSE_RATE,
     available_methods,
     downscale_temperature,
+    interp_matrix,
 )
-from desktop_app.downscale.features import interp_matrix
 from desktop_app.downscale.lapse import (
     LAPSE_BOUNDS,
     RELIEF_SCALE_M,
