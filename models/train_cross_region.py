@@ -45,12 +45,12 @@ from desktop_app.downscale.baseline import (  # noqa: E402
     STANDARD_LAPSE_RATE,
     downscale_temperature,
     has_pressure_levels,
+    interp_matrix,
+    separable_bilinear,
 )
 from desktop_app.downscale.features import (  # noqa: E402
     box_mean,
     grid_spacing_m,
-    interp_matrix,
-    separable_bilinear,
     slope_aspect,
     solar_geometry,
 )
