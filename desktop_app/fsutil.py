@@ -18,9 +18,11 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -149,6 +151,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+# what reading an .npz can raise on a missing, truncated or foreign file
+NPZ_UNREADABLE = (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError)
+
+
+def read_npz_cache(path: Path, names: Iterable[str]) -> dict[str, np.ndarray] | None:
+    """The named arrays of a cache file; None where it is missing, unreadable or lacks
+    one of them (a cache is worked out again then, never an error)."""
+    try:
+        with np.load(path) as stored:
+            return {name: stored[name] for name in names}
+    except NPZ_UNREADABLE:
+        return None
+
+
+def write_npz_cache(path: Path, arrays: Mapping[str, np.ndarray]) -> bool:
+    """Write ``arrays`` to ``path`` atomically (uncompressed: read back in a few ms);
+    False where it cannot be written (a cache is only a saving)."""
+    save: Any = np.savez  # (its stubs take the array names for its own flags)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            save(handle, **arrays)
+    except (OSError, MicroclimateError):
+        return False
+    return True
 
 
 def _umask() -> int:

@@ -11,15 +11,13 @@ property return the same bytes as a NumPy array copied in one go.
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from desktop_app.errors import MicroclimateError
-from desktop_app.fsutil import atomic_path
+from desktop_app.fsutil import read_npz_cache, write_npz_cache
 
 replaced: Any = None  # freetype-py's own getter, once replaced (the tests compare with it)
 
@@ -77,17 +75,10 @@ class DistanceFieldCache:
         self.dirty = False
         self._save_pending = False
         self.unwritable = False
-        try:  # one flat array and an index: a few ms to read, however many glyphs
-            with np.load(path) as stored:
-                keys, shapes, flat = stored["keys"], stored["shapes"], stored["flat"]
-            ends = np.cumsum(shapes[:, 0] * shapes[:, 1])
-            if len(keys) != len(shapes) or (ends[-1] if len(ends) else 0) != flat.size:
-                raise ValueError("index and fields disagree")
-            starts = ends - shapes[:, 0] * shapes[:, 1]
-            self.fields = {str(k): flat[a:b].reshape(int(h), int(w)) for k, a, b, (h, w)
-                           in zip(keys, starts, ends, shapes, strict=True)}
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-            self.fields = {}  # none yet, or unreadable: worked out again, then rewritten
+        # one flat array and an index: a few ms to read, however many glyphs
+        stored = read_npz_cache(path, ("keys", "shapes", "flat"))
+        if stored is not None:  # (none yet, or unreadable: worked out again, rewritten)
+            self.fields = _unpack(stored["keys"], stored["shapes"], stored["flat"])
 
     @staticmethod
     def key(data: np.ndarray, size: tuple[int, int]) -> str:
@@ -118,15 +109,12 @@ class DistanceFieldCache:
         or the folder cannot be written (the cache is only ever a saving)."""
         if not self.dirty:
             return False
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fields = list(self.fields.values())
-            with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(list(self.fields), dtype="U32"),
-                         shapes=np.array([f.shape for f in fields], np.int64).reshape(-1, 2),
-                         flat=np.concatenate([f.ravel() for f in fields]) if fields
-                         else np.zeros(0, np.uint8))
-        except (OSError, MicroclimateError):
+        fields = list(self.fields.values())
+        if not write_npz_cache(self.path, {
+                "keys": np.array(list(self.fields), dtype="U32"),
+                "shapes": np.array([f.shape for f in fields], np.int64).reshape(-1, 2),
+                "flat": np.concatenate([f.ravel() for f in fields]) if fields
+                else np.zeros(0, np.uint8)}):
             self.unwritable = True  # (not tried again at every frame)
             return False
         self.dirty = False
@@ -144,6 +132,16 @@ class DistanceFieldCache:
     def _save_now(self) -> None:
         self._save_pending = False
         self.save()
+
+
+def _unpack(keys: np.ndarray, shapes: np.ndarray, flat: np.ndarray) -> dict[str, np.ndarray]:
+    """The fields of a saved file; none where its index and its bytes disagree."""
+    ends = np.cumsum(shapes[:, 0] * shapes[:, 1]) if shapes.ndim == 2 else np.zeros(0)
+    if len(keys) != len(ends) or (ends[-1] if len(ends) else 0) != flat.size:
+        return {}
+    starts = ends - shapes[:, 0] * shapes[:, 1]
+    return {str(k): flat[a:b].reshape(int(h), int(w))
+            for k, a, b, (h, w) in zip(keys, starts, ends, shapes, strict=True)}
 
 
 distance_fields: DistanceFieldCache | None = None  # the installed cache, if any

@@ -3,26 +3,24 @@ the scale picked by zoom, and the graticule and scale bar computed for a view.""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import math
-import zipfile
 from functools import cache
-from typing import Any
 
 import numpy as np
 
 from desktop_app import paths
-from desktop_app.errors import DataFileError, MicroclimateError
-from desktop_app.fsutil import atomic_path
+from desktop_app.errors import DataFileError
+from desktop_app.fsutil import NPZ_UNREADABLE, read_npz_cache, write_npz_cache
 from desktop_app.viz.map_model.primitives import View
 
 # in a source tree resources/basemap, in the installer the same folder inside the bundle
 BASEMAP_DIR = paths.resources_dir() / "basemap"
 QUANTUM = 1e-4  # degrees per stored unit (make_basemap.py)
 KINDS = ("coastline", "border", "lake", "river")
+_PARTS = ("xy", "starts", "boxes")  # what _load keeps of each kind
 KM_PER_DEG = 111.32
 
 
@@ -47,23 +45,17 @@ def _load(scale: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         raise DataFileError(f"basemap file {path} cannot be read: {exc}") from exc
     decoded = paths.cache_dir() / (
         f"basemap_{scale}_{hashlib.blake2b(raw, digest_size=12).hexdigest()}.npz")
-    try:
-        with np.load(decoded) as stored:
-            return {kind: (stored[f"{kind}_xy"], stored[f"{kind}_starts"],
-                           stored[f"{kind}_boxes"]) for kind in KINDS}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
-        pass  # not decoded yet, or unreadable: decoded again below and rewritten
-    try:
+    stored = read_npz_cache(decoded, [f"{k}_{p}" for k in KINDS for p in _PARTS])
+    if stored is not None:
+        return {kind: (stored[f"{kind}_xy"], stored[f"{kind}_starts"],
+                       stored[f"{kind}_boxes"]) for kind in KINDS}
+    try:  # not decoded yet, or unreadable: decoded again and rewritten
         data = np.load(io.BytesIO(raw))
         out = {kind: _decode(data[f"{kind}_xy"], data[f"{kind}_starts"]) for kind in KINDS}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except NPZ_UNREADABLE as exc:
         raise DataFileError(f"basemap file {path} cannot be read: {exc}") from exc
-    arrays = {f"{kind}_{part}": array for kind, parts in out.items()
-              for part, array in zip(("xy", "starts", "boxes"), parts, strict=True)}
-    save: Any = np.savez  # (its stubs take the names for its own flags)
-    with (contextlib.suppress(OSError, MicroclimateError),  # the cache is only a saving
-          atomic_path(decoded) as tmp, open(tmp, "wb") as fh):
-        save(fh, **arrays)
+    write_npz_cache(decoded, {f"{kind}_{part}": array for kind, parts in out.items()
+                              for part, array in zip(_PARTS, parts, strict=True)})
     for stale in decoded.parent.glob(f"basemap_{scale}_*.npz"):  # an earlier install's
         if stale != decoded:
             stale.unlink(missing_ok=True)
