@@ -23,16 +23,24 @@ def _slot(value: int) -> None:
     del value
 
 
+ROUNDS = 1000
+# The counts are process-wide: another thread left by an earlier test in the same worker
+# (a finished task setting its Event flips a False to a True) moves them by one or two.
+# The bug moved them by at least one a disconnect, 3,001 over this loop.
+NOISE = 20
+
+
 def test_connect_and_disconnect_leave_reference_counts_as_they_were():
     sender = _Sender()
     timer = QtCore.QTimer()
     before = sys.getrefcount(True), sys.getrefcount(False)
-    for _ in range(100):
+    for _ in range(ROUNDS):
         sender.changed.connect(_slot)
         sender.changed.disconnect(_slot)
         timer.timeout.connect(_slot)
         timer.timeout.disconnect(_slot)
-    sender.changed.connect(_slot)
-    sender.changed.disconnect()  # every slot at once
+        sender.changed.connect(_slot)
+        sender.changed.disconnect()  # every slot at once
     after = sys.getrefcount(True), sys.getrefcount(False)
-    assert after == before
+    assert abs(after[0] - before[0]) <= NOISE, (before, after)
+    assert abs(after[1] - before[1]) <= NOISE, (before, after)
