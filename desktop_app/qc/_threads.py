@@ -19,9 +19,19 @@ import numpy as np
 _CHUNKS_PER_WORKER = 16
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the system has one. A
+    container or a batch job limited to 2 of a host's 64 CPUs gets 2 (``os.cpu_count()``
+    counts the host's, and a thread per host CPU only queues for the 2)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # (no affinity masks: macOS, Windows)
+        return os.cpu_count() or 1
+
+
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="qc-kernels")
+    return ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="qc-kernels")
 
 
 def in_threads(kernel: Callable[..., Any], n: int, *args: Any, threads: bool = True) -> None:
@@ -31,7 +41,7 @@ def in_threads(kernel: Callable[..., Any], n: int, *args: Any, threads: bool = T
     loses its core for a while leaves at most one small chunk for the end, not a quarter
     of its share. ``threads=False``: one call, this thread (small problems, where
     starting threads costs more than it saves)."""
-    workers = os.cpu_count() or 1
+    workers = usable_cpus()
     if not threads or workers == 1 or n < 2:
         kernel(*args, 0, n)
         return
