@@ -26,6 +26,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """A crash in a pytest-xdist worker reports the stack of the thread that crashed, not
+    of every thread: with the whole process's idle pool threads listed first, CI's log
+    kept the head and tail of a segfault report and cut the one stack that mattered.
+    The failed test's name comes in the summary (xdist reports the crashed item)."""
+    import faulthandler
+
+    if not hasattr(config, "workerinput") or not faulthandler.is_enabled():
+        return
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key
+    except ImportError:  # (pytest's own plugin moved: keep its report as it is)
+        return
+    fd = config.stash.get(fault_handler_stderr_fd_key, None)
+    if fd is not None:
+        faulthandler.enable(file=fd, all_threads=False)
+
+
 _status = {"code": 0}
 
 

@@ -1,3 +1,4 @@
+import gc
 from contextlib import contextmanager
 
 import pytest
@@ -61,6 +62,18 @@ def no_keys_held_afterwards(qapp):
             QTest.keyRelease(target, key, QtCore.Qt.KeyboardModifier.NoModifier)
         target.deleteLater()
     assert QtGui.QGuiApplication.keyboardModifiers() == QtCore.Qt.KeyboardModifier.NoModifier
+
+
+@pytest.fixture(autouse=True)
+def qt_objects_freed_in_their_own_test(qapp):
+    """Free what a GUI test made at its own end, not in whichever later test (in the same
+    pytest-xdist worker) next triggers the cyclic garbage collector: widgets, canvases and
+    timers whose Python wrappers sit in reference cycles are otherwise destroyed at a
+    random point of another test, with their window and GL context long closed."""
+    yield
+    qapp.processEvents()  # (this test's deleteLater() calls)
+    gc.collect()
+    qapp.processEvents()
 
 
 @pytest.fixture
