@@ -76,6 +76,19 @@ def qt_objects_freed_in_their_own_test(qapp):
     qapp.processEvents()
 
 
+@pytest.fixture(autouse=True)
+def no_unexpected_message_box(monkeypatch):
+    """A modal warning that nobody clicks waits for ever: a task that failed when the
+    test did not expect it would stall the run in QMessageBox.warning's own event loop.
+    Here such a box is recorded and fails its test, with its text; a test that expects
+    warnings takes :func:`messages`, which replaces this."""
+    unexpected: list[str] = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
+                        lambda parent, title, text: unexpected.append(f"{title}: {text}"))
+    yield unexpected
+    assert not unexpected, f"a warning box the test did not expect: {unexpected}"
+
+
 @pytest.fixture
 def messages(monkeypatch):
     """Warnings the GUI would show in a message box, recorded instead of blocking."""
