@@ -74,6 +74,7 @@ class DistanceFieldCache:
         self.computed = 0  # fields worked out in this process (tests, benchmarks)
         self.dirty = False
         self._save_pending = False
+        self._saves_at_quit = False
         self.unwritable = False
         # one flat array and an index: a few ms to read, however many glyphs
         stored = read_npz_cache(path, ("keys", "shapes", "flat"))
@@ -128,6 +129,17 @@ class DistanceFieldCache:
 
             self._save_pending = True
             QtCore.QTimer.singleShot(SAVE_DELAY_MS, self._save_now)
+
+    def save_at_quit(self) -> None:
+        """Save when the application quits too (once per process): a window closed, or a
+        ``gui --screenshot`` run that ends, before the delayed save was due left the
+        fields unsaved, so every such launch worked them all out again."""
+        from PySide6 import QtCore
+
+        app = QtCore.QCoreApplication.instance()
+        if app is not None and not self._saves_at_quit:
+            app.aboutToQuit.connect(self.save)
+            self._saves_at_quit = True
 
     def _save_now(self) -> None:
         self._save_pending = False

@@ -111,6 +111,7 @@ class MapCanvas(QtCore.QObject):
         glyphs = cache_distance_fields(distance_field_file(cache_dir()))
         if glyphs is not None:  # the labels' glyphs, kept for the next launch
             self.drawn.connect(glyphs.save_soon)
+            glyphs.save_at_quit()
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)

@@ -84,6 +84,11 @@ def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) 
     split = next(line for line in proc.stdout.splitlines() if line.startswith("SPLIT"))
     left, pane = (int(v) for v in split.split()[1:])
     assert pane > 0.3 * (left + pane), split
+    # the labels' glyph fields reached the disk for the next launch, although the run
+    # ended before the delayed save (they were never saved by a --screenshot run)
+    from desktop_app.viz.glyphs import DistanceFieldCache, distance_field_file
+
+    assert len(DistanceFieldCache(distance_field_file(tmp_path / "h" / "cache")).fields) >= 20
 
 
 def test_the_window_turns_off_numpys_huge_page_advice_unless_the_user_chose(
