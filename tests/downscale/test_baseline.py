@@ -126,3 +126,14 @@ def test_pressure_and_humidity_move_consistently_with_height(region):
 def test_missing_orography_is_a_schema_error(region):
     with pytest.raises(SchemaError, match="'elevation'"):
         lapse_rate_baseline(region.coarse.drop_vars("elevation"), region.terrain)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saturation_vapour_pressure_is_the_magnus_formula_to_the_bit(dtype):
+    t = np.random.default_rng(3).normal(5.0, 20.0, (4, 30, 40)).astype(dtype)
+    t[0, 0, :3] = [np.nan, -80.0, 60.0]
+    formula = 6.1094 * np.exp(17.625 * t / (t + 243.04))
+    got = saturation_vapour_pressure(t)
+    assert got.dtype == formula.dtype
+    np.testing.assert_array_equal(got, formula)
+    assert saturation_vapour_pressure(15.0) == 6.1094 * np.exp(17.625 * 15.0 / (15.0 + 243.04))
