@@ -3,7 +3,7 @@
 import os
 import sys
 
-from desktop_app.cli import main
+from desktop_app.launch import main
 
 if __name__ == "__main__":
     code = main()

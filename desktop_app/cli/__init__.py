@@ -7,6 +7,7 @@ user can act on is a :class:`MicroclimateError`: printed as one line, non-zero e
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -64,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         values = value if isinstance(value, list | tuple) else [value]
         if any(isinstance(v, str | Path) and "\x00" in str(v) for v in values):
             parser.error(f"argument {name.replace('_', '-')}: contains a NUL byte")
+    if args.command != "gui":
+        gc.enable()  # (off since the launch, desktop_app.launch; the window's comes back
+        #              after its first frame)
     try:
         if args.command in FILE_OUT_COMMANDS and getattr(args, "out", None) is not None:
             check_writable(args.out)  # before the work, not after it

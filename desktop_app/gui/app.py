@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -18,6 +19,25 @@ from desktop_app.sources.region import open_data
 from desktop_app.viz.export import save_png
 
 SCREENSHOT_SETTLE_MS = 300
+# the cyclic collector, off since the launch (desktop_app.launch), is back on at the first
+# map frame, or after this long if no frame comes (a window that is never exposed)
+COLLECTOR_OFF_AT_MOST_MS = 10_000
+
+
+def collector_back_at_first_frame(window: MainWindow) -> bool:
+    """Turn the cyclic garbage collector back on at the window's first frame (it was
+    turned off at the launch to start faster); False where it was on already (a window
+    started in a process of its own making, the tests), and then nothing changes."""
+    if gc.isenabled():
+        return False
+
+    def back() -> None:
+        window.map.drawn.disconnect(back)
+        gc.enable()
+
+    window.map.drawn.connect(back)
+    QtCore.QTimer.singleShot(COLLECTOR_OFF_AT_MOST_MS, gc.enable)
+    return True
 
 
 def ensure_app() -> QtWidgets.QApplication:
@@ -84,6 +104,7 @@ def run_gui(data_path: Path | None = None, screenshot: Path | None = None) -> in
     region = open_data(data_path)  # bad data fails here, before any display is needed
     app = ensure_app()
     window = MainWindow(RegionView(region))
+    collector_back_at_first_frame(window)
     # the first frame is drawn inside show() under some platforms (Xvfb among them): every
     # listener for it is connected before, or it hears the second frame, after the panels
     if screenshot is None:

@@ -109,3 +109,29 @@ def test_the_window_turns_off_numpys_huge_page_advice_unless_the_user_chose(
         assert not no_huge_page_stalls()  # already off: nothing changes
     finally:
         multiarray._set_madvise_hugepage(before)
+
+
+def test_the_collector_is_back_on_at_the_first_frame(qtbot, qapp, sample_region, tmp_path,
+                                                      monkeypatch) -> None:
+    import gc
+
+    from desktop_app.gui.app import collector_back_at_first_frame
+    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.region_view import RegionView
+
+    from .conftest import close_window
+
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+    win = MainWindow(RegionView(sample_region))
+    qtbot.addWidget(win)
+    assert not collector_back_at_first_frame(win)  # on already: not its to change
+    gc.disable()  # as desktop_app.launch leaves it
+    try:
+        assert collector_back_at_first_frame(win)
+        assert not gc.isenabled()
+        with qtbot.waitSignal(win.map.drawn, timeout=20000):
+            win.show()
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+        close_window(win, qapp)
