@@ -158,6 +158,13 @@ def _merge_texts(texts: list[Texts], kx: float,
     return strings, np.concatenate(halo_pos + text_pos), np.concatenate(halo_col + text_col)
 
 
+# vispy lays a label out in pixels that run down the screen, and under the map's camera,
+# whose y runs up, its "bottom" puts the text below the anchor and "top" above it: the
+# other way round from the map model (and the PNG painter), where "bottom" is the text's
+# bottom edge. Measured on vispy's own rendering by tests/gui/test_label_anchors.py.
+VISPY_ANCHOR_Y = {"top": "bottom", "center": "center", "bottom": "top"}
+
+
 class OverlayGroup:
     """The visuals of one group: a line mesh, a marker set, text visuals by style."""
 
@@ -200,7 +207,7 @@ class OverlayGroup:
         node = self.texts.get(key)
         if node is None:
             node = scene.visuals.Text("", parent=self._parent, font_size=key[0],
-                                      anchor_x=key[1], anchor_y=key[2])
+                                      anchor_x=key[1], anchor_y=VISPY_ANCHOR_Y[key[2]])
             node.set_gl_state("translucent", depth_test=False, cull_face=False)
             node.order = ORDER_BASE + 10 * self.index + 2 + len(self.texts)
             self.texts[key] = node
