@@ -66,9 +66,11 @@ def distance_field_file(folder: Path) -> Path:
 
 
 class DistanceFieldCache:
-    """vispy's CPU glyph distance fields, read from and written to one ``.npz`` file."""
+    """vispy's CPU glyph distance fields, read from and written to one ``.npz`` file;
+    where that file is missing (a first launch), read from ``seed``, the fields shipped
+    with the app (``resources/glyphs``), and written to ``path`` once a glyph is added."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, seed: Path | None = None) -> None:
         self.path = path
         self.fields: dict[str, np.ndarray] = {}
         self.computed = 0  # fields worked out in this process (tests, benchmarks)
@@ -78,6 +80,8 @@ class DistanceFieldCache:
         self.unwritable = False
         # one flat array and an index: a few ms to read, however many glyphs
         stored = read_npz_cache(path, ("keys", "shapes", "flat"))
+        if stored is None and seed is not None:
+            stored = read_npz_cache(seed, ("keys", "shapes", "flat"))
         if stored is not None:  # (none yet, or unreadable: worked out again, rewritten)
             self.fields = _unpack(stored["keys"], stored["shapes"], stored["flat"])
 
@@ -160,9 +164,10 @@ distance_fields: DistanceFieldCache | None = None  # the installed cache, if any
 vispy_distance_field: Any = None  # vispy's own renderer, once replaced (for the tests)
 
 
-def cache_distance_fields(path: Path) -> DistanceFieldCache | None:
-    """Serve vispy's CPU glyph distance fields from ``path`` (installed once); None where
-    vispy's renderer is not as expected, and then nothing changes."""
+def cache_distance_fields(path: Path, seed: Path | None = None) -> DistanceFieldCache | None:
+    """Serve vispy's CPU glyph distance fields from ``path`` (or ``seed`` while there is
+    no such file; installed once); None where vispy's renderer is not as expected, and
+    then nothing changes."""
     global distance_fields, vispy_distance_field
     if distance_fields is not None:
         return distance_fields
@@ -173,7 +178,7 @@ def cache_distance_fields(path: Path) -> DistanceFieldCache | None:
     compute = getattr(SDFRendererCPU, "render_to_texture", None)
     if compute is None:
         return None
-    cache = DistanceFieldCache(path)
+    cache = DistanceFieldCache(path, seed)
 
     def render_to_texture(self: Any, data: np.ndarray, texture: Any,
                           offset: tuple[int, int], size: tuple[int, int]) -> None:

@@ -22,7 +22,7 @@ from vispy import scene
 from vispy.scene import Node
 from vispy.util import keys
 
-from desktop_app.paths import cache_dir
+from desktop_app.paths import cache_dir, resources_dir
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
@@ -108,7 +108,8 @@ class MapCanvas(QtCore.QObject):
         # after the scene has drawn (vispy calls a new callback first by default, so
         # "drawn" fired before the frame and start-up timings missed its drawing)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
-        glyphs = cache_distance_fields(distance_field_file(cache_dir()))
+        glyphs = cache_distance_fields(distance_field_file(cache_dir()),
+                                       seed=distance_field_file(resources_dir() / "glyphs"))
         if glyphs is not None:  # the labels' glyphs, kept for the next launch
             self.drawn.connect(glyphs.save_soon)
             glyphs.save_at_quit()

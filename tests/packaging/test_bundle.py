@@ -123,6 +123,7 @@ def read_rgb(path: Path) -> np.ndarray:
 def test_bundle_holds_the_app_and_not_the_trainer(bundle):
     internal = bundle / "_internal"
     assert (internal / "resources" / "sample_region" / "region.json").is_file()
+    assert list((internal / "resources" / "glyphs").glob("glyph-distance-fields-*.npz"))
     assert sorted(p.suffix for p in (internal / "models").iterdir()) == [".json", ".onnx"]
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqxcb.so").is_file()
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").is_file()

@@ -3,6 +3,7 @@ characters the map labels with, in vispy's font at the sizes it renders."""
 
 import freetype
 import numpy as np
+import pytest
 from vispy.util.fonts._freetype import _load_font
 
 from desktop_app.viz import glyphs
@@ -127,3 +128,59 @@ def test_a_folder_that_cannot_be_written_leaves_the_fields_in_memory(tmp_path):
     cache.save_soon()  # no write is tried again at each frame
     assert not cache._save_pending
     np.testing.assert_array_equal(cache.field(data, size, _never), tile)  # still served
+
+
+# -- the fields shipped with the app (resources/glyphs) -------------------------------------
+def _seed():
+    import vispy
+
+    from desktop_app.paths import resources_dir
+
+    seed = glyphs.distance_field_file(resources_dir() / "glyphs")
+    if not seed.exists():
+        pytest.skip(f"no shipped glyph fields for vispy {vispy.__version__}: run "
+                    "resources/glyphs/make_glyph_seed.py")
+    return seed
+
+
+def test_the_shipped_fields_are_vispys_own_and_seed_a_first_launch(tmp_path):
+    seed = _seed()
+    chars = "34.5°N 118.2°W Los Angeles −5 km Zürich Łódź"
+    inputs = _padded_glyphs(chars)
+    _render, _renderer, want = _vispy_fields(inputs)
+    path = tmp_path / "cache" / "fields.npz"
+    cache = glyphs.DistanceFieldCache(path, seed)  # a first launch: no file of its own
+    assert len(cache.fields) >= 150
+    for (data, size), tile in zip(inputs, want, strict=True):
+        np.testing.assert_array_equal(cache.field(data, size, _never), tile)
+    assert cache.computed == 0 and not cache.dirty and not cache.save()
+    assert not path.exists()  # nothing new to keep: the seed serves it again next time
+
+
+def test_the_users_own_file_wins_over_the_seed_and_keeps_what_it_added(tmp_path):
+    seed = _seed()
+    inputs = _padded_glyphs("N")
+    render, renderer, _want = _vispy_fields(inputs)
+    path = tmp_path / "fields.npz"
+    cache = glyphs.DistanceFieldCache(path, seed)
+    data, size = inputs[0]
+    other = (size[0] + 3, size[1])  # a field the seed has not got
+    cache.field(data, other, lambda *a: render(renderer, *a))
+    assert cache.computed == 1 and cache.save()
+    again = glyphs.DistanceFieldCache(path, seed)
+    assert len(again.fields) == len(cache.fields)  # the seed's and the added one
+    again.field(data, other, _never)
+
+
+def test_the_fields_are_saved_when_the_application_quits(tmp_path, qapp):
+    inputs = _padded_glyphs("5")
+    render, renderer, _want = _vispy_fields(inputs)
+    path = tmp_path / "fields.npz"
+    cache = glyphs.DistanceFieldCache(path)
+    cache.field(*inputs[0], lambda *a: render(renderer, *a))
+    cache.save_at_quit()
+    cache.save_at_quit()  # (connected once)
+    assert not path.exists()
+    qapp.aboutToQuit.emit()  # what QApplication.exec() emits as it returns
+    assert path.exists() and not cache.dirty
+    assert qapp.aboutToQuit.disconnect(cache.save)
