@@ -45,6 +45,19 @@ def test_the_maps_programs_are_parsed_the_same(window):
     assert sum(c.count("//") for c in codes) > 10  # with comments to strip
     for code in codes:
         assert strip_line_comments(code) == re.sub(VISPY_PATTERN, r"\1", code, flags=re.M)
+    # and their variables read with the patterns that lack the leading \s*: the same
+    from desktop_app.viz.shader_code import vispy_variable_patterns
+
+    assert program_module.REGEX_VAR["uniform"] is not vispy_variable_patterns["uniform"]
+
+    def found(patterns, code):
+        return [(kind, m.group("type"), m.group("name"), m.group("size"))
+                for kind in patterns for m in patterns[kind].finditer(code)]
+
+    stripped = [strip_line_comments(code) for code in codes]
+    assert sum(len(found(vispy_variable_patterns, c)) for c in stripped) > 30
+    for code in stripped:
+        assert found(program_module.REGEX_VAR, code) == found(vispy_variable_patterns, code)
 
 
 def test_the_time_stack_reaches_the_gpu_through_vispys_ctypes_binding(window):
