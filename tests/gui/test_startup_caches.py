@@ -58,6 +58,19 @@ def test_the_maps_programs_are_parsed_the_same(window):
     assert sum(len(found(vispy_variable_patterns, c)) for c in stripped) > 30
     for code in stripped:
         assert found(program_module.REGEX_VAR, code) == found(vispy_variable_patterns, code)
+    # and each shader function's own variables, read line by line: the same dicts
+    from vispy.visuals.shaders import parsing
+    from vispy.visuals.shaders.function import Function
+
+    from desktop_app.viz import shader_code
+
+    assert parsing.find_program_variables is shader_code.find_program_variables
+    functions = {f._code for f in gc.get_objects()
+                 if isinstance(f, Function) and isinstance(getattr(f, "_code", None), str)}
+    assert len(functions) > 20
+    results = [shader_code.find_program_variables(c) for c in functions]
+    assert sum(map(len, results)) > 20
+    assert results == [shader_code.vispy_find_program_variables(c) for c in functions]
 
 
 def test_the_time_stack_reaches_the_gpu_through_vispys_ctypes_binding(window):

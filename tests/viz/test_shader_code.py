@@ -82,3 +82,36 @@ def test_same_variables_on_shader_lines(code):
     vispy = _vispy_patterns()
     found = _found(variable_patterns(vispy), code)
     assert found == _found(vispy, code) and found
+
+
+# -- a shader function's own variables, line by line ----------------------------------------
+def _vispy_find_program_variables():
+    from vispy.visuals.shaders import parsing
+
+    from desktop_app.viz import shader_code
+
+    shader_code.fast_shader_parsing()
+    assert parsing.find_program_variables is shader_code.find_program_variables
+    return shader_code.vispy_find_program_variables
+
+
+_LINE_TOKENS = st.sampled_from([*KINDS, "inout", "vec4", "float", "sampler2D", "mat4",
+                                "a_pos", "u_k", "$tmpl", ",", " ", "  ", "\t", "=", ";",
+                                "1.0", "\n", "(", ")", "//"])
+
+
+@given(st.lists(_LINE_TOKENS, max_size=40).map("".join))
+def test_same_function_variables_on_any_glsl_like_text(code):
+    from desktop_app.viz.shader_code import find_program_variables
+
+    assert find_program_variables(code) == _vispy_find_program_variables()(code)
+
+
+def test_same_function_variables_on_declarations():
+    from desktop_app.viz.shader_code import find_program_variables
+
+    code = ("uniform vec4 u_color;\n  attribute float x, y ,z;\nvarying vec2 v_uv = 0.0;\n"
+            "const mat4 M;\nvec4 plain(vec4 p) { return p; }\nin vec3 v_n;")
+    found = find_program_variables(code)
+    assert found == _vispy_find_program_variables()(code)
+    assert found["u_color"] == ("uniform", "vec4") and found["z"] == ("attribute", "float")
