@@ -26,7 +26,7 @@ def _slot(value: int) -> None:
 ROUNDS = 1000
 # The counts are process-wide: another thread left by an earlier test in the same worker
 # (a finished task setting its Event flips a False to a True) moves them by one or two.
-# The bug moved them by at least one a disconnect, 3,001 over this loop.
+# The bug moved them by at least one a disconnect, 3,000 over this loop.
 NOISE = 20
 
 
