@@ -108,6 +108,8 @@ class MapCanvas(QtCore.QObject):
         # after the scene has drawn (vispy calls a new callback first by default, so
         # "drawn" fired before the frame and start-up timings missed its drawing)
         self.canvas.events.draw.connect(lambda _event: self.drawn.emit(), position="last")
+        self.has_drawn = False  # until the first frame, a stack goes up its shown step first
+        self.drawn.connect(self._first_frame_drawn)
         glyphs = cache_distance_fields(distance_field_file(cache_dir()),
                                        seed=distance_field_file(resources_dir() / "glyphs"))
         if glyphs is not None:  # the labels' glyphs, kept for the next launch
@@ -264,13 +266,20 @@ class MapCanvas(QtCore.QObject):
         self._frames = None if self.resident else frames
         if not self.resident:
             self.image.set_frames(frames[t:t + 1], clim)
-        elif frames.nbytes <= SLICED_UPLOAD_BYTES:
+        elif frames.nbytes <= SLICED_UPLOAD_BYTES and self.has_drawn:
             self.image.set_frames(frames, clim)
         else:
             self.image.begin_frames(frames.shape, clim)
             self._frames = frames  # the caller's array, no copy: read slice by slice
             self._todo = [*range(t, frames.shape[0]), *range(t)]
             self._slicer.start()
+
+    def _first_frame_drawn(self) -> None:
+        # before it, even a small stack went up in slices (the shown step at once, the
+        # rest from the event loop): the first frame needs one step, and encoding and
+        # uploading a whole week first cost the window's start-up 15-20 ms
+        self.has_drawn = True
+        self.drawn.disconnect(self._first_frame_drawn)
 
     def _upload_step(self, t: int) -> None:
         """Step ``t`` whole, now (the shown one, or one scrubbed to before its turn)."""
