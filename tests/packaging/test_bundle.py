@@ -282,6 +282,12 @@ def test_default_bundle_has_no_grib_and_says_so(bundle, tmp_path):
         f"installation (tar -xzf microclimate-grib-{version}-linux-x86_64.tar.gz "
         f"--strip-components=1 -C {bundle.resolve()}), or convert the file to NetCDF"]
     assert not (tmp_path / "work" / "era5.nc").exists()
+    # ERA5 as NetCDF (what the CDS fetch asks for) needs no GRIB support
+    surf = ROOT / "tests" / "data" / "sources" / "era5" / "davos" / "SURF_202001_2d.nc"
+    proc = run(bundle, ["fetch", "era5", "--from-file", str(surf), "--out", "era5.nc"],
+               tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "work" / "era5.nc").is_file()
 
 
 def test_grib_addon_adds_files_and_replaces_none(bundle, grib_archive):
