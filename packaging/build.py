@@ -40,6 +40,7 @@ import elfutil  # packaging/elfutil.py (this script's folder is first on sys.pat
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = HERE / "microclimate.spec"
+GRIB_LIST = "grib-addon-files.txt"  # the spec's list of the GRIB add-on's files, in --work
 NAME = "microclimate"
 DEB_DEPENDS = (  # system libraries the bundle does not carry (X11/GL/fonts)
     "libc6, libstdc++6, libgl1, libegl1, libfontconfig1, libglib2.0-0, libdbus-1-3, "
@@ -59,10 +60,11 @@ def platform_tag() -> str:
     return f"{system}-{platform.machine().lower()}"
 
 
-def run_pyinstaller(dist: Path, work: Path, with_cuda: bool, grib_list: Path) -> Path:
+def run_pyinstaller(dist: Path, work: Path, with_cuda: bool) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--clean",
            "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work),
-           "--", "--grib-list", str(grib_list)]
+           "--", "--grib-list", str(work / GRIB_LIST)]
     if with_cuda:
         cmd += ["--with-cuda"]
     print("$ " + " ".join(cmd), flush=True)
@@ -222,13 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     version = project_version()
 
     started = time.perf_counter()
-    grib_list = work / "grib-addon-files.txt"
-    work.mkdir(parents=True, exist_ok=True)
-    bundle = run_pyinstaller(dist, work, args.with_cuda, grib_list)
+    bundle = run_pyinstaller(dist, work, args.with_cuda)
     before, after = strip_libraries(bundle)
     if before:
         print(f"stripped shared libraries: {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
-    addon = split_grib_addon(bundle, grib_list)
+    addon = split_grib_addon(bundle, work / GRIB_LIST)
     print(f"GRIB add-on: {addon} ({folder_size(addon) / 2**20:.0f} MiB)")
     print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB, "
           f"{time.perf_counter() - started:.0f} s)")
