@@ -237,3 +237,26 @@ def test_the_series_pane_gets_its_share_on_a_second_launch(qtbot, qapp, sample_r
             assert win.series.width() > 100
         finally:
             close_window(win, qapp)
+
+
+def test_the_window_opens_with_its_first_station_ringed_drawing_the_stations_once(
+        qtbot, qapp, sample_region, tmp_path, monkeypatch):
+    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.gui.region_view import RegionView
+    from desktop_app.viz.map_model.layers import StationsLayer
+    from tests.gui.conftest import close_window
+
+    monkeypatch.setenv("MICROCLIMATE_HOME", str(tmp_path / "home"))
+    changes = []
+    changed = StationsLayer.changed
+    monkeypatch.setattr(StationsLayer, "changed",
+                        lambda self: (changes.append(self.selected), changed(self)))
+    win = MainWindow(RegionView(sample_region))
+    try:
+        assert changes == [0]  # one rebuild of the station overlay, already selected
+        assert win.selected_station == 0 and win.map_model.stations.selected == 0
+        win.show()
+        qtbot.waitUntil(lambda: "series" in vars(win), timeout=20000)
+        assert str(sample_region.stations.station_id.values[0]) in win.series.title.text()
+    finally:
+        close_window(win, qapp)
