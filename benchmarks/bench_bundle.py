@@ -57,14 +57,14 @@ def component(rel: Path) -> str:
     return "(other loose libraries)"
 
 
-def component_sizes(folder: Path, top: int = 18) -> None:
+def component_sizes(folder: Path, top: int = 18, what: str = "bundle") -> None:
     totals: dict[str, int] = {}
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
             key = component(path.relative_to(folder))
             totals[key] = totals.get(key, 0) + path.stat().st_size
     ranked = sorted(totals.items(), key=lambda kv: -kv[1])
-    print(f"\nbundle per component ({len(ranked)} components, largest {top}):")
+    print(f"\n{what} per component ({len(ranked)} components, largest {top}):")
     for name, size in ranked[:top]:
         print(f"  {name:<42} {size / 2**20:6.1f} MiB")
     rest = sum(size for _, size in ranked[top:])
@@ -105,7 +105,13 @@ def main() -> None:
             print(f"  {path.name:<42} {size_mib(path):6.0f} MiB")
     print(f"  {'venv site-packages':<42} {size_mib(site):6.0f} MiB (with the dev and train "
           "extras: for scale only)")
+    addon = args.dist.resolve() / "grib-addon" / "microclimate"  # build.py's GRIB add-on
+    if addon.is_dir():
+        print(f"  {'GRIB add-on folder (grib-addon/microclimate)':<42} "
+              f"{size_mib(addon):6.0f} MiB")
     component_sizes(bundle.parent)
+    if addon.is_dir():
+        component_sizes(addon, top=8, what="GRIB add-on")
     if args.sizes_only:
         return
 

@@ -43,6 +43,11 @@ class DataFileError(MicroclimateError):
     """A data file is missing, corrupt, truncated or of the wrong layout."""
 
 
+class GribSupportMissingError(DataFileError):
+    """A GRIB file was given, but GRIB reading (cfgrib and ecCodes) is not installed: the
+    desktop installer ships it as a separate add-on (``desktop_app.sources.grib_support``)."""
+
+
 class DataSourceError(MicroclimateError):
     """A provider request failed (HTTP status, timeout, bad body)."""
 

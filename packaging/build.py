@@ -10,6 +10,9 @@ brings PyInstaller), then packs what the platform allows:
 - ``DIST/microclimate-VERSION-linux-x86_64.tar.gz``   (``.zip`` on Windows)
 - ``DIST/microclimate-desk_VERSION_amd64.deb``        Linux, when ``dpkg-deb`` exists;
   installs the folder to /opt/microclimate-desk and a ``microclimate`` link in /usr/bin.
+- ``DIST/microclimate-grib-VERSION-linux-x86_64.tar.gz``  the GRIB add-on (cfgrib, ecCodes,
+  eckit; ``DIST/grib-addon/microclimate`` unpacked): the bundle leaves GRIB out, and
+  ``tar -xzf ADDON --strip-components=1 -C INSTALL_FOLDER`` puts it back (addons.py).
 
 The default bundle runs models on the CPU: onnxruntime's CUDA/TensorRT provider
 libraries (about 270 MB, useless without an NVIDIA GPU) are left out. ``--with-cuda``
@@ -37,6 +40,7 @@ import elfutil  # packaging/elfutil.py (this script's folder is first on sys.pat
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SPEC = HERE / "microclimate.spec"
+GRIB_LIST = "grib-addon-files.txt"  # the spec's list of the GRIB add-on's files, in --work
 NAME = "microclimate"
 DEB_DEPENDS = (  # system libraries the bundle does not carry (X11/GL/fonts)
     "libc6, libstdc++6, libgl1, libegl1, libfontconfig1, libglib2.0-0, libdbus-1-3, "
@@ -57,10 +61,12 @@ def platform_tag() -> str:
 
 
 def run_pyinstaller(dist: Path, work: Path, with_cuda: bool) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--clean",
-           "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work)]
+           "--log-level", "WARN", "--distpath", str(dist), "--workpath", str(work),
+           "--", "--grib-list", str(work / GRIB_LIST)]
     if with_cuda:
-        cmd += ["--", "--with-cuda"]
+        cmd += ["--with-cuda"]
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
     bundle = dist / NAME
@@ -69,8 +75,9 @@ def run_pyinstaller(dist: Path, work: Path, with_cuda: bool) -> Path:
     return bundle
 
 
-def make_archive(bundle: Path, version: str, level: int = 6, suffix: str = "") -> Path:
-    base = bundle.parent / f"{NAME}-{version}-{platform_tag()}{suffix}"
+def make_archive(bundle: Path, version: str, level: int = 6, suffix: str = "",
+                 name: str = NAME) -> Path:
+    base = bundle.parent / f"{name}-{version}-{platform_tag()}{suffix}"
     if sys.platform == "win32":
         return Path(shutil.make_archive(str(base), "zip", bundle.parent, bundle.name))
     target = base.with_name(base.name + ".tar.gz")
@@ -79,6 +86,28 @@ def make_archive(bundle: Path, version: str, level: int = 6, suffix: str = "") -
         tar.add(bundle, arcname=NAME)
     os.replace(tmp, target)
     return target
+
+
+def split_grib_addon(bundle: Path, listing: Path) -> Path:
+    """Move the GRIB add-on's files (the spec's list, paths under ``_internal``) out of
+    the bundle into ``DIST/grib-addon/microclimate``, laid out as in the bundle, so that
+    unpacking the add-on over an installation restores the files exactly."""
+    addon = bundle.parent / "grib-addon" / NAME
+    shutil.rmtree(addon.parent, ignore_errors=True)
+    internal = bundle / "_internal"
+    emptied: set[Path] = set()
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        src = internal / line
+        if not (src.exists() or src.is_symlink()):
+            raise SystemExit(f"GRIB add-on: {src} is not in the bundle")
+        dest = addon / "_internal" / line
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dest)
+        emptied.update(p for p in src.parents if internal in p.parents)
+    for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()  # a GRIB package's folder, now empty
+    return addon
 
 
 def make_deb(bundle: Path, version: str) -> Path:
@@ -199,12 +228,19 @@ def main(argv: list[str] | None = None) -> int:
     before, after = strip_libraries(bundle)
     if before:
         print(f"stripped shared libraries: {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
+    addon = split_grib_addon(bundle, work / GRIB_LIST)
+    print(f"GRIB add-on: {addon} ({folder_size(addon) / 2**20:.0f} MiB)")
     print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB, "
           f"{time.perf_counter() - started:.0f} s)")
     if not args.no_archive:
         archive = make_archive(bundle, version, args.gzip_level,
                                "-cuda" if args.with_cuda else "")
         print(f"archive: {archive} ({archive.stat().st_size / 2**20:.0f} MiB)")
+        packed = make_archive(addon, version, args.gzip_level, name=f"{NAME}-grib")
+        grib_archive = dist / packed.name
+        os.replace(packed, grib_archive)
+        print(f"GRIB add-on archive: {grib_archive} "
+              f"({grib_archive.stat().st_size / 2**20:.0f} MiB)")
         if (sys.platform == "linux" and not args.no_deb and not args.with_cuda
                 and shutil.which("dpkg-deb")):
             deb = make_deb(bundle, version)

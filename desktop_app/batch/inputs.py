@@ -18,6 +18,7 @@ import xarray as xr
 
 from desktop_app.errors import DataFileError
 from desktop_app.fsutil import check_grib_framing
+from desktop_app.sources.grib_support import require_grib
 
 GRID_COORDS = ("latitude", "longitude", "station_id")
 T = TypeVar("T")
@@ -60,6 +61,7 @@ def _open_one(path: Path, what: str, chunks: dict[str, int] | None) -> xr.Datase
         if engine == "zarr":
             return xr.open_zarr(path, chunks=chunks or {})
         if engine == "cfgrib":
+            require_grib(path)  # the installer's GRIB add-on may be missing: one line
             check_grib_framing(path, what)  # before ecCodes sees a truncated file
             return xr.open_dataset(path, engine=engine, chunks=chunks or {},
                                    backend_kwargs={"indexpath": ""})  # no files beside it

@@ -38,6 +38,7 @@ from desktop_app.sources.era5_normalise import (
     WIND_COMPONENTS,
     normalise,
 )
+from desktop_app.sources.grib_support import require_grib
 
 __all__ = ["CDS_VARIABLES", "ERA5_NAMES", "FALLBACK_NOTE", "PLEV_NAMES", "WIND_COMPONENTS",
            "Era5FileFetch", "normalise", "open_era5", "select_variables"]
@@ -100,8 +101,9 @@ def check_grib(path: Path) -> int:
     return count
 
 
-def _open_one(path: Path, kind: str) -> xr.Dataset:
+def _open_one(path: Path, kind: str, shown: str | None = None) -> xr.Dataset:
     if kind == "grib":
+        require_grib(shown or path)  # the add-on may be missing: one line naming the file
         check_grib(path)
     try:
         if kind == "grib":
@@ -125,7 +127,7 @@ def _open_zip(path: Path) -> list[tuple[str, xr.Dataset]]:
             for member in members:
                 target = Path(tmp) / Path(member).name
                 target.write_bytes(archive.read(member))
-                out.append((target.name, _open_one(target, sniff(target))))
+                out.append((target.name, _open_one(target, sniff(target), f"{path}:{member}")))
             return out
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
         raise DataFileError(f"cannot read zip {path}: corrupt or truncated ({exc})") from exc

@@ -180,3 +180,25 @@ def test_station_formats_come_from_the_table(window, qtbot, tmp_path):
     with xr.open_dataset(out) as ds:
         assert [str(s) for s in ds["station_id"].values] == ["SMET:FIR2", "SMET:GLA2"]
         assert ds["elevation"].values.tolist() == [2110.0, 1630.0]
+
+
+def test_a_grib_file_without_grib_support_is_one_message(window, qtbot, tmp_path, messages,
+                                                         monkeypatch):
+    """The installer without its GRIB add-on: the ERA5 file is named with the way to get
+    GRIB support, and the window keeps working."""
+    from tests.sources.helpers import DATA
+    from tests.sources.no_grib import without_grib
+
+    without_grib(monkeypatch)
+    panel = window.data_panel
+    panel.source_box.setCurrentIndex(panel.source_box.findData("era5"))
+    grib = DATA / "era5" / "era5-2mt-2019-03-uk.grib"
+    panel.file_edit.setText(str(grib))
+    with qtbot.waitSignal(window.tasks.failed, timeout=30000):
+        panel.fetch(tmp_path / "era5.nc")
+    assert len(messages) == 1
+    assert messages[0].startswith(f"cannot read GRIB file {grib}: GRIB support is not "
+                                  "installed")
+    assert "Traceback" not in messages[0] and not (tmp_path / "era5.nc").exists()
+    window.time_slider.setValue(2)
+    assert window.time_index == 2

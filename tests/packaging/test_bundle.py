@@ -64,7 +64,7 @@ def _build_or_reuse() -> Path:
     stamp = BUILD_DIR / "inputs.sha256"
     dist = BUILD_DIR / "dist"
     digest = inputs_digest()
-    found = sorted(dist.glob("microclimate-*.tar.gz"))
+    found = _base_archives(dist)
     if not (len(found) == 1 and stamp.is_file() and stamp.read_text() == digest):
         stamp.unlink(missing_ok=True)
         proc = subprocess.run(
@@ -72,8 +72,21 @@ def _build_or_reuse() -> Path:
              "--work", str(BUILD_DIR / "work"), "--no-deb", "--gzip-level", "1"],
             capture_output=True, text=True, timeout=1800)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-        found = sorted(dist.glob("microclimate-*.tar.gz"))
+        found = _base_archives(dist)
         stamp.write_text(digest)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _base_archives(dist: Path) -> list[Path]:
+    return sorted(p for p in dist.glob("microclimate-*.tar.gz")
+                  if not p.name.startswith("microclimate-grib-"))
+
+
+@pytest.fixture(scope="session")
+def grib_archive(archive: Path) -> Path:
+    """The GRIB add-on archive build.py wrote next to the bundle's."""
+    found = sorted(archive.parent.glob("microclimate-grib-*.tar.gz"))
     assert len(found) == 1, found
     return found[0]
 
@@ -87,6 +100,20 @@ def bundle(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         tar.extractall(target, filter="tar")
     yield target / "microclimate"
     shutil.rmtree(target, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def bundle_with_grib(bundle: Path, grib_archive: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the installed bundle (hard links: nothing is copied, and unpacking
+    replaces no file of the original) with the GRIB add-on unpacked into it by the
+    command packaging/README.md gives."""
+    target = tmp_path_factory.mktemp("installed-grib") / "microclimate"
+    shutil.copytree(bundle, target, symlinks=True, copy_function=os.link)
+    subprocess.run(["tar", "-xzf", str(grib_archive), "--strip-components=1", "-C",
+                    str(target)], check=True)
+    yield target
+    shutil.rmtree(target.parent, ignore_errors=True)
 
 
 def clean_env(tmp_path: Path, display: bool) -> dict[str, str]:
@@ -229,16 +256,69 @@ def test_trainer_command_says_it_is_not_bundled(bundle, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_bundle_reads_grib_as_the_venv_does(bundle, tmp_path):
-    """ERA5 GRIB through cfgrib and ecCodes, whose library needs five eckit libraries (the
-    spec leaves the other seven out) and, through eckit, eckit's PROJ copy: build.py cut
-    that copy's debug sections (87 -> 5 MB) around its segments (packaging/elfutil.py).
-    The bundle must load them and decode the real file to the same numbers as the venv."""
+GRIB = ROOT / "tests" / "data" / "sources" / "era5" / "era5-2mt-2019-03-uk.grib"
+
+
+def test_default_bundle_has_no_grib_and_says_so(bundle, tmp_path):
+    """GRIB reading is the separate add-on: the installer holds no cfgrib, ecCodes or
+    eckit, and a GRIB file is one line naming it and the add-on, never a traceback."""
+    internal = bundle / "_internal"
+    for absent in ("cfgrib", "eccodes", "gribapi", "eccodeslib", "eckitlib", "eckitlib.libs"):
+        assert not (internal / absent).exists(), absent
+    assert not list(internal.glob("cfgrib-*.dist-info"))
+    assert not [p for p in internal.rglob("*") if p.name.startswith(("libeccodes", "libeckit"))]
+    assert not [p for p in internal.rglob("*") if p.is_symlink() and not p.exists()]
+    assert "cfgrib" not in (bundle / "THIRD_PARTY_LICENSES.txt").read_text(encoding="utf-8")
+    proc = run(bundle, ["fetch", "era5", "--from-file", str(GRIB), "--out", "era5.nc"],
+               tmp_path)
+    assert proc.returncode == 1
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert "Traceback" not in proc.stderr and "ModuleNotFoundError" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("[")]
+    assert errors == [  # (progress lines start with "[ n%]")
+        f"microclimate fetch: error: cannot read GRIB file {GRIB}: GRIB support is not "
+        f"installed (the installer leaves it out); get the GRIB add-on "
+        f"microclimate-grib-{version}-linux-x86_64.tar.gz and unpack it into this "
+        f"installation (tar -xzf microclimate-grib-{version}-linux-x86_64.tar.gz "
+        f"--strip-components=1 -C {bundle.resolve()}), or convert the file to NetCDF"]
+    assert not (tmp_path / "work" / "era5.nc").exists()
+    # ERA5 as NetCDF (what the CDS fetch asks for) needs no GRIB support
+    surf = ROOT / "tests" / "data" / "sources" / "era5" / "davos" / "SURF_202001_2d.nc"
+    proc = run(bundle, ["fetch", "era5", "--from-file", str(surf), "--out", "era5.nc"],
+               tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "work" / "era5.nc").is_file()
+
+
+def test_grib_addon_adds_files_and_replaces_none(bundle, grib_archive):
+    """Unpacked over an installation, the add-on only adds: every member is new to the
+    bundle, under its folder, and is GRIB's (with its licence notice)."""
+    with tarfile.open(grib_archive) as tar:
+        names = [m.name for m in tar.getmembers() if not m.isdir()]
+    assert names and all(n.startswith("microclimate/_internal/") for n in names)
+    assert not [n for n in names if (bundle.parent / n).exists()
+                or (bundle.parent / n).is_symlink()]
+    tops = {n.split("/")[2] for n in names}
+    assert {"cfgrib", "eccodes", "gribapi", "eccodeslib", "eckitlib"} <= tops
+    assert "microclimate/_internal/THIRD_PARTY_LICENSES-grib.txt" in names
+    assert "microclimate/_internal/eckitlib/lib64/libeckit_sql.so" not in names  # spec's trim
+    assert not [t for t in tops if t.startswith(("PySide6", "numpy", "xarray", "desktop_app"))]
+
+
+def test_bundle_reads_grib_as_the_venv_does(bundle_with_grib, tmp_path):
+    """With the GRIB add-on unpacked into it: ERA5 GRIB through cfgrib and ecCodes, whose
+    library needs five eckit libraries (the spec leaves the other seven out) and, through
+    eckit, eckit's PROJ copy: build.py cut that copy's debug sections (87 -> 5 MB) around
+    its segments (packaging/elfutil.py). The bundle must load them and decode the real file
+    to the same numbers as the venv."""
     import xarray as xr
 
+    bundle = bundle_with_grib
+    assert "cfgrib" in (bundle / "_internal" / "THIRD_PARTY_LICENSES-grib.txt").read_text(
+        encoding="utf-8")
     proj = next((bundle / "_internal" / "eckitlib.libs").glob("libproj-*"))
     assert proj.stat().st_size < 20 * 2**20, proj  # the debug info is gone
-    grib = ROOT / "tests" / "data" / "sources" / "era5" / "era5-2mt-2019-03-uk.grib"
+    grib = GRIB
     proc = run(bundle, ["fetch", "era5", "--from-file", str(grib), "--out", "era5.nc"],
                tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -288,16 +368,25 @@ SYSTEM_LIBS = ("libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "l
 MAY_BE_MISSING = ("libwayland-", "libtbb.so")
 
 
-def test_every_library_finds_what_it_needs(bundle):
+@pytest.mark.parametrize("installed", ["bundle", "bundle_with_grib"])
+def test_every_library_finds_what_it_needs(installed, request):
     """The spec drops libraries only dropped binaries needed (the GTK theme's cairo and
     pango, QtNetwork's Kerberos): each library left must find its dependencies in the
     bundle (the bootloader puts _internal on LD_LIBRARY_PATH) or among the system
-    libraries a desktop has, never a copy that happens to sit on the build machine."""
+    libraries a desktop has, never a copy that happens to sit on the build machine. The
+    same for the GRIB add-on's libraries once it is unpacked into the bundle (the base's
+    own libraries, e.g. the system's libfreetype, must not need the add-on: without it they
+    are checked in the plain bundle)."""
     if not shutil.which("ldd"):
         pytest.skip("no ldd")
+    bundle = request.getfixturevalue(installed)
     internal = (bundle / "_internal").resolve()
     libs = sorted(str(p) for p in internal.rglob("*.so*") if p.is_file()
                   and not p.is_symlink() and p.read_bytes()[:4] == b"\x7fELF")
+    if installed == "bundle_with_grib":  # only the add-on's: the rest is checked above
+        libs = [lib for lib in libs if Path(lib).relative_to(internal).parts[0] in (
+            "eccodeslib", "eckitlib", "eckitlib.libs", "gribapi")]
+        assert any("libeccodes.so" in lib for lib in libs)
     proc = subprocess.run(["ldd", *libs], capture_output=True, text=True,
                           env={"LD_LIBRARY_PATH": str(internal), "PATH": "/usr/bin:/bin"})
     outside = set()
