@@ -93,3 +93,27 @@ def test_slices_of_steps_not_shown_draw_nothing(canvas, uk_stack, qtbot):
     qtbot.wait(50)  # (a redraw asked for by the last slice would come in this turn)
     assert canvas.image.uploads == frames.shape[0]
     assert draws == []
+
+
+def test_before_its_first_frame_even_a_small_stack_goes_up_shown_step_first(
+        qtbot, qapp, uk_stack):
+    """At start-up the first frame needs one step: the rest of a stack under the slicing
+    threshold follows from the event loop; once a frame is on screen such a stack goes up
+    in one piece, as before."""
+    frames, lat, lon = uk_stack
+    n = frames.shape[0]
+    assert frames.nbytes < map_canvas.SLICED_UPLOAD_BYTES  # the one-piece size
+    c = MapCanvas(MapModel())
+    try:
+        c.model.field.set_data(frames, lat, lon, "temperature", t=SHOWN)
+        assert not c.has_drawn and c.uploading and c.image.uploads == 1
+        c.canvas.size = (360, 300)
+        with qtbot.waitSignal(c.drawn, timeout=10000):
+            c.canvas.show()
+        qtbot.waitUntil(lambda: not c.uploading, timeout=20000)
+        assert c.has_drawn and c.image.uploads == n  # every step once
+        c.model.field.set_data(frames[::-1].copy(), lat, lon, "temperature", t=SHOWN)
+        assert not c.uploading and c.image.uploads == 2 * n  # whole, at once
+    finally:
+        c.canvas.close()
+        qapp.processEvents()
