@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from desktop_app.qc._dispatch import export, njit
 from desktop_app.qc._select import finite_median
 
 PASS = np.uint8(1)
@@ -35,7 +35,7 @@ MISSING = np.uint8(9)
 _TINY = np.finfo(np.float64).tiny
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, f8, f8, b1, u1[::1]", cache=True, error_model="numpy")
 def gross_range_into(
     x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
     has_suspect: bool, out: np.ndarray,
@@ -63,7 +63,7 @@ def _floor_seconds(ns: np.int64) -> float:
     return float(q)
 
 
-@njit(cache=True, error_model="numpy")
+@export("i8[::1]", returns="f8[::1]", cache=True, error_model="numpy")
 def step_seconds(t_ns: np.ndarray) -> np.ndarray:
     """Time steps of int64 nanoseconds ``t_ns`` in whole seconds, floored like NumPy's
     ``timedelta64[ns] -> [s]`` cast that ioos_qc uses (``n - 1`` values)."""
@@ -102,7 +102,7 @@ def rate_of_change_into(
         out[0] = MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8[::1], f8, f8, b1", returns="u1[::1]", cache=True, error_model="numpy")
 def rate_of_change(
     x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
 ) -> np.ndarray:
@@ -112,7 +112,7 @@ def rate_of_change(
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, b1, b1, b1, u1[::1]", cache=True, error_model="numpy")
 def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
     differential: bool, out: np.ndarray,
@@ -147,7 +147,7 @@ def spike_into(
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8, i8, f8, b1, u1[::1]", cache=True, error_model="numpy")
 def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
                    evaluate: bool, out: np.ndarray) -> None:
     """Flag x[i] SUSPECT (FAIL) when the finite values of x[i-count .. i] span less than
@@ -238,7 +238,7 @@ def _flat_windows(x: np.ndarray, suspect_count: int, fail_count: int, tolerance:
             out[i] = FAIL
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, i8, u1[::1]", cache=True, error_model="numpy")
 def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int,
                         out: np.ndarray) -> None:
     n = x.size
@@ -263,7 +263,7 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         out[i] = f if math.isfinite(v) else MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8[::1], f8[::1], f8[::1], u1[::1]", cache=True, error_model="numpy")
 def climatology_into(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      out: np.ndarray) -> None:
     """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""
