@@ -4,7 +4,9 @@ Every kernel takes plain float64/int arrays that the public wrappers in ``checks
 already normalised (times as seconds, thresholds as floats, booleans for "is this
 option set") and returns uint8 QARTOD flags. They are compiled with ``cache=True`` so the
 compile cost is paid once per machine, not once per run; :func:`warm_up` compiles (or
-loads) all of them and reports how long that took.
+loads) all of them and reports how long that took. The installer carries them compiled
+ahead of time instead (``@export`` declares an entry point's signature for that build;
+see :mod:`._dispatch`).
 
 Set ``NUMBA_DISABLE_JIT=1`` to run these as plain Python (slow, but coverage and
 debuggers see every line) -- Numba's own switch, the same one napari uses.
