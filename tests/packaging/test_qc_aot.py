@@ -151,3 +151,46 @@ def test_a_compiled_kernel_refuses_arrays_it_was_not_compiled_for(compiled):
         gross(np.arange(4, dtype=np.int32), 0.0, 4.0, 0.0, 4.0, False, out)
     with pytest.raises(TypeError, match="argument 7 .* got a strided 1-D uint8 array"):
         gross(np.ones(4), 0.0, 4.0, 0.0, 4.0, False, np.empty(8, np.uint8)[::2])
+
+
+def test_each_cpu_level_gets_its_build(compiled, monkeypatch):
+    """The dispatch takes the x86-64-v3 build only where NumPy reports that level, the
+    generic one elsewhere, and none when the JIT is forced."""
+    import importlib
+
+    import desktop_app.qc
+    from desktop_app.qc import _dispatch
+
+    both = compiled["baseline"].parent
+    monkeypatch.setattr(desktop_app.qc, "__path__", [*desktop_app.qc.__path__, str(both)])
+    features = importlib.import_module("numpy._core._multiarray_umath").__cpu_features__
+    try:
+        for has_v3, want in ((True, "_aot_v3"), (False, "_aot_baseline")):
+            monkeypatch.setitem(features, "X86_V3", has_v3)
+            module = _dispatch._load_aot()
+            assert module is not None and module.__name__ == f"desktop_app.qc.{want}"
+        monkeypatch.setenv("MICROCLIMATE_QC_JIT", "1")
+        assert _dispatch._load_aot() is None
+    finally:
+        for build in _dispatch.AOT_BUILDS:  # this process keeps running the JIT
+            sys.modules.pop(f"desktop_app.qc.{build}", None)
+
+
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="no objdump (binutils)")
+def test_builds_hold_only_their_cpu_level_instructions(compiled):
+    """The generic build must run on any x86-64: no AVX (VEX-encoded) instruction at all,
+    although the build machine has AVX2 and Numba's JIT targets it; the v3 build uses
+    AVX2 but no AVX-512 (zmm registers)."""
+    def mnemonics(path: Path) -> list[str]:
+        text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(path)],
+                              capture_output=True, text=True, check=True).stdout
+        return [line.split("\t")[1] for line in text.splitlines() if line.count("\t") >= 1
+                and line.split("\t")[0].strip().endswith(":")]
+
+    generic = mnemonics(compiled["baseline"])
+    assert len(generic) > 10_000
+    vex = sorted({m.split()[0] for m in generic if m.startswith("v") or "ymm" in m})
+    assert not vex, vex[:20]
+    wide = mnemonics(compiled["v3"])
+    assert any("ymm" in m for m in wide)
+    assert not any("zmm" in m for m in wide)
