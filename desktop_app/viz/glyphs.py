@@ -109,6 +109,11 @@ class DistanceFieldCache:
             self.computed += 1
         return np.repeat(grey[..., np.newaxis], 3, axis=2)
 
+    def stored_field(self, data: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+        """The (h, w) field of ``data`` at ``size`` if it is held (one channel)."""
+        grey = self.fields.get(self.key(data, size))
+        return grey if grey is not None and grey.shape == (size[1], size[0]) else None
+
     def save(self) -> bool:
         """Write the file if fields were added (atomically); False when nothing was due
         or the folder cannot be written (the cache is only ever a saving)."""

@@ -26,6 +26,7 @@ from desktop_app.paths import cache_dir, resources_dir
 from desktop_app.viz import use_qt_backend
 from desktop_app.viz.colorbar import ColorBar
 from desktop_app.viz.field_layer import FieldStack, FieldStackVisual
+from desktop_app.viz.glyph_records import records_file, serve_glyph_records
 from desktop_app.viz.glyphs import cache_distance_fields, distance_field_file, fast_glyph_bitmaps
 from desktop_app.viz.map_model import MapModel, View
 from desktop_app.viz.map_model.primitives import Primitive
@@ -37,7 +38,6 @@ from desktop_app.viz.styles import make_colormap
 from desktop_app.viz.texture_calls import ctypes_texture_calls
 
 use_qt_backend()
-fast_glyph_bitmaps()
 fast_shader_parsing()
 ctypes_texture_calls()
 
@@ -113,6 +113,13 @@ class MapCanvas(QtCore.QObject):
         if glyphs is not None:  # the labels' glyphs, kept for the next launch
             self.drawn.connect(glyphs.save_soon)
             glyphs.save_at_quit()
+        # ... and all vispy keeps of each (metrics, kerning): no FreeType at start-up
+        records = serve_glyph_records(records_file(cache_dir()))
+        if records is None:
+            fast_glyph_bitmaps()
+        else:
+            self.drawn.connect(records.save_soon)
+            records.save_at_quit()
         self.view.scene.transform.changed.connect(self._on_view_changed)
         # the visible extent also changes when the widget is resized (the aspect is locked)
         self.canvas.events.resize.connect(self._on_view_changed)

@@ -31,6 +31,7 @@ first_frame = main_window.MainWindow._build_panels_soon
 
 def probe(self):  # runs on the first map frame, before anything is built after it
     seen["first"] = sorted(m for m in deferred if m in sys.modules)
+    seen["freetype"] = "freetype" in sys.modules
     first_frame(self)
 
 main_window.MainWindow._build_panels_soon = probe
@@ -57,16 +58,29 @@ print("FIRST", *seen["first"])
 print("AFTER", *sorted(m for m in deferred if m in sys.modules))
 from desktop_app.viz import glyphs
 print("GLYPHS", glyphs.distance_fields.computed, len(glyphs.distance_fields.fields))
+from desktop_app.viz import glyph_records
+print("RECORDS", glyph_records.records.served, glyph_records.records.learned_here,
+      int(seen["freetype"]))
 end_process(code)  # as microclimate gui ends
 """
 
 
-def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) -> None:
-    out = tmp_path / "window.png"
+def _launch(tmp_path: Path, out: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MICROCLIMATE_HOME": str(tmp_path / "h")}
     proc = subprocess.run([sys.executable, "-c", _SCRIPT.format(deferred=DEFERRED), str(out)],
                           capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]  # the screenshot, and a clean exit
+    return proc
+
+
+def _said(proc: subprocess.CompletedProcess[str], word: str) -> list[int]:
+    line = next(line for line in proc.stdout.splitlines() if line.startswith(word))
+    return [int(v) for v in line.split()[1:]]
+
+
+def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) -> None:
+    out = tmp_path / "window.png"
+    proc = _launch(tmp_path, out)
     lines = dict(line.split(" ", 1) if " " in line else (line, "")
                  for line in proc.stdout.splitlines() if line.startswith(("FIRST", "AFTER")))
     assert lines["FIRST"].split() == []
@@ -93,14 +107,22 @@ def test_the_first_map_frame_needs_none_of_the_deferred_modules(tmp_path, qapp) 
     from desktop_app.paths import resources_dir
     from desktop_app.viz.glyphs import DistanceFieldCache, distance_field_file
 
-    computed, served = (int(v) for v in next(
-        line for line in proc.stdout.splitlines() if line.startswith("GLYPHS")).split()[1:])
+    computed, served = _said(proc, "GLYPHS")
     assert served >= 20
     if distance_field_file(resources_dir() / "glyphs").exists():
         assert computed == 0
     else:
         stored = DistanceFieldCache(distance_field_file(tmp_path / "h" / "cache"))
         assert computed > 0 and len(stored.fields) >= 20
+
+    # the next launch takes what vispy keeps of each glyph (metrics, kerning, field) from
+    # the records the first one wrote: no FreeType before its first frame (that they are
+    # vispy's own glyphs: tests/viz/test_glyph_records.py)
+    _served, learned, freetype_loaded = _said(proc, "RECORDS")
+    assert learned >= 20 and freetype_loaded  # (the first launch: nothing recorded yet)
+    again = _launch(tmp_path, tmp_path / "again.png")
+    served, learned, freetype_loaded = _said(again, "RECORDS")
+    assert served >= 20 and learned == 0 and not freetype_loaded
 
 
 def test_the_window_turns_off_numpys_huge_page_advice_unless_the_user_chose(

@@ -1,5 +1,6 @@
 """The decoded Natural Earth lines are kept in the user's cache between launches (issue 22:
-start-up), under a digest of the bundled file: the same arrays as a fresh decode."""
+start-up), mapped from one .npy file each, in a folder named after the bundled file's
+name, size and time: the same arrays as a fresh decode."""
 
 from __future__ import annotations
 
@@ -32,25 +33,30 @@ def _assert_same(got, want):
 def test_the_second_launch_reads_the_decoded_lines(fresh_load, monkeypatch):
     want = _decoded_from_bundle("110m")
     _assert_same(fresh_load("110m"), want)
-    stored = list(paths.cache_dir().glob("basemap_110m_*.npz"))
-    assert len(stored) == 1
+    stored = list(paths.cache_dir().glob("basemap_110m_*"))
+    assert len(stored) == 1 and stored[0].is_dir()
     assert len(want["coastline"][0]) > 1000  # real coastlines
 
-    basemap._load.cache_clear()  # the next launch: read, not decoded
+    basemap._load.cache_clear()  # the next launch: mapped, not decoded
     monkeypatch.setattr(basemap, "_decode", lambda *a: pytest.fail("decoded again"))
-    _assert_same(fresh_load("110m"), want)
+    again = fresh_load("110m")
+    _assert_same(again, want)
+    xy = again["coastline"][0]
+    assert isinstance(xy, np.memmap) and not xy.flags.writeable  # nobody can change them
 
 
 def test_an_unreadable_decoded_file_is_decoded_again_and_replaced(fresh_load):
     want = _decoded_from_bundle("110m")
     fresh_load("110m")
-    (stored,) = paths.cache_dir().glob("basemap_110m_*.npz")
-    stored.write_bytes(b"PK\x03\x04 truncated")
+    (stored,) = paths.cache_dir().glob("basemap_110m_*")
+    xy = stored / "coastline_xy.npy"
+    xy.write_bytes(xy.read_bytes()[:1000])  # cut short
     basemap._load.cache_clear()
     _assert_same(fresh_load("110m"), want)
-    with np.load(stored) as again:  # rewritten whole
-        assert set(again.files) == {f"{k}_{p}" for k in basemap.KINDS
-                                    for p in ("xy", "starts", "boxes")}
+    assert {p.name for p in stored.iterdir()} == {  # rewritten whole
+        f"{k}_{p}.npy" for k in basemap.KINDS for p in ("xy", "starts", "boxes")}
+    basemap._load.cache_clear()
+    _assert_same(fresh_load("110m"), want)
 
 
 def test_another_bundled_file_gets_its_own_cache_entry(fresh_load, tmp_path, monkeypatch):
@@ -66,6 +72,6 @@ def test_another_bundled_file_gets_its_own_cache_entry(fresh_load, tmp_path, mon
     basemap._load.cache_clear()
     moved = fresh_load("110m")
     # its own entry, which replaces the earlier install's
-    assert len(list(paths.cache_dir().glob("basemap_110m_*.npz"))) == 1
+    assert len(list(paths.cache_dir().glob("basemap_110m_*"))) == 1
     _assert_same(moved, _decoded_from_bundle("110m"))  # the moved file's lines
     assert not np.array_equal(moved["coastline"][0], original)
