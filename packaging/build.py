@@ -2,7 +2,8 @@
 
     python packaging/build.py [--dist DIR] [--with-cuda] [--no-deb] [--no-archive]
 
-Runs PyInstaller on ``packaging/microclimate.spec`` (onedir) with the Python that runs
+Compiles the QC kernels ahead of time (``packaging/build_qc_aot.py``), then runs
+PyInstaller on ``packaging/microclimate.spec`` (onedir) with the Python that runs
 this script (the project's venv, with the package installed and the ``dev`` extra, which
 brings PyInstaller), then packs what the platform allows:
 
@@ -35,6 +36,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import build_qc_aot  # packaging/build_qc_aot.py
 import elfutil  # packaging/elfutil.py (this script's folder is first on sys.path)
 
 HERE = Path(__file__).resolve().parent
@@ -224,6 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     version = project_version()
 
     started = time.perf_counter()
+    # the QC kernels compiled ahead of time: the bundle carries no Numba/llvmlite
+    try:
+        for module in build_qc_aot.build(build_qc_aot.DEFAULT_OUT,
+                                         build_qc_aot.default_builds()):
+            print(f"QC kernels: {module}")
+    except build_qc_aot.BuildError as exc:
+        raise SystemExit(f"build.py: {exc}") from exc
     bundle = run_pyinstaller(dist, work, args.with_cuda)
     before, after = strip_libraries(bundle)
     if before:

@@ -35,6 +35,14 @@ if [ "$MODE" = "test" ] && ! "$PYTHON" -c \
     >/dev/null 2>&1; then
   APT_PACKAGES+=(libpython3-dev)
 fi
+# The installer's QC kernels are compiled ahead of time (packaging/build_qc_aot.py):
+# a C compiler and Python's headers.
+if [ "$MODE" = "test" ]; then
+  APT_PACKAGES+=(gcc libc6-dev)
+  "$PYTHON" -c 'import sysconfig, os, sys; sys.exit(not os.path.isfile(os.path.join(
+      sysconfig.get_paths()["include"], "Python.h")))' >/dev/null 2>&1 \
+    || APT_PACKAGES+=(libpython3-dev)
+fi
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -67,12 +67,15 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     write_netcdf(flagged, args.out, what="QC output")
     table = (format_report(report) if report.counts
              else "no configured variable found in the input; flags written: none")
-    text = (f"{table}\nkernel compile (or load from Numba's disk cache): "
+    kernels = report.kernels
+    ready = ("kernel compile (or load from Numba's disk cache)" if kernels == "jit"
+             else f"kernels compiled ahead of time ({kernels}), load")
+    text = (f"{table}\n{ready}: "
             f"{report.compile_seconds:.2f} s; checks: {report.run_seconds:.2f} s; "
             f"wrote {args.out}")
     counts = {var: {test: {f.name.lower(): int(c[f]) for f in QCFlag}
                     for test, c in tests.items()} for var, tests in report.counts.items()}
     print_result(args, text, {"out": str(args.out), "counts": counts,
-                              "compile_seconds": report.compile_seconds,
+                              "kernels": kernels, "compile_seconds": report.compile_seconds,
                               "run_seconds": report.run_seconds}, stream=out_stream)
     return 0

@@ -4,5 +4,6 @@
 online); :mod:`.config` reads a strict config into it, :mod:`.runner` runs it, and the
 live watch and the batch QC derive what they run from it. :mod:`.checks` holds the public
 check functions, :mod:`._kernels` / :mod:`._stations` / :mod:`._buddy` their Numba kernels
-and :mod:`.reference` the plain NumPy reference the tests compare them with.
+(:mod:`._dispatch`: JIT-compiled, or compiled ahead of time in the installer) and
+:mod:`.reference` the plain NumPy reference the tests compare them with.
 """

@@ -3,7 +3,8 @@
 Per time step and iteration, like titanlib: a station not yet flagged is checked against
 the mean and adjusted spread of its unflagged buddies; flags of one iteration only take
 effect in the next (so the result does not depend on station order or thread count).
-One time step runs parallel over stations; many time steps run parallel over time.
+One time step runs in threads over stations; many time steps run in threads over time
+(:func:`desktop_app.qc._threads.in_threads`: the kernels release the GIL).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+
+from desktop_app.qc._dispatch import export, njit
+from desktop_app.qc._threads import in_threads
 
 PASS = np.uint8(1)
 NOT_EVALUATED = np.uint8(2)
@@ -20,7 +23,7 @@ SUSPECT = np.uint8(3)
 MISSING = np.uint8(9)
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], b1[::1], b1[::1], u1[::1]", cache=True, error_model="numpy")
 def _finish(vals: np.ndarray, flagged: np.ndarray, evaluated: np.ndarray,
             out: np.ndarray) -> None:
     for i in range(vals.size):  # selects, not branches: this runs for every value
@@ -212,7 +215,8 @@ def _later_iterations(
 BLOCK_STEPS = 256  # time steps per block: its rows of all stations stay in cache
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@export("f8[:, ::1], i8[::1], i8[::1], i8[::1], f8[::1], b1, i8[::1], i8[::1], i8[::1], "
+        "b1[::1], f8, f8, i8, u1[:, ::1], i8, i8", cache=True, error_model="numpy", nogil=True)
 def buddy_blocks(
     values: np.ndarray, order: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
     adj: np.ndarray, use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray,
@@ -235,29 +239,45 @@ def n_blocks(steps: int) -> int:
     return (steps + BLOCK_STEPS - 1) // BLOCK_STEPS
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@export("f8[::1], f8[::1], i8[::1], i4[::1], i8[::1], b1[::1], f8, f8, f8, f8, b1[::1], "
+        "b1[::1], b1[::1], i8, i8", cache=True, error_model="numpy", nogil=True)
+def _step_rows(
+    vals: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+    num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
+    elev_gradient: float, min_std: float, flagged: np.ndarray, evaluated: np.ndarray,
+    newly: np.ndarray, i0: int, i1: int,
+) -> None:
+    """One iteration of :func:`buddy_one_step` for stations ``i0:i1``: each i reads the
+    flags of the iterations before (``flagged``) and writes only its own ``newly[i]`` and
+    ``evaluated[i]``, so threads may take disjoint ranges."""
+    for i in range(i0, i1):
+        newly[i] = False
+        if flagged[i] or not check[i] or not math.isfinite(vals[i]):
+            continue
+        # unpruned lists: the elevation test and adjustment are done here
+        r = _station(vals, i, flagged, indptr, indices, elevs, False, elevs, max_elev_diff,
+                     elev_gradient, num_min[i], threshold, min_std)
+        if r >= 0:
+            evaluated[i] = True
+            newly[i] = r == 1
+
+
 def buddy_one_step(
     vals: np.ndarray, elevs: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
     num_min: np.ndarray, check: np.ndarray, threshold: float, max_elev_diff: float,
-    elev_gradient: float, min_std: float, num_iterations: int,
+    elev_gradient: float, min_std: float, num_iterations: int, threads: bool = True,
 ) -> np.ndarray:
-    """``vals`` (station,) -> flags (station,); stations in parallel within an iteration."""
+    """``vals`` (station,) -> flags (station,); each iteration runs over the stations in
+    threads (:func:`_step_rows`), the next one starts when all of them are done."""
     ns = vals.size
     out = np.empty(ns, np.uint8)
     flagged = np.zeros(ns, np.bool_)
     evaluated = np.zeros(ns, np.bool_)
     newly = np.zeros(ns, np.bool_)
     for _ in range(num_iterations):
-        for i in prange(ns):  # each i writes only its own newly[i] and evaluated[i]
-            newly[i] = False
-            if flagged[i] or not check[i] or not math.isfinite(vals[i]):
-                continue
-            # unpruned lists: the elevation test and adjustment are done here
-            r = _station(vals, i, flagged, indptr, indices, elevs, False, elevs, max_elev_diff,
-                         elev_gradient, num_min[i], threshold, min_std)
-            if r >= 0:
-                evaluated[i] = True
-                newly[i] = r == 1
+        in_threads(_step_rows, ns, vals, elevs, indptr, indices, num_min, check,
+                   float(threshold), float(max_elev_diff), float(elev_gradient),
+                   float(min_std), flagged, evaluated, newly, threads=threads)
         if not newly.any():
             break
         flagged |= newly

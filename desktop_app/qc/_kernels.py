@@ -4,7 +4,9 @@ Every kernel takes plain float64/int arrays that the public wrappers in ``checks
 already normalised (times as seconds, thresholds as floats, booleans for "is this
 option set") and returns uint8 QARTOD flags. They are compiled with ``cache=True`` so the
 compile cost is paid once per machine, not once per run; :func:`warm_up` compiles (or
-loads) all of them and reports how long that took.
+loads) all of them and reports how long that took. The installer carries them compiled
+ahead of time instead (``@export`` declares an entry point's signature for that build;
+see :mod:`._dispatch`).
 
 Set ``NUMBA_DISABLE_JIT=1`` to run these as plain Python (slow, but coverage and
 debuggers see every line) -- Numba's own switch, the same one napari uses.
@@ -21,8 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from desktop_app.qc._dispatch import export, njit
 from desktop_app.qc._select import finite_median
 
 PASS = np.uint8(1)
@@ -35,7 +37,7 @@ MISSING = np.uint8(9)
 _TINY = np.finfo(np.float64).tiny
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, f8, f8, b1, u1[::1]", cache=True, error_model="numpy")
 def gross_range_into(
     x: np.ndarray, fail_lo: float, fail_hi: float, sus_lo: float, sus_hi: float,
     has_suspect: bool, out: np.ndarray,
@@ -63,7 +65,7 @@ def _floor_seconds(ns: np.int64) -> float:
     return float(q)
 
 
-@njit(cache=True, error_model="numpy")
+@export("i8[::1]", returns="f8[::1]", cache=True, error_model="numpy")
 def step_seconds(t_ns: np.ndarray) -> np.ndarray:
     """Time steps of int64 nanoseconds ``t_ns`` in whole seconds, floored like NumPy's
     ``timedelta64[ns] -> [s]`` cast that ioos_qc uses (``n - 1`` values)."""
@@ -102,7 +104,7 @@ def rate_of_change_into(
         out[0] = MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8[::1], f8, f8, b1", returns="u1[::1]", cache=True, error_model="numpy")
 def rate_of_change(
     x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
 ) -> np.ndarray:
@@ -112,7 +114,7 @@ def rate_of_change(
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, b1, b1, b1, u1[::1]", cache=True, error_model="numpy")
 def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
     differential: bool, out: np.ndarray,
@@ -147,7 +149,7 @@ def spike_into(
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8, i8, f8, b1, u1[::1]", cache=True, error_model="numpy")
 def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance: float,
                    evaluate: bool, out: np.ndarray) -> None:
     """Flag x[i] SUSPECT (FAIL) when the finite values of x[i-count .. i] span less than
@@ -238,7 +240,7 @@ def _flat_windows(x: np.ndarray, suspect_count: int, fail_count: int, tolerance:
             out[i] = FAIL
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], f8, f8, i8, u1[::1]", cache=True, error_model="numpy")
 def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_count: int,
                         out: np.ndarray) -> None:
     n = x.size
@@ -263,7 +265,7 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         out[i] = f if math.isfinite(v) else MISSING
 
 
-@njit(cache=True, error_model="numpy")
+@export("f8[::1], i8[::1], f8[::1], f8[::1], u1[::1]", cache=True, error_model="numpy")
 def climatology_into(x: np.ndarray, month: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                      out: np.ndarray) -> None:
     """``month`` is 0..11 per value; outside that month's [lo, hi] is SUSPECT."""

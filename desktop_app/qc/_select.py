@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from desktop_app.qc._dispatch import njit
 
 _MAX_ROUNDS = 64
 

@@ -19,9 +19,9 @@ by :func:`desktop_app.qc._threads.in_threads`.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from desktop_app.qc import _kernels as k
+from desktop_app.qc._dispatch import export, njit
 
 # test codes of the ``codes`` array; the parameter row of each is built by the test's
 # ``fused`` entry in ``registry``
@@ -30,7 +30,9 @@ N_PARAMS = 5
 N_FLAG_VALUES = 10  # flags are 1, 2, 3, 4, 9
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
+@export("f8[:, ::1], i8[::1], i8[::1], f8[:, ::1], f8[::1], f8[::1], f8[::1], "
+        "u1[:, :, ::1], u1[:, ::1], i8[:, :, ::1], i8, i8",
+        cache=True, error_model="numpy", nogil=True)
 def per_series(values: np.ndarray, codes: np.ndarray, rows: np.ndarray, params: np.ndarray,
                steps: np.ndarray, clim_lo: np.ndarray, clim_hi: np.ndarray,
                block: np.ndarray, aggregate: np.ndarray, counts: np.ndarray,

@@ -1,4 +1,5 @@
-"""Run a GIL-releasing Numba kernel over chunks of a range in threads.
+"""Run a GIL-releasing kernel (Numba's ``nogil``, or compiled ahead of time with the GIL
+released: :mod:`._dispatch`) over chunks of a range in threads.
 
 The QC drivers are plain ``nogil`` kernels that take a ``[lo, hi)`` range of stations
 (or time blocks) as their last two arguments. Numba's ``parallel=True`` would split the

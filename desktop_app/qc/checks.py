@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from desktop_app.qc import _buddy, _kernels, neighbours
+from desktop_app.qc import _buddy, _kernels
 from desktop_app.qc._threads import in_threads
 from desktop_app.qc.neighbours import StationIndex
 
@@ -322,7 +322,7 @@ def buddy_check_prepared(
     el_o, mins_o, check_o = el[nb.order], mins[nb.order], check[nb.order]
     # threads only pay off for enough work (see neighbours.PARALLEL_MIN_STATIONS)
     big = (int(nb.indptr[-1]) + n) * v.shape[1] >= _PARALLEL_MIN_WORK
-    if v.shape[1] == 1 and big:  # one time step: stations in parallel
+    if v.shape[1] == 1 and big:  # one time step: stations in threads
         ordered_1 = np.ascontiguousarray(v[nb.order, 0])
         result[nb.order, 0] = _buddy.buddy_one_step(
             ordered_1, el_o, nb.indptr, nb.indices, mins_o, check_o, float(threshold),
@@ -342,15 +342,11 @@ def buddy_check_prepared(
 
 
 def buddy_warm_up() -> None:
-    """Compile (or load) the buddy check's kernels: the serial drivers through the public
-    function, and the parallel ones that only large inputs reach."""
+    """Compile (or load) the buddy check's kernels: the block driver through the public
+    function, and the one-step driver that only large inputs reach."""
     for steps in (1, 2):
         buddy_check([0.0, 0.0], [0.0, 0.1], [0.0, 0.0], np.ones((2, steps)), 20000.0,
                     1, 2.0, 0.0, 0.0, 1.0, 1)
-    xyz = np.zeros(2)
-    ijk = np.zeros((2, 3), np.int64)
-    neighbours._scan_parallel(xyz, xyz, xyz, np.ones(2), ijk, np.zeros(2, np.int64),
-                              np.zeros(3, np.int64), np.zeros(0, np.int32), False)
     nb_args = (np.zeros(2), np.zeros(3, np.int64), np.zeros(0, np.int32),
                np.ones(2, np.int64), np.ones(2, np.bool_), 2.0, 0.0, 0.0, 1.0, 1)
     _buddy.buddy_one_step(np.ones(2), *nb_args)

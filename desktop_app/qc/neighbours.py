@@ -1,4 +1,4 @@
-"""Station neighbour search for the buddy check: a Numba grid index on 3-D coordinates.
+"""Station neighbour search for the buddy check: a grid index on 3-D coordinates.
 
 Stations become points on a sphere of radius 6,378,137 m (titanlib's ``radius_earth``)
 and neighbours are found by straight-line (chord) distance, the distance titanlib
@@ -15,8 +15,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
 from numpy.typing import ArrayLike, NDArray
+
+from desktop_app.qc._dispatch import export, njit
+from desktop_app.qc._threads import in_threads
 
 EARTH_RADIUS_M = 6378137.0
 
@@ -29,7 +31,8 @@ def to_xyz(lats: ArrayLike, lons: ArrayLike) -> NDArray[np.float64]:
     return np.ascontiguousarray(xyz * EARTH_RADIUS_M)
 
 
-@njit(cache=True)
+@export("f8[:, ::1], f8", returns="Tuple((i8[:, ::1], i8[::1]))", cache=True,
+        error_model="numpy")
 def _cell_keys(xyz: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     n = xyz.shape[0]
     ijk = np.empty((n, 3), np.int64)
@@ -42,14 +45,14 @@ def _cell_keys(xyz: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
     return ijk, keys
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _cell_range(keys: np.ndarray, ijk: np.ndarray, i: int, di: int, dj: int,
                 dk: int) -> tuple[int, int]:
     key = ((ijk[i, 0] + di) * 2_097_152 + ijk[i, 1] + dj) * 2_097_152 + (ijk[i, 2] + dk)
     return np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: np.ndarray,
          keys: np.ndarray, i: int, out: np.ndarray, start: int, fill: bool) -> int:
     """Neighbours of station i: counted, and written from ``out[start]`` if ``fill``.
@@ -78,23 +81,15 @@ def _row(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: n
     return k
 
 
-# Parallel and serial drivers of the same rows: waking a thread pool costs milliseconds
-# on a busy machine, more than a small station set takes in one thread.
-@njit(cache=True, parallel=True)
-def _scan_parallel(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray,
-                   ijk: np.ndarray, keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                   fill: bool) -> None:
-    for i in prange(x.size):
-        k = _row(x, y, z, radius, ijk, keys, i, indices, indptr[i], fill)
-        if not fill:
-            indptr[i + 1] = k
-
-
-@njit(cache=True)
-def _scan_serial(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray,
-                 ijk: np.ndarray, keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
-                 fill: bool) -> None:
-    for i in range(x.size):
+@export("f8[::1], f8[::1], f8[::1], f8[::1], i8[:, ::1], i8[::1], i8[::1], i4[::1], b1, i8, "
+        "i8", cache=True, error_model="numpy", nogil=True)
+def _scan_rows(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray,
+               ijk: np.ndarray, keys: np.ndarray, indptr: np.ndarray, indices: np.ndarray,
+               fill: bool, i0: int, i1: int) -> None:
+    """Rows ``i0:i1``: counted into ``indptr[i + 1]``, or written from ``indptr[i]`` if
+    ``fill``; each row writes only its own entries, so threads may take disjoint ranges
+    (:func:`desktop_app.qc._threads.in_threads`)."""
+    for i in range(i0, i1):
         k = _row(x, y, z, radius, ijk, keys, i, indices, indptr[i], fill)
         if not fill:
             indptr[i + 1] = k
@@ -149,9 +144,13 @@ class StationIndex:
         r = np.ascontiguousarray(radii[order])
         ijk = np.ascontiguousarray(ijk[order])
         keys = np.ascontiguousarray(keys[order])
-        scan = _scan_parallel if n >= PARALLEL_MIN_STATIONS else _scan_serial
-        scan(x, y, z, r, ijk, keys, indptr, np.zeros(0, np.int32), False)  # count
+        # threads only pay off for many stations (waking them costs milliseconds on a
+        # busy machine, more than a small station set takes in one)
+        threads = n >= PARALLEL_MIN_STATIONS
+        in_threads(_scan_rows, n, x, y, z, r, ijk, keys, indptr, np.zeros(0, np.int32), False,
+                   threads=threads)  # count
         np.cumsum(indptr, out=indptr)
         indices = np.empty(int(indptr[-1]), np.int32)
-        scan(x, y, z, r, ijk, keys, indptr, indices, True)  # fill
+        in_threads(_scan_rows, n, x, y, z, r, ijk, keys, indptr, indices, True,
+                   threads=threads)  # fill
         return Neighbours(order.astype(np.int64), indptr, indices)

@@ -25,6 +25,7 @@ from desktop_app.core.flags import QCFlag, flag_attrs, test_flag_attrs
 from desktop_app.core.schema import validate_station_dataset
 from desktop_app.errors import CancelledError, DataFileError
 from desktop_app.qc import _stations, registry
+from desktop_app.qc._dispatch import backend
 from desktop_app.qc._threads import in_threads
 from desktop_app.qc.config import QCConfig
 from desktop_app.qc.neighbours import StationIndex
@@ -42,6 +43,8 @@ class QCReport:
     compile_seconds: float = 0.0
     first_call: bool = False
     run_seconds: float = 0.0
+    # "jit" (Numba), or the module compiled ahead of time that ran (the installer's)
+    kernels: str = field(default_factory=backend)
 
 
 def kernels_ready() -> tuple[float, bool]:

@@ -155,9 +155,11 @@ def test_bundle_holds_the_app_and_not_the_trainer(bundle):
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqxcb.so").is_file()
     assert (internal / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so").is_file()
     assert list(internal.glob("vispy/glsl/colormaps/*.glsl"))
-    assert (internal / "desktop_app" / "qc" / "_kernels.py").is_file()  # Numba's cache key
+    # the QC kernels compiled ahead of time, for any x86-64 and for x86-64-v3; no Numba
+    assert sorted(p.name.split(".")[0] for p in (internal / "desktop_app" / "qc").glob(
+        "_aot_*")) == ["_aot_baseline", "_aot_v3"]
     for absent in ("torch", "desktop_app/training", "matplotlib", "dask", "sklearn", "pytest",
-                   "PySide6/Qt/plugins/qmltooling"):
+                   "PySide6/Qt/plugins/qmltooling", "numba", "llvmlite"):
         assert not (internal / absent).exists(), absent
     assert not list(internal.rglob("libQt6WebEngine*")) and not list(internal.rglob("*Qt63D*"))
     # CPU installer trims: no MLflow (trainer only), no Qt translations, no ffmpeg copy
@@ -167,7 +169,7 @@ def test_bundle_holds_the_app_and_not_the_trainer(bundle):
     # shared libraries are stripped where that keeps them loadable (the libraries
     # auditwheel vendored into *.libs are not: strip breaks their patchelf'd segments)
     if shutil.which("readelf"):
-        for name in ("llvmlite/binding/libllvmlite.so", "libpython3.11.so.1.0"):
+        for name in ("PySide6/Qt/lib/libQt6Core.so.6", "libpython3.11.so.1.0"):
             lib = internal / name
             if lib.is_file():
                 sections = subprocess.run(["readelf", "-S", "-W", str(lib)],
@@ -237,14 +239,29 @@ def test_forecast_and_export_map_headless(bundle, tmp_path):
         np.testing.assert_array_equal(tif.read(1), field)
 
 
-def test_qc_compiles_into_the_user_cache(bundle, tmp_path):
-    stations = bundle / "_internal" / "resources" / "sample_region" / "stations.nc"
+def test_qc_flags_as_the_venv_does_without_numba(bundle, tmp_path):
+    """``microclimate qc`` in the bundle runs the kernels compiled ahead of time (the
+    bundle has no Numba to fall back on) and flags every value as the venv's JIT does;
+    nothing is compiled or cached at run time."""
+    import xarray as xr
+
+    stations = ROOT / "resources" / "sample_region" / "stations.nc"
     proc = run(bundle, ["qc", str(stations), "--out", "qc.nc"], tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "work" / "qc.nc").is_file()
-    cache = tmp_path / "mhome" / "cache" / "numba"
-    assert list(cache.rglob("*.nbi")), "Numba wrote no cache index under the user cache"
-    assert not list((bundle / "_internal" / "desktop_app").rglob("*.nbi"))
+    ref = subprocess.run([sys.executable, "-m", "desktop_app", "qc", str(stations), "--out",
+                          str(tmp_path / "venv.nc")], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "MICROCLIMATE_QC_JIT": "1",
+                                           "MICROCLIMATE_HOME": str(tmp_path / "ref")})
+    assert ref.returncode == 0, ref.stderr
+    with xr.open_dataset(tmp_path / "work" / "qc.nc", engine="netcdf4") as got, \
+            xr.open_dataset(tmp_path / "venv.nc", engine="netcdf4") as want:
+        names = sorted(str(n) for n in want.data_vars if str(n).endswith("_qc"))
+        assert "temperature_qc" in names, names
+        assert names == sorted(str(n) for n in got.data_vars if str(n).endswith("_qc"))
+        for name in names:
+            np.testing.assert_array_equal(got[name].values, want[name].values, name)
+        assert {1, 3} <= set(np.unique(got["temperature_qc"].values))  # real verdicts
+    assert not (tmp_path / "mhome" / "cache" / "numba").exists()
 
 
 def test_trainer_command_says_it_is_not_bundled(bundle, tmp_path):
@@ -360,12 +377,12 @@ def test_region_from_a_geotiff_dem_as_the_venv_does(bundle, tmp_path):
 
 # Libraries a desktop provides and the bundle never carries (see microclimate.spec), and
 # those the bundle may miss: Wayland's client libraries exist where a Wayland session
-# runs (the plugin is never loaded elsewhere), TBB is Numba's optional threading layer.
+# runs (the plugin is never loaded elsewhere).
 SYSTEM_LIBS = ("libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "libresolv.so",
                "libgcc_s.so", "libstdc++.so", "ld-linux", "libGL.so", "libGLX.so",
                "libGLdispatch.so", "libEGL.so", "libOpenGL.so", "libxcb.so", "libdrm.so",
                "libwayland-", "linux-vdso")
-MAY_BE_MISSING = ("libwayland-", "libtbb.so")
+MAY_BE_MISSING = ("libwayland-",)
 
 
 @pytest.mark.parametrize("installed", ["bundle", "bundle_with_grib"])
