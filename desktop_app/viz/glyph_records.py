@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 from desktop_app.fsutil import read_npz_cache, write_npz_cache
+from desktop_app.viz.glyphs import SavedLater
 
 MAX_CHARS = 512  # per font: its kerning table is square in this
-SAVE_DELAY_MS = 2000
 _LIBRARY = {"win32": "libfreetype.dll", "darwin": "libfreetype.dylib"}.get(
     sys.platform, "libfreetype.so")  # the name freetype-py looks for in its own folder
 _ARRAYS = ("fonts", "glyph_font", "glyph_char", "glyph_metrics", "flat",
@@ -97,7 +97,7 @@ def _field_shape(font: Any, rows: int, cols: int) -> tuple[int, int]:
     return (rows + 2 * spread) // ratio, (cols + 2 * spread) // ratio
 
 
-class GlyphRecords:
+class GlyphRecords(SavedLater):
     """The records in one file, read once; written (atomically) when glyphs were added."""
 
     def __init__(self, path: Path) -> None:
@@ -107,9 +107,8 @@ class GlyphRecords:
         self.learned = 0  # characters vispy worked out since the file was last written
         self.learned_here = 0  # ... in this process
         self.unwritable = False
+        self.dirty = False  # glyphs were learned since the file was last written
         self._fonts: dict[int, tuple[Any, str | None]] = {}  # id(TextureFont) -> identity
-        self._save_pending = False
-        self._saves_at_quit = False
         stored = read_npz_cache(path, _ARRAYS)
         if stored is not None:
             self.sets = _unpack(stored)
@@ -189,10 +188,7 @@ class GlyphRecords:
                                 float(glyph["advance"]), rows, cols, grey)
         self.learned += 1
         self.learned_here += 1
-
-    @property
-    def dirty(self) -> bool:
-        return self.learned > 0
+        self.dirty = True
 
     def save(self) -> bool:
         """Write the file if glyphs were added; False when nothing was due or the folder
@@ -203,27 +199,8 @@ class GlyphRecords:
             self.unwritable = True
             return False
         self.learned = 0
+        self.dirty = False
         return True
-
-    def save_soon(self) -> None:
-        """Write a moment after the frame that added glyphs (connect to ``drawn``)."""
-        if self.dirty and not self._save_pending and not self.unwritable:
-            from PySide6 import QtCore
-
-            self._save_pending = True
-            QtCore.QTimer.singleShot(SAVE_DELAY_MS, self._save_now)
-
-    def save_at_quit(self) -> None:
-        from PySide6 import QtCore
-
-        app = QtCore.QCoreApplication.instance()
-        if app is not None and not self._saves_at_quit:
-            app.aboutToQuit.connect(self.save)
-            self._saves_at_quit = True
-
-    def _save_now(self) -> None:
-        self._save_pending = False
-        self.save()
 
 
 def _freetype_kerning(font: dict[str, Any], a: str, b: str) -> float:

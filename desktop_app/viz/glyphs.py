@@ -65,7 +65,45 @@ def distance_field_file(folder: Path) -> Path:
     return folder / f"glyph-distance-fields-vispy-{vispy.__version__}.npz"
 
 
-class DistanceFieldCache:
+class SavedLater:
+    """A cache file written a moment after the frame that added to it and when the
+    application quits, never on the start-up's path; a subclass has ``dirty``,
+    ``unwritable`` and ``save()``."""
+
+    dirty: bool
+    unwritable: bool
+    _save_pending = False
+    _saves_at_quit = False
+
+    def save(self) -> bool:
+        raise NotImplementedError
+
+    def save_soon(self) -> None:
+        """Save a moment after the frame that added to the cache, off the start-up's
+        path (connect it to the canvas's ``drawn``)."""
+        if self.dirty and not self._save_pending and not self.unwritable:
+            from PySide6 import QtCore
+
+            self._save_pending = True
+            QtCore.QTimer.singleShot(SAVE_DELAY_MS, self._save_now)
+
+    def save_at_quit(self) -> None:
+        """Save when the application quits too (once per process): a window closed, or a
+        ``gui --screenshot`` run that ends, before the delayed save was due left the
+        cache unsaved, so every such launch worked it all out again."""
+        from PySide6 import QtCore
+
+        app = QtCore.QCoreApplication.instance()
+        if app is not None and not self._saves_at_quit:
+            app.aboutToQuit.connect(self.save)
+            self._saves_at_quit = True
+
+    def _save_now(self) -> None:
+        self._save_pending = False
+        self.save()
+
+
+class DistanceFieldCache(SavedLater):
     """vispy's CPU glyph distance fields, read from and written to one ``.npz`` file;
     where that file is missing (a first launch), read from ``seed``, the fields shipped
     with the app (``resources/glyphs``), and written to ``path`` once a glyph is added."""
@@ -75,8 +113,6 @@ class DistanceFieldCache:
         self.fields: dict[str, np.ndarray] = {}
         self.computed = 0  # fields worked out in this process (tests, benchmarks)
         self.dirty = False
-        self._save_pending = False
-        self._saves_at_quit = False
         self.unwritable = False
         # one flat array and an index: a few ms to read, however many glyphs
         stored = read_npz_cache(path, ("keys", "shapes", "flat"))
@@ -129,30 +165,6 @@ class DistanceFieldCache:
             return False
         self.dirty = False
         return True
-
-    def save_soon(self) -> None:
-        """Save a moment after the frame that added fields, off the start-up's path
-        (connect it to the canvas's ``drawn``)."""
-        if self.dirty and not self._save_pending and not self.unwritable:
-            from PySide6 import QtCore
-
-            self._save_pending = True
-            QtCore.QTimer.singleShot(SAVE_DELAY_MS, self._save_now)
-
-    def save_at_quit(self) -> None:
-        """Save when the application quits too (once per process): a window closed, or a
-        ``gui --screenshot`` run that ends, before the delayed save was due left the
-        fields unsaved, so every such launch worked them all out again."""
-        from PySide6 import QtCore
-
-        app = QtCore.QCoreApplication.instance()
-        if app is not None and not self._saves_at_quit:
-            app.aboutToQuit.connect(self.save)
-            self._saves_at_quit = True
-
-    def _save_now(self) -> None:
-        self._save_pending = False
-        self.save()
 
 
 def _unpack(keys: np.ndarray, shapes: np.ndarray, flat: np.ndarray) -> dict[str, np.ndarray]:
