@@ -25,23 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _generated_network(n: int, seed: int) -> tuple[np.ndarray, ...]:
-    """Generated (as tests/qc/test_buddy_titanlib.py): random stations in southern Norway,
-    a lapse-rate temperature field with noise and 3 % gross outliers, over ``steps``."""
-    rng = np.random.default_rng(seed)
-    lats, lons = rng.uniform(58.0, 62.0, n), rng.uniform(6.0, 12.0, n)
-    elevs = rng.uniform(0.0, 1200.0, n)
-    values = 8.0 - 0.0065 * elevs + rng.normal(0.0, 0.8, n)
-    bad = rng.choice(n, max(n // 33, 1), replace=False)
-    values[bad] += rng.normal(0.0, 7.0, bad.size)
-    return lats, lons, elevs, values
-
-
 def results() -> dict[str, np.ndarray]:
     from desktop_app.qc import checks, config, params
     from desktop_app.qc.neighbours import PARALLEL_MIN_STATIONS, StationIndex
     from desktop_app.qc.runner import run_qc
-    from tests.qc.qc_data import read_ioos_series, tmy3_station_dataset
+    from tests.qc.qc_data import generated_network, read_ioos_series, tmy3_station_dataset
 
     out: dict[str, np.ndarray] = {}
     t, x = read_ioos_series()
@@ -67,7 +55,7 @@ def results() -> dict[str, np.ndarray]:
             out[f"runner/{name}"] = flagged[name].values
 
     n = PARALLEL_MIN_STATIONS + 1000  # the threaded neighbour scan and one-step driver
-    lats, lons, elevs, values = _generated_network(n, seed=7)
+    lats, lons, elevs, values = generated_network(n, seed=7)
     nb = StationIndex(lats, lons).neighbours(np.full(n, 30000.0))
     out["neighbours/order"], out["neighbours/indptr"] = nb.order, nb.indptr
     out["neighbours/indices"] = nb.indices

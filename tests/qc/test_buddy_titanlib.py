@@ -14,6 +14,7 @@ import pytest
 from desktop_app.qc import _buddy, checks
 from desktop_app.qc._threads import in_threads
 from desktop_app.qc.neighbours import PARALLEL_MIN_STATIONS, StationIndex
+from tests.qc.qc_data import generated_network
 
 titanlib = pytest.importorskip("titanlib")  # in the dev extra; installed in CI
 
@@ -29,18 +30,6 @@ def _titan(lats: np.ndarray, lons: np.ndarray, elevs: np.ndarray, values: np.nda
     ))
 
 
-def _generated_network(n: int, seed: int) -> tuple[np.ndarray, ...]:
-    """Generated: random stations in southern Norway, a lapse-rate temperature field
-    with noise and 3 % gross outliers."""
-    rng = np.random.default_rng(seed)
-    lats, lons = rng.uniform(58.0, 62.0, n), rng.uniform(6.0, 12.0, n)
-    elevs = rng.uniform(0.0, 1200.0, n)
-    values = 8.0 - 0.0065 * elevs + rng.normal(0.0, 0.8, n)
-    bad = rng.choice(n, max(n // 33, 1), replace=False)
-    values[bad] += rng.normal(0.0, 7.0, bad.size)
-    return lats, lons, elevs, values
-
-
 @pytest.mark.parametrize(
     ("n", "radius", "num_min", "threshold", "max_elev_diff", "min_std", "iterations"),
     [
@@ -53,7 +42,7 @@ def _generated_network(n: int, seed: int) -> tuple[np.ndarray, ...]:
 def test_identical_flags_to_titanlib(n: int, radius: float, num_min: int, threshold: float,
                                      max_elev_diff: float, min_std: float,
                                      iterations: int) -> None:
-    lats, lons, elevs, values = _generated_network(n, seed=n + iterations)
+    lats, lons, elevs, values = generated_network(n, seed=n + iterations)
     want = _titan(lats, lons, elevs, values, radius, num_min, threshold, max_elev_diff,
                   -0.0065, min_std, iterations)
     got = checks.buddy_check(lats, lons, elevs, values, radius, num_min, threshold,
@@ -65,7 +54,7 @@ def test_identical_flags_to_titanlib(n: int, radius: float, num_min: int, thresh
 
 
 def test_per_station_radius_matches_titanlib() -> None:
-    lats, lons, elevs, values = _generated_network(800, seed=11)
+    lats, lons, elevs, values = generated_network(800, seed=11)
     radius = np.where(np.arange(800) % 2 == 0, 20000.0, 45000.0)
     want = _titan(lats, lons, elevs, values, radius, 3, 2.0, 250.0, -0.0065, 1.0, 2)
     got = checks.buddy_check(lats, lons, elevs, values, radius, 3, 2.0, 250.0, -0.0065, 1.0, 2)
@@ -110,7 +99,7 @@ def test_flags_of_one_iteration_count_from_the_next() -> None:
 
 
 def test_time_axis_is_many_independent_checks() -> None:
-    lats, lons, elevs, values = _generated_network(400, seed=5)
+    lats, lons, elevs, values = generated_network(400, seed=5)
     rng = np.random.default_rng(6)
     series = values[:, None] + rng.normal(0, 0.5, (400, 6))  # generated
     got = checks.buddy_check(lats, lons, elevs, series, 30000.0, 3, 2.0, 200.0, -0.0065, 1.0, 2)
@@ -121,7 +110,7 @@ def test_time_axis_is_many_independent_checks() -> None:
 
 
 def test_large_network_takes_the_parallel_paths_and_matches_titanlib() -> None:
-    lats, lons, elevs, values = _generated_network(6000, seed=60)
+    lats, lons, elevs, values = generated_network(6000, seed=60)
     index = StationIndex(lats, lons)
     assert index.size >= PARALLEL_MIN_STATIONS
     assert index.neighbours(30000.0).indptr[-1] >= 500_000  # parallel buddy kernel too
@@ -131,7 +120,7 @@ def test_large_network_takes_the_parallel_paths_and_matches_titanlib() -> None:
 
 
 def test_parallel_and_serial_time_drivers_agree() -> None:
-    lats, lons, elevs, values = _generated_network(500, seed=8)
+    lats, lons, elevs, values = generated_network(500, seed=8)
     rng = np.random.default_rng(9)
     # generated; 300 steps: more than one time block, and outliers flagged in the first
     # iteration so that the later iterations run on some steps
