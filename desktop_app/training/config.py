@@ -39,11 +39,16 @@ class DataConfig:
     test_days: list[str] = field(default_factory=list)  # held out; scored in the card
 
 
+# the hidden layers' non-linearities the trainer builds (training.model.ACTIVATIONS)
+ACTIVATIONS = ("gelu", "relu")
+
+
 @dataclass
 class ModelConfig:
     kind: str = "residual_cnn"  # one of training.model.ARCHITECTURES
     channels: int = 24
     layers: int = 4  # 3x3 convolutions; the halo (receptive radius) is this many cells
+    activation: str = "gelu"  # one of ACTIVATIONS; relu is cheaper to run on the CPU
 
 
 @dataclass
@@ -157,6 +162,9 @@ def validate(cfg: Config) -> None:
     for key, value in positive.items():
         if not value > 0:
             raise ConfigError(f"config key {key!r} must be > 0, got {value}")
+    if cfg.model.activation not in ACTIVATIONS:
+        raise ConfigError(f"config key 'model.activation' must be one of "
+                          f"{', '.join(ACTIVATIONS)}, got {cfg.model.activation!r}")
     for key in ("data", "station", "smoothness", "conservation", "range", "boundary"):
         if getattr(cfg.loss, key) < 0:
             raise ConfigError(f"config key 'loss.{key}' must be >= 0")

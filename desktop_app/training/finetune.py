@@ -1,11 +1,11 @@
 """Fine-tuning: an installed model (its ONNX and card) back into PyTorch, part of it trained.
 
 The card says how to rebuild the network (``architecture``; for cards written before it
-existed, the residual CNN's shape is read off the graph's weights), the features and
-their normalisation. The graph's initializers are loaded into the rebuilt module BY NAME
-(every parameter must be there with its shape), then PyTorch and onnxruntime are run on
-the same input: a rebuilt model that does not give the graph's answer is refused rather
-than fine-tuned. So no torch checkpoint needs to travel with a model.
+existed, the residual CNN's shape is read off the graph's weights and operators), the
+features and their normalisation. The graph's initializers are loaded into the rebuilt
+module BY NAME (every parameter must be there with its shape), then PyTorch and
+onnxruntime are run on the same input: a rebuilt model that does not give the graph's
+answer is refused rather than fine-tuned. So no torch checkpoint needs to travel with a model.
 
 Which parameters train (``[finetune]`` in the config): ``last_layers`` (the last
 ``layers`` parameterised layers, in the order the module registers them, e.g. the final
@@ -31,7 +31,7 @@ from torch import nn
 from desktop_app.errors import TrainingError
 from desktop_app.inference.card import ModelCard, check_sha256, load_card
 from desktop_app.training.config import Config, FinetuneConfig
-from desktop_app.training.model import KIND, ResidualDownscaler, build_model
+from desktop_app.training.model import DEFAULT_ACTIVATION, KIND, ResidualDownscaler, build_model
 
 PARITY_TOLERANCE = 1e-3  # physical units, as the export's own check
 _CONV = re.compile(r"^net\.(\d+)\.weight$")
@@ -57,16 +57,19 @@ def _initializers(proto: onnx.ModelProto) -> dict[str, np.ndarray]:
     return {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
 
 
-def infer_architecture(weights: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The residual CNN's shape from its convolution weights (cards without a record)."""
-    convs = sorted((int(m[1]), w.shape) for name, w in weights.items()
+def infer_architecture(proto: onnx.ModelProto) -> dict[str, Any]:
+    """The residual CNN's shape from its graph (cards without a record): the convolution
+    weights give channels and layers, the graph's operators the non-linearity."""
+    convs = sorted((int(m[1]), w.shape) for name, w in _initializers(proto).items()
                    if (m := _CONV.match(name)))
     if not convs:
         raise TrainingError("the base model's card has no 'architecture' and its graph "
                             "holds no weights of a known architecture; it cannot be "
                             "fine-tuned")
     channels = int(convs[0][1][0]) if len(convs) > 1 else 0
-    return {"kind": KIND, "channels": channels, "layers": len(convs)}
+    ops = {node.op_type for node in proto.graph.node}
+    return {"kind": KIND, "channels": channels, "layers": len(convs),
+            "activation": "relu" if "Relu" in ops else DEFAULT_ACTIVATION}
 
 
 def load_base(onnx_path: Path) -> BaseModel:
@@ -78,8 +81,9 @@ def load_base(onnx_path: Path) -> BaseModel:
     if len(card.outputs) != 1:
         raise TrainingError(f"{card.spec} predicts {len(card.outputs)} variables; only "
                             "single-output models can be fine-tuned")
-    weights = _initializers(onnx.load(str(onnx_path)))
-    arch = dict(card.raw.get("architecture") or infer_architecture(weights))
+    proto = onnx.load(str(onnx_path))
+    weights = _initializers(proto)
+    arch = dict(card.raw.get("architecture") or infer_architecture(proto))
     out = card.outputs[0]
     try:
         model = build_model(arch, [f.name for f in card.features],
@@ -154,11 +158,11 @@ def finetune_config(cfg: Config, onnx_path: Path, spec: str, stations: Path | No
                             "what 'microclimate watch export pairs.nc' writes)")
     cfg.data.features = [f.name for f in card.features]
     cfg.data.target = card.outputs[0].variable
-    weights = _initializers(onnx.load(str(onnx_path)))
-    arch = card.raw.get("architecture") or infer_architecture(weights)
+    arch = card.raw.get("architecture") or infer_architecture(onnx.load(str(onnx_path)))
     cfg.model.kind = str(arch.get("kind") or cfg.model.kind)
     cfg.model.channels = int(arch.get("channels") or cfg.model.channels)
     cfg.model.layers = int(arch.get("layers") or cfg.model.layers)
+    cfg.model.activation = str(arch.get("activation") or DEFAULT_ACTIVATION)
     if cfg.export.name == "downscaler":  # the default: keep the base's name
         cfg.export.name = card.name
     if cfg.export.version == "0.1.0":

@@ -51,7 +51,8 @@ def _tune(base_onnx: Path, folder: Path, track: Path, **kw) -> tuple:
 def test_rebuilt_model_is_the_graph(base) -> None:
     onnx_path, _, weights = base
     rebuilt = load_base(onnx_path)  # also checks PyTorch against onnxruntime
-    assert rebuilt.architecture == {"kind": "residual_cnn", "channels": 4, "layers": 3}
+    assert rebuilt.architecture == {"kind": "residual_cnn", "channels": 4, "layers": 3,
+                                    "activation": "gelu"}
     state = rebuilt.model.state_dict()
     assert all(torch.equal(state[k], weights[k]) for k, _ in rebuilt.model.named_parameters())
 
@@ -74,6 +75,53 @@ def test_a_card_that_does_not_fit_the_graph_is_refused(base, tmp_path: Path) -> 
     copy.with_suffix(".json").write_text(json.dumps(card))
     with pytest.raises(TrainingError, match="weight 'net.0.weight' is"):
         load_base(copy)
+
+
+def _relu_twin(base_onnx: Path, folder: Path, record: str | None) -> Path:
+    """The base's card on a ReLU network of the same shape (random weights), with the
+    card's architecture record saying ``record`` (None: no record, as in old cards)."""
+    import hashlib
+
+    from desktop_app.inference.card import load_card
+    from desktop_app.training.export import to_onnx
+    from desktop_app.training.model import build_model
+
+    card = json.loads(base_onnx.with_suffix(".json").read_text())
+    parsed = load_card(base_onnx.with_suffix(".json"))
+    names = [f.name for f in parsed.features]
+    out = parsed.outputs[0]
+    model = build_model({**card["architecture"], "activation": "relu"}, names,
+                        [f.mean for f in parsed.features], [f.std for f in parsed.features],
+                        out.mean, out.std, out.variable)
+    torch.manual_seed(0)
+    for p in model.net.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / base_onnx.name
+    path.write_bytes(to_onnx(model, len(names), out.variable, 17, names,
+                             "degC").SerializeToString())
+    card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if record is None:
+        del card["architecture"]
+    else:
+        card["architecture"]["activation"] = record
+    path.with_suffix(".json").write_text(json.dumps(card))
+    return path
+
+
+def test_a_relu_base_rebuilds_from_its_record_or_its_graph(base, tmp_path: Path) -> None:
+    for record in ("relu", None):
+        twin = _relu_twin(base[0], tmp_path / str(record), record)
+        rebuilt = load_base(twin)  # PyTorch against onnxruntime: the ReLUs must be there
+        assert rebuilt.architecture["activation"] == "relu"
+        assert type(rebuilt.model.net[1]) is torch.nn.ReLU
+        cfg = finetune_config(load_config(write_finetune_config(tmp_path / "cfg", base[1])),
+                              twin, "tiny-base@1.0.0", REGION / "stations.nc")
+        assert cfg.model.activation == "relu"  # the network fine-tuned is the base's
+    # a record that names the wrong non-linearity is caught by the parity check
+    wrong = _relu_twin(base[0], tmp_path / "wrong", "gelu")
+    with pytest.raises(TrainingError, match="differs from its ONNX graph"):
+        load_base(wrong)
 
 
 @pytest.mark.parametrize("trainable", ["last_layers", "biases"])
