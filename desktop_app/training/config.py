@@ -40,7 +40,7 @@ class DataConfig:
 
 
 # the hidden layers' non-linearities the trainer builds (training.model.ACTIVATIONS)
-ACTIVATIONS = ("gelu", "relu")
+ACTIVATIONS = ("gelu", "relu", "silu")
 
 
 @dataclass

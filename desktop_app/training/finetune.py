@@ -68,8 +68,10 @@ def infer_architecture(proto: onnx.ModelProto) -> dict[str, Any]:
                             "fine-tuned")
     channels = int(convs[0][1][0]) if len(convs) > 1 else 0
     ops = {node.op_type for node in proto.graph.node}
+    activation = ("relu" if "Relu" in ops else "silu" if "Sigmoid" in ops
+                  else DEFAULT_ACTIVATION)
     return {"kind": KIND, "channels": channels, "layers": len(convs),
-            "activation": "relu" if "Relu" in ops else DEFAULT_ACTIVATION}
+            "activation": activation}
 
 
 def load_base(onnx_path: Path) -> BaseModel:

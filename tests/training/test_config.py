@@ -45,7 +45,7 @@ def test_bad_values() -> None:
         parse_config({**BASE, "train": {"lr": 0.0}})
     with pytest.raises(ConfigError, match="temperature_interp"):
         parse_config({"data": {**BASE["data"], "features": ["elevation"]}})
-    with pytest.raises(ConfigError, match=r"'model\.activation' must be one of gelu, relu, "
+    with pytest.raises(ConfigError, match=r"'model\.activation' must be one of gelu, relu, silu, "
                                           r"got 'tanh'"):
         parse_config({**BASE, "model": {"activation": "tanh"}})
     assert parse_config({**BASE, "model": {"activation": "relu"}}).model.activation == "relu"

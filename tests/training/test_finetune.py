@@ -77,9 +77,10 @@ def test_a_card_that_does_not_fit_the_graph_is_refused(base, tmp_path: Path) -> 
         load_base(copy)
 
 
-def _relu_twin(base_onnx: Path, folder: Path, record: str | None) -> Path:
-    """The base's card on a ReLU network of the same shape (random weights), with the
-    card's architecture record saying ``record`` (None: no record, as in old cards)."""
+def _twin(base_onnx: Path, folder: Path, activation: str, record: str | None) -> Path:
+    """The base's card on a network of the same shape with another ``activation`` (random
+    weights), the card's architecture record saying ``record`` (None: no record, as in
+    cards written before it was kept)."""
     import hashlib
 
     from desktop_app.inference.card import load_card
@@ -90,7 +91,7 @@ def _relu_twin(base_onnx: Path, folder: Path, record: str | None) -> Path:
     parsed = load_card(base_onnx.with_suffix(".json"))
     names = [f.name for f in parsed.features]
     out = parsed.outputs[0]
-    model = build_model({**card["architecture"], "activation": "relu"}, names,
+    model = build_model({**card["architecture"], "activation": activation}, names,
                         [f.mean for f in parsed.features], [f.std for f in parsed.features],
                         out.mean, out.std, out.variable)
     torch.manual_seed(0)
@@ -109,17 +110,19 @@ def _relu_twin(base_onnx: Path, folder: Path, record: str | None) -> Path:
     return path
 
 
-def test_a_relu_base_rebuilds_from_its_record_or_its_graph(base, tmp_path: Path) -> None:
-    for record in ("relu", None):
-        twin = _relu_twin(base[0], tmp_path / str(record), record)
-        rebuilt = load_base(twin)  # PyTorch against onnxruntime: the ReLUs must be there
-        assert rebuilt.architecture["activation"] == "relu"
-        assert type(rebuilt.model.net[1]) is torch.nn.ReLU
+@pytest.mark.parametrize("activation", ["relu", "silu"])
+def test_a_base_rebuilds_with_its_activation_from_its_record_or_its_graph(
+        base, tmp_path: Path, activation: str) -> None:
+    for record in (activation, None):
+        twin = _twin(base[0], tmp_path / str(record), activation, record)
+        rebuilt = load_base(twin)  # PyTorch against onnxruntime: the activation must fit
+        assert rebuilt.architecture["activation"] == activation
+        assert type(rebuilt.model.net[1]).__name__.lower() == activation
         cfg = finetune_config(load_config(write_finetune_config(tmp_path / "cfg", base[1])),
                               twin, "tiny-base@1.0.0", REGION / "stations.nc")
-        assert cfg.model.activation == "relu"  # the network fine-tuned is the base's
+        assert cfg.model.activation == activation  # the network fine-tuned is the base's
     # a record that names the wrong non-linearity is caught by the parity check
-    wrong = _relu_twin(base[0], tmp_path / "wrong", "gelu")
+    wrong = _twin(base[0], tmp_path / "wrong", activation, "gelu")
     with pytest.raises(TrainingError, match="differs from its ONNX graph"):
         load_base(wrong)
 

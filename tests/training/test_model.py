@@ -49,7 +49,7 @@ def test_the_activation_is_built_recorded_and_rebuilt() -> None:
 
 
 def test_an_unknown_activation_names_the_key_and_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"'model\.activation'.*'tanh'.*known: gelu, relu"):
+    with pytest.raises(ConfigError, match=r"'model\.activation'.*'tanh'.*known: gelu, relu, silu"):
         model_from_config(ModelConfig(activation="tanh"), NAMES, *STATS)
     with pytest.raises(ValueError, match=r"unknown activation 'swish'"):
         build_model({"kind": "residual_cnn", "channels": 4, "layers": 2,
