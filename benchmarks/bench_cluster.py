@@ -47,7 +47,7 @@ from desktop_app.qc.config import QCConfig, VariableQC, default_tests  # noqa: E
 from desktop_app.qc.runner import kernels_ready, run_qc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = "era5-uk-downscaler@1.1.0"
+MODEL = "era5-uk-downscaler"  # the bundled version (the newest installed)
 CONFIG = QCConfig({"temperature": VariableQC(default_tests("temperature"))})
 
 

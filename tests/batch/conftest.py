@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 import xarray as xr
 
+from tests.inference.helpers import BUNDLED_SPEC
+
 pytest.importorskip("distributed", reason="batch runs need the [cluster] extra")
 
 ROOT = Path(__file__).resolve().parents[2]
 INFERENCE = ROOT / "tests" / "data" / "inference"
-MODEL = "era5-uk-downscaler@1.1.0"
+MODEL = BUNDLED_SPEC
 
 
 @pytest.fixture(scope="package")

@@ -9,6 +9,7 @@ import xarray as xr
 
 from desktop_app.cli import main
 from desktop_app.inference import runtime
+from tests.inference.helpers import BUNDLED_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "inference"
@@ -24,7 +25,7 @@ def test_forecast_sample_region_then_verify(tmp_path, capsys):
     assert main(["forecast", "--provider", "cpu", "--threads", "1", "--quiet",
                  "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
-    assert "CPU" in stdout and "era5-uk-downscaler@1.1.0" in stdout
+    assert "CPU" in stdout and BUNDLED_SPEC in stdout
     with xr.open_dataset(out) as ds:
         assert ds.attrs["model_name"] == "era5-uk-downscaler"
         assert ds.attrs["model_trained"] == "yes"
@@ -122,7 +123,7 @@ def test_models_list_info_install_use_rollback(tmp_path, capsys):
     from tests.inference.helpers import write_model
 
     assert main(["models", "list"]) == 0
-    assert "era5-uk-downscaler@1.1.0" in capsys.readouterr().out
+    assert BUNDLED_SPEC in capsys.readouterr().out
     assert main(["models", "info"]) == 0
     info = capsys.readouterr().out
     assert "check:      ok" in info and "runtime:" in info and "trained:    yes" in info
@@ -130,6 +131,6 @@ def test_models_list_info_install_use_rollback(tmp_path, capsys):
     assert main(["models", "install", str(src), "--use"]) == 0
     assert "active for temperature: toy@2.0.0" in capsys.readouterr().out
     assert main(["models", "rollback"]) == 0
-    assert "era5-uk-downscaler@1.1.0" in capsys.readouterr().out
+    assert BUNDLED_SPEC in capsys.readouterr().out
     assert main(["models", "use", "nope"]) == 1
     assert "no model 'nope'" in capsys.readouterr().err

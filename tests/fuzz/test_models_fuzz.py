@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 from desktop_app.core.variables import VARIABLES
 from tests.fuzz.cli_harness import assert_failed_cleanly, home, run_cli
+from tests.inference.helpers import BUNDLED_VERSION
 
 BUNDLED = "era5-uk-downscaler"  # the one model a fresh user folder has
 
 FAST = settings(max_examples=25, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
 
-HOSTILE = ["..", "../x", "../../etc/passwd", "x@../../y", f"{BUNDLED}@../1.1.0",
+HOSTILE = ["..", "../x", "../../etc/passwd", "x@../../y", f"{BUNDLED}@../{BUNDLED_VERSION}",
            f"{BUNDLED}@9.9.9", f"{BUNDLED}@", "@1.0", "/abs/path", "C:\\m@1", "a/b@1",
            f"{BUNDLED}/..", "CON", "nope", " ", "", "\x00", f"{BUNDLED}\x00@1"]
 
@@ -29,7 +30,7 @@ HOSTILE = ["..", "../x", "../../etc/passwd", "x@../../y", f"{BUNDLED}@../1.1.0",
 def names() -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40)).filter(
         lambda s: s.split("@")[0] != BUNDLED or s.strip() != s or "@" in s and
-        s.split("@", 1)[1] != "1.1.0")
+        s.split("@", 1)[1] != BUNDLED_VERSION)
 
 
 def _files(root: Path) -> dict[str, str]:

@@ -9,9 +9,10 @@ from desktop_app.gui import exports
 from desktop_app.paths import bundled_models_dir
 from desktop_app.viz import export
 from tests.gui.helpers import expected_rgb
+from tests.inference.helpers import BUNDLED_SPEC as BUNDLED
+from tests.inference.helpers import BUNDLED_VERSION
 
 pytestmark = pytest.mark.gui
-BUNDLED = "era5-uk-downscaler@1.1.0"
 
 
 def _run_forecast(window, qtbot):
@@ -77,12 +78,12 @@ def test_models_panel_lists_installs_uses_and_rolls_back(window, tmp_path, messa
     for ext in ("onnx", "json"):
         shutil.copy(src / f"{BUNDLED.replace('@', '-')}.{ext}", tmp_path / f"m.{ext}")
     card = json.loads((tmp_path / "m.json").read_text())
-    card.update(version="1.1.1", onnx_file="m.onnx")
+    card.update(version="99.0.0", onnx_file="m.onnx")
     (tmp_path / "m.json").write_text(json.dumps(card))
     assert panel.install(tmp_path / "m.onnx")
     assert panel.table.rowCount() == 2
     row = [panel.table.item(r, 0).text() for r in range(2)].index(
-        BUNDLED.replace("1.1.0", "1.1.1"))
+        BUNDLED.replace(BUNDLED_VERSION, "99.0.0"))
     panel.table.selectRow(row)
     assert panel.use_selected()
     assert panel.table.item(row, 4).text() == "temperature"

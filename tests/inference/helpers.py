@@ -18,8 +18,10 @@ DATA = ROOT / "tests" / "data" / "inference"
 # the lapse-rate baseline as a graph (the former bundled placeholder): a pointwise model
 # whose output must equal the baseline
 LAPSE_MODEL = DATA / "lapse-rate-baseline-1.0.0.onnx"
-BUNDLED = ROOT / "models" / "era5-uk-downscaler-1.1.0.onnx"  # trained, the default
-BUNDLED_SPEC = "era5-uk-downscaler@1.1.0"
+# the trained model that ships (the default); one version of it is bundled at a time
+(BUNDLED,) = sorted((ROOT / "models").glob("era5-uk-downscaler-*.onnx"))
+BUNDLED_VERSION = BUNDLED.stem.removeprefix("era5-uk-downscaler-")
+BUNDLED_SPEC = f"era5-uk-downscaler@{BUNDLED_VERSION}"
 
 FEATURES = [("temperature_interp", "degC", 10.0, 10.0), ("elevation_difference", "m", 0.0, 250.0)]
 
