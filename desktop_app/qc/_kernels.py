@@ -104,6 +104,58 @@ def rate_of_change_into(
         out[0] = MISSING
 
 
+# a step longer than this: |dv| * tiny < step for every finite dv (|dv| * tiny <= 4), and
+# dv / step never overflows, so numpy.ma masks only a non-finite dv
+CUTOFF_MIN_STEP = 4.0
+
+
+def rate_cutoff(threshold: float, step: float) -> float:
+    """The largest ``d`` (``-inf`` for none) with ``not (abs(d / step) > threshold)``
+    for a step longer than ``CUTOFF_MIN_STEP``: then ``abs(dv / step) > threshold`` is
+    exactly ``abs(dv) > rate_cutoff(threshold, step)``, with no division per value.
+    Exact because a correctly rounded quotient is monotone in ``d``: a binary search over
+    the bit patterns of the non-negative doubles (ordered as their values), +inf included
+    (an infinite ``dv``, which ioos_qc's masked division compares raw, as ``inf``)."""
+    if not step > CUTOFF_MIN_STEP or math.isinf(step):
+        raise ValueError(f"no rate cutoff for a step of {step} s")
+    if math.isnan(threshold):
+        return math.inf  # nothing compares greater than NaN: never flagged
+
+    def flat(bits: int) -> bool:  # not flagged at d = the double with these bits
+        d = float(np.int64(bits).view(np.float64))
+        return not (abs(d / step) > threshold)
+
+    lo, hi = 0, int(np.float64(math.inf).view(np.int64))
+    if not flat(lo):
+        return -math.inf  # even a zero change is flagged (a negative threshold)
+    if flat(hi):
+        return math.inf
+    while hi - lo > 1:  # flat(lo), not flat(hi)
+        mid = (lo + hi) // 2
+        if flat(mid):
+            lo = mid
+        else:
+            hi = mid
+    return float(np.int64(lo).view(np.float64))
+
+
+@njit(cache=True, error_model="numpy")
+def rate_of_change_cut_into(x: np.ndarray, suspect_cut: float, fail_cut: float,
+                            out: np.ndarray) -> None:
+    """:func:`rate_of_change_into` on a regular series, with the thresholds turned into
+    cutoffs of |dv| by :func:`rate_cutoff` (``fail_cut`` +inf: no fail threshold): the
+    same flags, without a division per value (the slowest part of the loop)."""
+    n = x.size
+    if n == 0:
+        return
+    out[0] = PASS if math.isfinite(x[0]) else MISSING
+    for i in range(1, n):  # selects, not branches: the loop vectorises
+        d = abs(x[i] - x[i - 1])
+        f = SUSPECT if d > suspect_cut else PASS
+        f = FAIL if d > fail_cut else f
+        out[i] = f if math.isfinite(x[i]) else MISSING
+
+
 @export("f8[::1], i8[::1], f8, f8, b1", returns="u1[::1]", cache=True, error_model="numpy")
 def rate_of_change(
     x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool

@@ -18,6 +18,8 @@ by :func:`desktop_app.qc._threads.in_threads`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from desktop_app.qc import _kernels as k
@@ -53,7 +55,10 @@ def per_series(values: np.ndarray, codes: np.ndarray, rows: np.ndarray, params: 
             if c == GROSS_RANGE:
                 k.gross_range_into(x, p[0], p[1], p[2], p[3], p[4] != 0.0, o)
             elif c == RATE_OF_CHANGE:
-                k.rate_of_change_into(x, steps, p[0], p[1], p[2] != 0.0, o)
+                if math.isnan(p[3]):
+                    k.rate_of_change_into(x, steps, p[0], p[1], p[2] != 0.0, o)
+                else:  # a regular time axis: the thresholds as cutoffs of |dv|
+                    k.rate_of_change_cut_into(x, p[3], p[4], o)
             elif c == SPIKE:
                 k.spike_into(x, p[0], p[1], p[2] != 0.0, p[3] != 0.0, p[4] != 0.0, o)
             elif c == FLAT_LINE:

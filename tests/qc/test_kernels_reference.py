@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.testing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -259,3 +260,43 @@ def test_finite_median_equals_numpy_on_short_series() -> None:
         good = x[np.isfinite(x)]
         med, count = finite_median(x, 0.0, False, np.empty(x.size))
         assert count == good.size and med == np.median(good)
+
+
+@SETTINGS
+@given(x=series, step=st.sampled_from([4.0000001, 5.0, 60.0, 3600.0, 86400.0, 1e300]),
+       thr=st.one_of(st.floats(-1, 30), st.sampled_from(
+           [0.0, -0.0, 5e-324, 1e-310, 1e300, 1.7e308, np.inf, -np.inf, np.nan])),
+       fail=st.one_of(st.none(), st.floats(0, 60), st.sampled_from([np.inf, np.nan])),
+       at_cut=st.lists(st.integers(0, 59), max_size=8))
+def test_rate_of_change_cutoffs_equal_the_division(
+    x: np.ndarray, step: float, thr: float, fail: float | None, at_cut: list[int]
+) -> None:
+    """On a regular axis the runner compares |dv| with cutoffs instead of dividing by the
+    step: the same flags for every threshold, with changes placed exactly at, just below
+    and just above the cutoffs, huge, tiny and infinite values."""
+    cut_s = _kernels.rate_cutoff(thr, step)
+    cut_f = np.inf if fail is None else _kernels.rate_cutoff(fail, step)
+    x = x.copy()
+    with np.errstate(over="ignore"):  # (a cutoff next to the largest double)
+        for j, i in enumerate(at_cut):
+            cut = cut_s if j % 2 else cut_f
+            if 0 < i < x.size and np.isfinite(x[i - 1]) and np.isfinite(cut):
+                near = [cut, np.nextafter(cut, np.inf), np.nextafter(cut, -np.inf)]
+                x[i] = x[i - 1] + near[j % 3]
+    want = np.empty(x.size, np.uint8)
+    _kernels.rate_of_change_into(x, np.full(max(x.size - 1, 0), step), thr,
+                                 0.0 if fail is None else fail, fail is not None, want)
+    got = np.empty(x.size, np.uint8)
+    _kernels.rate_of_change_cut_into(x, cut_s, cut_f, got)
+    npt.assert_array_equal(got, want)
+
+
+def test_rate_cutoff_only_for_long_steps() -> None:
+    for step in (4.0, 1.0, 0.0, -3600.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="no rate cutoff"):
+            _kernels.rate_cutoff(1.0, step)
+    assert _kernels.rate_cutoff(np.nan, 60.0) == np.inf
+    assert _kernels.rate_cutoff(-1.0, 60.0) == -np.inf
+    assert _kernels.rate_cutoff(np.inf, 60.0) == np.inf
+    cut = _kernels.rate_cutoff(0.5, 3600.0)
+    assert cut / 3600.0 <= 0.5 < np.nextafter(cut, np.inf) / 3600.0
