@@ -166,36 +166,47 @@ def rate_of_change(
     return out
 
 
+# |a + c| * tiny < 2 exactly when |a + c| < 2**1023 (tiny is 2**-1022: the product is
+# exact wherever it could reach 2), false for NaN and +-inf
+_HALF_MAX = 2.0 ** 1023
+
+
 @export("f8[::1], f8, f8, b1, b1, b1, u1[::1]", cache=True, error_model="numpy")
 def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
     differential: bool, out: np.ndarray,
 ) -> None:
-    # selects, not branches: the loop body has no jumps, so it vectorises
+    # selects, not branches: the loop bodies have no jumps, so they vectorise
     n = x.size
-    for i in range(1, n - 1):
-        a = x[i - 1]
-        b = x[i]
-        c = x[i + 1]
-        # a missing neighbour: the reference is masked, the value not evaluated
-        ok = math.isfinite(a) & math.isfinite(b) & math.isfinite(c)
-        if differential:
+    if not differential:
+        for i in range(1, n - 1):
+            b = x[i]
+            total = x[i - 1] + x[i + 1]
+            # ioos_qc masks the reference where a neighbour is missing (then the sum is
+            # not finite) and, by numpy.ma's safe division, where |a + c| * tiny >= 2
+            # (|a + c| of about 9e307 and more): not evaluated. ``total / 2`` exactly.
+            diff = abs(b - total * 0.5)
+            ok = (abs(total) < _HALF_MAX) & (diff < math.inf)
+            f = SUSPECT if use_suspect & (diff > suspect) else PASS
+            f = FAIL if use_fail & (diff > fail) else f
+            f = f if ok else NOT_EVALUATED
+            out[i] = f if math.isfinite(b) else MISSING
+    else:
+        for i in range(1, n - 1):
+            a = x[i - 1]
+            b = x[i]
+            c = x[i + 1]
+            # a missing neighbour: the reference is masked, the value not evaluated
+            ok = math.isfinite(a) & math.isfinite(b) & math.isfinite(c)
             d1 = b - a
             d2 = c - b
             diff = min(abs(d1), abs(d2))
             diff = 0.0 if d1 * d2 >= 0 else diff  # both steps the same way: not a spike
-        else:
-            total = a + c
-            ref = total / 2
-            # numpy.ma's safe division also masks when |a + c| * tiny >= 2 (|a + c| of
-            # about 9e307 and more): ioos_qc then has no reference value
-            ok = ok & math.isfinite(ref) & (abs(total) * _TINY < 2.0)
-            diff = abs(b - ref)
-        ok = ok & math.isfinite(diff)
-        f = SUSPECT if use_suspect & (diff > suspect) else PASS
-        f = FAIL if use_fail & (diff > fail) else f
-        f = f if ok else NOT_EVALUATED
-        out[i] = f if math.isfinite(b) else MISSING
+            ok = ok & math.isfinite(diff)
+            f = SUSPECT if use_suspect & (diff > suspect) else PASS
+            f = FAIL if use_fail & (diff > fail) else f
+            f = f if ok else NOT_EVALUATED
+            out[i] = f if math.isfinite(b) else MISSING
     for i in (0, n - 1):  # the ends have one neighbour only
         if i >= 0:
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING

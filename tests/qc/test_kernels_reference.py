@@ -300,3 +300,23 @@ def test_rate_cutoff_only_for_long_steps() -> None:
     assert _kernels.rate_cutoff(np.inf, 60.0) == np.inf
     cut = _kernels.rate_cutoff(0.5, 3600.0)
     assert cut / 3600.0 <= 0.5 < np.nextafter(cut, np.inf) / 3600.0
+
+
+huge = st.sampled_from([1.7e308, -1.7e308, 9e307, -9e307, 2.0 ** 1023, -(2.0 ** 1023),
+                        np.nextafter(2.0 ** 1023, 0), 4.5e307, 5e-324, np.nan, np.inf])
+extreme_series = st.lists(st.one_of(element, huge), min_size=1, max_size=60).map(
+    lambda a: np.asarray(a, dtype=np.float64))
+
+
+@SETTINGS
+@given(x=extreme_series, s=st.sampled_from([0.0, 1.0, 4.0, 1e308, np.inf]),
+       f=st.sampled_from([0.0, 8.0, 1e308, np.inf]), use_s=st.booleans(),
+       use_f=st.booleans(), differential=st.booleans())
+def test_spike_near_the_largest_doubles(x: np.ndarray, s: float, f: float, use_s: bool,
+                                        use_f: bool, differential: bool) -> None:
+    """Sums of neighbours at and around 2**1023, where ioos_qc's masked division stops
+    giving a reference value, and differences that overflow."""
+    args = (s, f, use_s, use_f, differential)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = reference.spike(x, *args)
+    npt.assert_array_equal(_kernels.spike(x, *args), want)
