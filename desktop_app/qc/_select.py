@@ -107,9 +107,9 @@ def finite_median(x: np.ndarray, center: float, deviations: bool,
                 for i in range(n):
                     xi = x[i]
                     v = abs(xi - center) if deviations else xi
-                    count += np.int64(math.isfinite(xi))
+                    count += math.isfinite(xi)
                     # NaN compares false everywhere; -inf (never a deviation) is below
-                    below += np.int64((v < lo) & (xi != -np.inf))
+                    below += (v < lo) & (xi != -np.inf)
                 inside = 0
                 for i in range(n):
                     xi = x[i]
