@@ -240,15 +240,19 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
     if reach == 0:  # a one-value window is flat: every stretch needs the scan, in one go
         _flat_windows(x, suspect_count, fail_count, tolerance, 0, n, out)
         return
-    seg = 0  # the last step that breaks every window holding it, or the series' start
+    # the steps first, in a loop that vectorises; then the (serial) walk over them
+    big = np.empty(n, np.uint8)
     for j in range(1, n):
         a = x[j - 1]
         b = x[j]
         # the same float expression as the scan's restart (false for a NaN tolerance)
-        big = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
-        if big & (j - seg > reach):
+        big[j] = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
+    seg = 0  # the last step that breaks every window holding it, or the series' start
+    for j in range(1, n):
+        step = big[j] != 0
+        if step & (j - seg > reach):
             _flat_windows(x, suspect_count, fail_count, tolerance, seg, j, out)
-        seg = j if big else seg
+        seg = j if step else seg
     if n - seg > reach:
         _flat_windows(x, suspect_count, fail_count, tolerance, seg, n, out)
 
