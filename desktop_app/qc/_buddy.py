@@ -142,27 +142,33 @@ def _block(
         _first_iteration(values, order, t0, nt, indptr, indices, adj, use_adj, num_min,
                          candidates, threshold, min_std, state)
     if num_iterations > 1:
-        any_flag = np.zeros(nt, np.bool_)
+        # the stations the first iteration flagged, per step (a CSR over the steps): the
+        # later iterations only look at those steps, and there only at their neighbours
+        starts = np.zeros(nt + 1, np.int64)
         for c in candidates:
             st = state[c]
             for t in range(nt):
-                any_flag[t] |= st[t] >= 2
-        vals = np.empty(ns, np.float64)
-        flagged = np.empty(ns, np.bool_)
-        evaluated = np.empty(ns, np.bool_)
-        newly = np.empty(ns, np.bool_)
-        dirty = np.empty(ns, np.bool_)
+                starts[t + 1] += st[t] >= 2
         for t in range(nt):
-            if any_flag[t]:
-                for p in range(ns):
-                    vals[p] = values[order[p], t0 + t]
-                    evaluated[p] = (state[p, t] & 1) != 0
-                    newly[p] = state[p, t] >= 2
-                _later_iterations(vals, indptr, indices, adj, use_adj, rev_indptr,
-                                  rev_indices, num_min, candidates, threshold, min_std,
-                                  num_iterations, flagged, evaluated, newly, dirty)
-                for p in range(ns):
-                    state[p, t] = (1 if evaluated[p] else 0) | (2 if flagged[p] else 0)
+            starts[t + 1] += starts[t]
+        first = np.empty(starts[nt], np.int64)
+        fill = starts[:nt].copy()
+        for c in candidates:
+            st = state[c]
+            for t in range(nt):
+                if st[t] >= 2:  # rare: a predictable branch
+                    first[fill[t]] = c
+                    fill[t] += 1
+        vals = np.empty(ns, np.float64)
+        flagged = np.zeros(ns, np.bool_)
+        mark = np.zeros(ns, np.bool_)
+        lists = np.empty((4, ns), np.int64)
+        for t in range(nt):
+            if starts[t + 1] > starts[t]:
+                _later_iterations(values, order, t0, t, first[starts[t]:starts[t + 1]],
+                                  indptr, indices, adj, use_adj, rev_indptr, rev_indices,
+                                  num_min, check, threshold, min_std, num_iterations, state,
+                                  vals, flagged, mark, lists)
     for p in range(ns):
         row = values[order[p], t0:t1]
         dst = out[order[p], t0:t1]
@@ -175,41 +181,72 @@ def _block(
 
 @njit(cache=True, error_model="numpy")
 def _later_iterations(
-    vals: np.ndarray, indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray,
-    use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
-    candidates: np.ndarray, threshold: float, min_std: float, num_iterations: int,
-    flagged: np.ndarray, evaluated: np.ndarray, newly: np.ndarray, dirty: np.ndarray,
+    values: np.ndarray, order: np.ndarray, t0: int, t: int, first: np.ndarray,
+    indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray, use_adj: bool,
+    rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
+    check: np.ndarray, threshold: float, min_std: float, num_iterations: int,
+    state: np.ndarray, vals: np.ndarray, flagged: np.ndarray, mark: np.ndarray,
+    lists: np.ndarray,
 ) -> None:
-    """Iterations 2.. of one time step, as titanlib iterates, after a first iteration whose
-    new flags are in ``newly`` (and verdicts in ``evaluated``): ``flagged`` ends as the
-    step's flags."""
-    ns = vals.size
-    flagged[:] = False
+    """Iterations 2.. of step ``t`` of a block, as titanlib iterates, after a first
+    iteration that flagged the stations ``first``; ``state[:, t]`` gains the later
+    verdicts (bit 0) and flags (bit 1). Only the candidates next to a new flag can change,
+    so only they are evaluated again (each reads the flags of the iterations before, so
+    the order among them does not matter), and only the values they need are read.
+    ``vals``/``flagged``/``mark``: scratch of one per station, ``flagged`` and ``mark``
+    all False (and left so); ``lists``: four lists of up to one per station."""
+    col = t0 + t
+    newly = lists[0]
+    fresh = lists[1]
+    dirty = lists[2]
+    done = lists[3]  # every station flagged so far
+    nn = first.size
+    newly[:nn] = first
+    nd = 0
     for _ in range(1, num_iterations):
-        dirty[:] = False
-        any_new = False
-        for j in range(ns):
-            if newly[j]:
-                any_new = True
-                flagged[j] = True
-                for k in range(rev_indptr[j], rev_indptr[j + 1]):
-                    dirty[rev_indices[k]] = True
-        if not any_new:
-            return
-        newly[:] = False
-        for i in candidates:
-            if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
+        if nn == 0:
+            break
+        near = 0
+        for q in range(nn):
+            j = newly[q]
+            flagged[j] = True
+            done[nd] = j
+            nd += 1
+            for k in range(rev_indptr[j], rev_indptr[j + 1]):
+                i = rev_indices[k]
+                if not mark[i]:
+                    mark[i] = True
+                    dirty[near] = i
+                    near += 1
+        nf = 0
+        for q in range(near):
+            i = dirty[q]
+            mark[i] = False
+            if not check[i] or flagged[i]:
                 continue
+            vi = values[order[i], col]
+            if not math.isfinite(vi):
+                continue
+            vals[i] = vi
+            for k in range(indptr[i], indptr[i + 1]):
+                vals[indices[k]] = values[order[indices[k]], col]
             # pruned lists: the elevation test is done, ``adj`` holds the adjustments
             r = _station(vals, i, flagged, indptr, indices, adj, use_adj, adj, 0.0, 0.0,
                          num_min[i], threshold, min_std)
             if r >= 0:
-                evaluated[i] = True
+                state[i, t] |= 1
                 if r == 1:
-                    newly[i] = True
-    for j in range(ns):
-        if newly[j]:
-            flagged[j] = True
+                    fresh[nf] = i
+                    nf += 1
+        newly, fresh = fresh, newly
+        nn = nf
+    for q in range(nn):  # the last iteration's flags
+        done[nd] = newly[q]
+        nd += 1
+    for q in range(nd):
+        j = done[q]
+        state[j, t] |= 2
+        flagged[j] = False
 
 
 BLOCK_STEPS = 256  # time steps per block: its rows of all stations stay in cache
