@@ -247,6 +247,9 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
         b = x[j]
         # the same float expression as the scan's restart (false for a NaN tolerance)
         big[j] = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
+    big[0] = 1  # (not a step: only keeps the windows below from starting quiet there)
+    if not _quiet_run(big, reach):
+        return  # no stretch between two such steps is longer than ``reach``: none flat
     seg = 0  # the last step that breaks every window holding it, or the series' start
     for j in range(1, n):
         step = big[j] != 0
@@ -255,6 +258,32 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
         seg = j if step else seg
     if n - seg > reach:
         _flat_windows(x, suspect_count, fail_count, tolerance, seg, n, out)
+
+
+_QUIET_TEST_MAX = 32  # reach up to which the test below costs less than the walk
+
+
+@njit(cache=True, error_model="numpy")
+def _quiet_run(big: np.ndarray, reach: int) -> bool:
+    """Whether ``reach`` (>= 1) neighbouring entries of ``big[1:]`` may all be zero:
+    the test for a stretch the serial walk of :func:`flat_line_into` would scan, as an OR
+    of ``reach`` shifted copies and a minimum, loops that vectorise (several times faster
+    than the walk on noisy data, where there is no such stretch). For a longer reach
+    it answers True without looking (the walk then decides)."""
+    if reach > _QUIET_TEST_MAX:
+        return True
+    m = big.size - reach  # windows big[j:j + reach] for j = 1 .. m
+    if m < 1:
+        return False
+    acc = big[1:m + 1].copy()
+    for s in range(1, reach):
+        src = big[1 + s:m + 1 + s]
+        for j in range(m):
+            acc[j] |= src[j]
+    low = np.uint8(1)
+    for j in range(m):
+        low = min(low, acc[j])
+    return low == 0
 
 
 @njit(cache=True, error_model="numpy")

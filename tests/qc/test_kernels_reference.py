@@ -320,3 +320,18 @@ def test_spike_near_the_largest_doubles(x: np.ndarray, s: float, f: float, use_s
     with np.errstate(over="ignore", invalid="ignore"):
         want = reference.spike(x, *args)
     npt.assert_array_equal(_kernels.spike(x, *args), want)
+
+
+@SETTINGS
+@given(noise=st.lists(st.sampled_from([0.0, 0.0, 0.3, 1.0, np.nan]), min_size=0, max_size=400),
+       flat=st.lists(st.tuples(st.integers(0, 399), st.integers(1, 60)), max_size=4),
+       s=st.integers(1, 45), f=st.integers(1, 50))
+def test_flat_line_long_windows(noise: list[float], flat: list[tuple[int, int]], s: int,
+                                f: int) -> None:
+    """Windows on both sides of the reach up to which flat_line_into tests for a quiet
+    stretch before its walk, on long series with and without flat stretches."""
+    x = np.cumsum(np.nan_to_num(noise)) + np.where(np.isnan(noise), np.nan, 0.0)
+    for start, length in flat:
+        x[start:start + length] = 1.0
+    npt.assert_array_equal(_kernels.flat_line(x, s, f, 0.05, True),
+                           reference.flat_line(x, s, f, 0.05, True))
