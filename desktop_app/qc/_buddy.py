@@ -74,11 +74,12 @@ def _station(
 def _first_iteration(
     values: np.ndarray, order: np.ndarray, t0: int, nt: int, indptr: np.ndarray,
     indices: np.ndarray, adj: np.ndarray, use_adj: bool, num_min: np.ndarray,
-    candidates: np.ndarray, threshold: float, min_std: float, state: np.ndarray,
+    candidates: np.ndarray, threshold: float, min_std: float, out: np.ndarray,
 ) -> None:
     """The first iteration of time steps ``t0:t0+nt`` for every candidate station at once,
     vectorised over time: nothing is flagged yet, so each (station, step) depends only on
-    the values. ``state[p, t]`` gets bit 0 = evaluated, bit 1 = flagged. The sums run over
+    the values. Each candidate's flags go straight into its row of ``out`` (the later
+    iterations only patch the few that change). The sums run over
     the buddies in list order with the same float operations as :func:`_station`
     (adding 0.0 for a missing buddy leaves a sum that starts at +0.0 unchanged), so the
     verdicts are bit for bit the per-step ones."""
@@ -109,7 +110,7 @@ def _first_iteration(
                     tot2[t] += v * v if ok else 0.0
         own = values[order[p], t0:t0 + nt]
         need = float(num_min[p])
-        st = state[p]
+        dst = out[order[p], t0:t0 + nt]
         for t in range(nt):
             n = cnt[t]
             mean = tot[t] / n
@@ -118,7 +119,8 @@ def _first_iteration(
             vi = own[t]
             ev = math.isfinite(vi) and n >= need
             bad = ev and abs(vi - mean) / std > threshold
-            st[t] = (1 if ev else 0) | (2 if bad else 0)
+            f = SUSPECT if bad else (PASS if ev else NOT_EVALUATED)
+            dst[t] = f if math.isfinite(vi) else MISSING
 
 
 @njit(cache=True, error_model="numpy")
@@ -136,27 +138,33 @@ def _block(
     flag can change). The flags go straight into the rows of ``out``."""
     ns = order.size
     nt = t1 - t0
-    state = np.zeros((ns, nt), np.uint8)
     candidates = np.flatnonzero(check)
+    for p in range(ns):  # the stations never evaluated (all of them without iterations)
+        if check[p] and num_iterations > 0:
+            continue
+        row = values[order[p], t0:t1]
+        dst = out[order[p], t0:t1]
+        for t in range(nt):
+            dst[t] = NOT_EVALUATED if math.isfinite(row[t]) else MISSING
     if num_iterations > 0:
         _first_iteration(values, order, t0, nt, indptr, indices, adj, use_adj, num_min,
-                         candidates, threshold, min_std, state)
+                         candidates, threshold, min_std, out)
     if num_iterations > 1:
         # the stations the first iteration flagged, per step (a CSR over the steps): the
         # later iterations only look at those steps, and there only at their neighbours
         starts = np.zeros(nt + 1, np.int64)
         for c in candidates:
-            st = state[c]
+            st = out[order[c], t0:t1]
             for t in range(nt):
-                starts[t + 1] += st[t] >= 2
+                starts[t + 1] += st[t] == SUSPECT
         for t in range(nt):
             starts[t + 1] += starts[t]
         first = np.empty(starts[nt], np.int64)
         fill = starts[:nt].copy()
         for c in candidates:
-            st = state[c]
+            st = out[order[c], t0:t1]
             for t in range(nt):
-                if st[t] >= 2:  # rare: a predictable branch
+                if st[t] == SUSPECT:  # rare: a predictable branch
                     first[fill[t]] = c
                     fill[t] += 1
         vals = np.empty(ns, np.float64)
@@ -167,16 +175,8 @@ def _block(
             if starts[t + 1] > starts[t]:
                 _later_iterations(values, order, t0, t, first[starts[t]:starts[t + 1]],
                                   indptr, indices, adj, use_adj, rev_indptr, rev_indices,
-                                  num_min, check, threshold, min_std, num_iterations, state,
+                                  num_min, check, threshold, min_std, num_iterations, out,
                                   vals, flagged, mark, lists)
-    for p in range(ns):
-        row = values[order[p], t0:t1]
-        dst = out[order[p], t0:t1]
-        st = state[p]
-        for t in range(nt):
-            s = st[t]
-            f = SUSPECT if s >= 2 else (PASS if s == 1 else NOT_EVALUATED)
-            dst[t] = f if math.isfinite(row[t]) else MISSING
 
 
 @njit(cache=True, error_model="numpy")
@@ -185,14 +185,15 @@ def _later_iterations(
     indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray, use_adj: bool,
     rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
     check: np.ndarray, threshold: float, min_std: float, num_iterations: int,
-    state: np.ndarray, vals: np.ndarray, flagged: np.ndarray, mark: np.ndarray,
+    out: np.ndarray, vals: np.ndarray, flagged: np.ndarray, mark: np.ndarray,
     lists: np.ndarray,
 ) -> None:
     """Iterations 2.. of step ``t`` of a block, as titanlib iterates, after a first
-    iteration that flagged the stations ``first``; ``state[:, t]`` gains the later
-    verdicts (bit 0) and flags (bit 1). Only the candidates next to a new flag can change,
-    so only they are evaluated again (each reads the flags of the iterations before, so
-    the order among them does not matter), and only the values they need are read.
+    iteration that flagged the stations ``first``; their column ``t0 + t`` of ``out``
+    gains the later verdicts (not evaluated -> pass) and flags (suspect). Only the
+    candidates next to a new flag can change, so only they are evaluated again (each
+    reads the flags of the iterations before, so the order among them does not matter),
+    and only the values they need are read.
     ``vals``/``flagged``/``mark``: scratch of one per station, ``flagged`` and ``mark``
     all False (and left so); ``lists``: four lists of up to one per station."""
     col = t0 + t
@@ -234,7 +235,8 @@ def _later_iterations(
             r = _station(vals, i, flagged, indptr, indices, adj, use_adj, adj, 0.0, 0.0,
                          num_min[i], threshold, min_std)
             if r >= 0:
-                state[i, t] |= 1
+                if out[order[i], col] == NOT_EVALUATED:
+                    out[order[i], col] = PASS
                 if r == 1:
                     fresh[nf] = i
                     nf += 1
@@ -245,7 +247,7 @@ def _later_iterations(
         nd += 1
     for q in range(nd):
         j = done[q]
-        state[j, t] |= 2
+        out[order[j], col] = SUSPECT
         flagged[j] = False
 
 
