@@ -353,12 +353,45 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         for i in range(n):
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
         return
-    for i in range(n):  # selects, not branches: the loop vectorises
+    sus_cut = _z_cutoff(suspect_z, scale)
+    fail_cut = _z_cutoff(fail_z, scale)
+    if math.isnan(sus_cut) or math.isnan(fail_cut):
+        for i in range(n):  # selects, not branches: the loop vectorises
+            v = x[i]
+            z = abs(v - med) / scale
+            f = SUSPECT if z > suspect_z else PASS
+            f = FAIL if z > fail_z else f
+            out[i] = f if math.isfinite(v) else MISSING
+        return
+    for i in range(n):  # the same flags, without a division per value
         v = x[i]
-        z = abs(v - med) / scale
-        f = SUSPECT if z > suspect_z else PASS
-        f = FAIL if z > fail_z else f
+        d = abs(v - med)
+        f = SUSPECT if d > sus_cut else PASS
+        f = FAIL if d > fail_cut else f
         out[i] = f if math.isfinite(v) else MISSING
+
+
+@njit(cache=True, error_model="numpy")
+def _z_cutoff(z: float, scale: float) -> float:
+    """The largest ``d`` with ``not (d / scale > z)``, so that ``d / scale > z`` is
+    exactly ``d > cutoff`` (the quotient is correctly rounded, so monotone in ``d``),
+    found from ``z * scale`` in a few steps of one ulp; NaN (divide instead) for a
+    ``z`` or ``scale`` outside (0, inf) or when a few steps do not find it."""
+    if not (0.0 < z < math.inf and 0.0 < scale < math.inf):
+        return math.nan
+    c = z * scale
+    for _ in range(8):
+        if not (c / scale > z):
+            break
+        c = np.nextafter(c, 0.0)
+    else:
+        return math.nan
+    for _ in range(8):
+        up = np.nextafter(c, math.inf)
+        if up / scale > z:
+            return c
+        c = up
+    return math.nan
 
 
 @export("f8[::1], i8[::1], f8[::1], f8[::1], u1[::1]", cache=True, error_model="numpy")

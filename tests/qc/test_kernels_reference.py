@@ -335,3 +335,17 @@ def test_flat_line_long_windows(noise: list[float], flat: list[tuple[int, int]],
         x[start:start + length] = 1.0
     npt.assert_array_equal(_kernels.flat_line(x, s, f, 0.05, True),
                            reference.flat_line(x, s, f, 0.05, True))
+
+
+@SETTINGS
+@given(z=st.one_of(st.floats(0, 1e308, exclude_min=True), st.sampled_from([4.0, 6.0, 5e-324])),
+       scale=st.one_of(st.floats(0, 1e308, exclude_min=True),
+                       st.sampled_from([5e-324, 1e-310, 1.4826, 1.7e308])))
+def test_robust_outlier_cutoff_is_the_last_unflagged_deviation(z: float, scale: float) -> None:
+    """The robust-outlier flags compare |v - median| with this cutoff instead of dividing
+    by the scale: exact where it is found (NaN: the kernel divides)."""
+    cut = _kernels._z_cutoff(z, scale)
+    if not np.isnan(cut):
+        assert not cut / scale > z
+        with np.errstate(over="ignore"):
+            assert np.nextafter(cut, np.inf) / scale > z
