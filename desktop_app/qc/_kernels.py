@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop_app.qc._cutoffs import z_cutoff
 from desktop_app.qc._dispatch import export, njit
 from desktop_app.qc._select import finite_median
 
@@ -104,47 +105,13 @@ def rate_of_change_into(
         out[0] = MISSING
 
 
-# a step longer than this: |dv| * tiny < step for every finite dv (|dv| * tiny <= 4), and
-# dv / step never overflows, so numpy.ma masks only a non-finite dv
-CUTOFF_MIN_STEP = 4.0
-
-
-def rate_cutoff(threshold: float, step: float) -> float:
-    """The largest ``d`` (``-inf`` for none) with ``not (abs(d / step) > threshold)``
-    for a step longer than ``CUTOFF_MIN_STEP``: then ``abs(dv / step) > threshold`` is
-    exactly ``abs(dv) > rate_cutoff(threshold, step)``, with no division per value.
-    Exact because a correctly rounded quotient is monotone in ``d``: a binary search over
-    the bit patterns of the non-negative doubles (ordered as their values), +inf included
-    (an infinite ``dv``, which ioos_qc's masked division compares raw, as ``inf``)."""
-    if not step > CUTOFF_MIN_STEP or math.isinf(step):
-        raise ValueError(f"no rate cutoff for a step of {step} s")
-    if math.isnan(threshold):
-        return math.inf  # nothing compares greater than NaN: never flagged
-
-    def flat(bits: int) -> bool:  # not flagged at d = the double with these bits
-        d = float(np.int64(bits).view(np.float64))
-        return not (abs(d / step) > threshold)
-
-    lo, hi = 0, int(np.float64(math.inf).view(np.int64))
-    if not flat(lo):
-        return -math.inf  # even a zero change is flagged (a negative threshold)
-    if flat(hi):
-        return math.inf
-    while hi - lo > 1:  # flat(lo), not flat(hi)
-        mid = (lo + hi) // 2
-        if flat(mid):
-            lo = mid
-        else:
-            hi = mid
-    return float(np.int64(lo).view(np.float64))
-
-
 @njit(cache=True, error_model="numpy")
 def rate_of_change_cut_into(x: np.ndarray, suspect_cut: float, fail_cut: float,
                             out: np.ndarray) -> None:
     """:func:`rate_of_change_into` on a regular series, with the thresholds turned into
-    cutoffs of |dv| by :func:`rate_cutoff` (``fail_cut`` +inf: no fail threshold): the
-    same flags, without a division per value (the slowest part of the loop)."""
+    cutoffs of |dv| by :func:`._cutoffs.rate_cutoff` (``fail_cut`` +inf: no fail
+    threshold): the same flags, without a division per value (the slowest part of the
+    loop)."""
     n = x.size
     if n == 0:
         return
@@ -353,8 +320,8 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         for i in range(n):
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
         return
-    sus_cut = _z_cutoff(suspect_z, scale)
-    fail_cut = _z_cutoff(fail_z, scale)
+    sus_cut = z_cutoff(suspect_z, scale)
+    fail_cut = z_cutoff(fail_z, scale)
     if math.isnan(sus_cut) or math.isnan(fail_cut):
         for i in range(n):  # selects, not branches: the loop vectorises
             v = x[i]
@@ -369,29 +336,6 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         f = SUSPECT if d > sus_cut else PASS
         f = FAIL if d > fail_cut else f
         out[i] = f if math.isfinite(v) else MISSING
-
-
-@njit(cache=True, error_model="numpy")
-def _z_cutoff(z: float, scale: float) -> float:
-    """The largest ``d`` with ``not (d / scale > z)``, so that ``d / scale > z`` is
-    exactly ``d > cutoff`` (the quotient is correctly rounded, so monotone in ``d``),
-    found from ``z * scale`` in a few steps of one ulp; NaN (divide instead) for a
-    ``z`` or ``scale`` outside (0, inf) or when a few steps do not find it."""
-    if not (0.0 < z < math.inf and 0.0 < scale < math.inf):
-        return math.nan
-    c = z * scale
-    for _ in range(8):
-        if not (c / scale > z):
-            break
-        c = np.nextafter(c, 0.0)
-    else:
-        return math.nan
-    for _ in range(8):
-        up = np.nextafter(c, math.inf)
-        if up / scale > z:
-            return c
-        c = up
-    return math.nan
 
 
 @export("f8[::1], i8[::1], f8[::1], f8[::1], u1[::1]", cache=True, error_model="numpy")

@@ -27,7 +27,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from desktop_app.errors import ConfigError, lookup
-from desktop_app.qc import _kernels, _stations, checks
+from desktop_app.qc import _cutoffs, _kernels, _stations, checks
 from desktop_app.qc import params as qcp
 from desktop_app.qc.neighbours import StationIndex
 
@@ -108,9 +108,9 @@ def _rate_of_change_row(p: qcp.RateOfChange, axis: TimeAxis) -> Fused:
     threshold, fail, has_fail = checks.rate_of_change_args(p.threshold, p.fail_threshold)
     cuts = [math.nan, math.nan]  # an irregular time axis: one division per value
     step = float(axis.steps[0]) if axis.steps.size else math.nan
-    if step > _kernels.CUTOFF_MIN_STEP and math.isfinite(step) and np.all(axis.steps == step):
-        cuts = [_kernels.rate_cutoff(threshold, step),
-                _kernels.rate_cutoff(fail, step) if has_fail else math.inf]
+    if step > _cutoffs.CUTOFF_MIN_STEP and math.isfinite(step) and np.all(axis.steps == step):
+        cuts = [_cutoffs.rate_cutoff(threshold, step),
+                _cutoffs.rate_cutoff(fail, step) if has_fail else math.inf]
     return Fused(_stations.RATE_OF_CHANGE, [threshold, fail, float(has_fail), *cuts])
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop_app.qc import _kernels, checks, reference
+from desktop_app.qc import _cutoffs, _kernels, checks, reference
 from desktop_app.qc._select import finite_median
 from desktop_app.qc.neighbours import StationIndex
 from tests.qc.qc_data import read_ioos_series, tmy3_station_dataset
@@ -274,8 +274,8 @@ def test_rate_of_change_cutoffs_equal_the_division(
     """On a regular axis the runner compares |dv| with cutoffs instead of dividing by the
     step: the same flags for every threshold, with changes placed exactly at, just below
     and just above the cutoffs, huge, tiny and infinite values."""
-    cut_s = _kernels.rate_cutoff(thr, step)
-    cut_f = np.inf if fail is None else _kernels.rate_cutoff(fail, step)
+    cut_s = _cutoffs.rate_cutoff(thr, step)
+    cut_f = np.inf if fail is None else _cutoffs.rate_cutoff(fail, step)
     x = x.copy()
     with np.errstate(over="ignore"):  # (a cutoff next to the largest double)
         for j, i in enumerate(at_cut):
@@ -294,11 +294,11 @@ def test_rate_of_change_cutoffs_equal_the_division(
 def test_rate_cutoff_only_for_long_steps() -> None:
     for step in (4.0, 1.0, 0.0, -3600.0, np.inf, np.nan):
         with pytest.raises(ValueError, match="no rate cutoff"):
-            _kernels.rate_cutoff(1.0, step)
-    assert _kernels.rate_cutoff(np.nan, 60.0) == np.inf
-    assert _kernels.rate_cutoff(-1.0, 60.0) == -np.inf
-    assert _kernels.rate_cutoff(np.inf, 60.0) == np.inf
-    cut = _kernels.rate_cutoff(0.5, 3600.0)
+            _cutoffs.rate_cutoff(1.0, step)
+    assert _cutoffs.rate_cutoff(np.nan, 60.0) == np.inf
+    assert _cutoffs.rate_cutoff(-1.0, 60.0) == -np.inf
+    assert _cutoffs.rate_cutoff(np.inf, 60.0) == np.inf
+    cut = _cutoffs.rate_cutoff(0.5, 3600.0)
     assert cut / 3600.0 <= 0.5 < np.nextafter(cut, np.inf) / 3600.0
 
 
@@ -344,7 +344,7 @@ def test_flat_line_long_windows(noise: list[float], flat: list[tuple[int, int]],
 def test_robust_outlier_cutoff_is_the_last_unflagged_deviation(z: float, scale: float) -> None:
     """The robust-outlier flags compare |v - median| with this cutoff instead of dividing
     by the scale: exact where it is found (NaN: the kernel divides)."""
-    cut = _kernels._z_cutoff(z, scale)
+    cut = _cutoffs.z_cutoff(z, scale)
     if not np.isnan(cut):
         assert not cut / scale > z
         with np.errstate(over="ignore"):
