@@ -121,6 +121,7 @@ def in_process(rounds: int) -> None:
     from desktop_app.qc import _buddy, _stations
     from desktop_app.qc import _kernels as k
     from desktop_app.qc import neighbours as nbm
+    from desktop_app.qc._cutoffs import rate_cutoff
 
     mods: dict[str, Any] = {"jit": None}
     for f in sorted(AOT_OUT.glob("_aot_*")):
@@ -132,8 +133,10 @@ def in_process(rounds: int) -> None:
     v = np.ascontiguousarray(ds["temperature"].values, dtype=np.float64)
     ns, nt = v.shape
     steps = k.step_seconds(ds["time"].values.astype("datetime64[ns]").view(np.int64))
-    # the registry's rows for the default temperature tests and a climatology
-    rows = np.array([[-80, 60, -60, 50, 1], [10 / 3600, 0, 0, 0, 0], [4, 8, 1, 1, 0],
+    # the registry's rows for the default temperature tests and a climatology (rate of
+    # change on the regular hourly axis: its threshold as a cutoff of |dv|, no fail one)
+    roc_cut = rate_cutoff(10 / 3600, 3600.0)
+    rows = np.array([[-80, 60, -60, 50, 1], [10 / 3600, 0, 0, roc_cut, np.inf], [4, 8, 1, 1, 0],
                      [6, 12, 0.05, 1, 0], [4, 6, 24, 0, 0], [0, 0, 0, 0, 0]], np.float64)
     lo, hi = np.full(nt, -20.0), np.full(nt, 30.0)
     block, agg = np.empty((6, ns, nt), np.uint8), np.empty((ns, nt), np.uint8)

@@ -74,11 +74,12 @@ def _station(
 def _first_iteration(
     values: np.ndarray, order: np.ndarray, t0: int, nt: int, indptr: np.ndarray,
     indices: np.ndarray, adj: np.ndarray, use_adj: bool, num_min: np.ndarray,
-    candidates: np.ndarray, threshold: float, min_std: float, state: np.ndarray,
+    candidates: np.ndarray, threshold: float, min_std: float, out: np.ndarray,
 ) -> None:
     """The first iteration of time steps ``t0:t0+nt`` for every candidate station at once,
     vectorised over time: nothing is flagged yet, so each (station, step) depends only on
-    the values. ``state[p, t]`` gets bit 0 = evaluated, bit 1 = flagged. The sums run over
+    the values. Each candidate's flags go straight into its row of ``out`` (the later
+    iterations only patch the few that change). The sums run over
     the buddies in list order with the same float operations as :func:`_station`
     (adding 0.0 for a missing buddy leaves a sum that starts at +0.0 unchanged), so the
     verdicts are bit for bit the per-step ones."""
@@ -109,7 +110,7 @@ def _first_iteration(
                     tot2[t] += v * v if ok else 0.0
         own = values[order[p], t0:t0 + nt]
         need = float(num_min[p])
-        st = state[p]
+        dst = out[order[p], t0:t0 + nt]
         for t in range(nt):
             n = cnt[t]
             mean = tot[t] / n
@@ -118,7 +119,8 @@ def _first_iteration(
             vi = own[t]
             ev = math.isfinite(vi) and n >= need
             bad = ev and abs(vi - mean) / std > threshold
-            st[t] = (1 if ev else 0) | (2 if bad else 0)
+            f = SUSPECT if bad else (PASS if ev else NOT_EVALUATED)
+            dst[t] = f if math.isfinite(vi) else MISSING
 
 
 @njit(cache=True, error_model="numpy")
@@ -136,80 +138,117 @@ def _block(
     flag can change). The flags go straight into the rows of ``out``."""
     ns = order.size
     nt = t1 - t0
-    state = np.zeros((ns, nt), np.uint8)
     candidates = np.flatnonzero(check)
-    if num_iterations > 0:
-        _first_iteration(values, order, t0, nt, indptr, indices, adj, use_adj, num_min,
-                         candidates, threshold, min_std, state)
-    if num_iterations > 1:
-        any_flag = np.zeros(nt, np.bool_)
-        for c in candidates:
-            st = state[c]
-            for t in range(nt):
-                any_flag[t] |= st[t] >= 2
-        vals = np.empty(ns, np.float64)
-        flagged = np.empty(ns, np.bool_)
-        evaluated = np.empty(ns, np.bool_)
-        newly = np.empty(ns, np.bool_)
-        dirty = np.empty(ns, np.bool_)
-        for t in range(nt):
-            if any_flag[t]:
-                for p in range(ns):
-                    vals[p] = values[order[p], t0 + t]
-                    evaluated[p] = (state[p, t] & 1) != 0
-                    newly[p] = state[p, t] >= 2
-                _later_iterations(vals, indptr, indices, adj, use_adj, rev_indptr,
-                                  rev_indices, num_min, candidates, threshold, min_std,
-                                  num_iterations, flagged, evaluated, newly, dirty)
-                for p in range(ns):
-                    state[p, t] = (1 if evaluated[p] else 0) | (2 if flagged[p] else 0)
-    for p in range(ns):
+    for p in range(ns):  # the stations never evaluated (all of them without iterations)
+        if check[p] and num_iterations > 0:
+            continue
         row = values[order[p], t0:t1]
         dst = out[order[p], t0:t1]
-        st = state[p]
         for t in range(nt):
-            s = st[t]
-            f = SUSPECT if s >= 2 else (PASS if s == 1 else NOT_EVALUATED)
-            dst[t] = f if math.isfinite(row[t]) else MISSING
+            dst[t] = NOT_EVALUATED if math.isfinite(row[t]) else MISSING
+    if num_iterations > 0:
+        _first_iteration(values, order, t0, nt, indptr, indices, adj, use_adj, num_min,
+                         candidates, threshold, min_std, out)
+    if num_iterations > 1:
+        # the stations the first iteration flagged, per step (a CSR over the steps): the
+        # later iterations only look at those steps, and there only at their neighbours
+        starts = np.zeros(nt + 1, np.int64)
+        for c in candidates:
+            st = out[order[c], t0:t1]
+            for t in range(nt):
+                starts[t + 1] += st[t] == SUSPECT
+        for t in range(nt):
+            starts[t + 1] += starts[t]
+        first = np.empty(starts[nt], np.int64)
+        fill = starts[:nt].copy()
+        for c in candidates:
+            st = out[order[c], t0:t1]
+            for t in range(nt):
+                if st[t] == SUSPECT:  # rare: a predictable branch
+                    first[fill[t]] = c
+                    fill[t] += 1
+        vals = np.empty(ns, np.float64)
+        flagged = np.zeros(ns, np.bool_)
+        mark = np.zeros(ns, np.bool_)
+        lists = np.empty((4, ns), np.int64)
+        for t in range(nt):
+            if starts[t + 1] > starts[t]:
+                _later_iterations(values, order, t0, t, first[starts[t]:starts[t + 1]],
+                                  indptr, indices, adj, use_adj, rev_indptr, rev_indices,
+                                  num_min, check, threshold, min_std, num_iterations, out,
+                                  vals, flagged, mark, lists)
 
 
 @njit(cache=True, error_model="numpy")
 def _later_iterations(
-    vals: np.ndarray, indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray,
-    use_adj: bool, rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
-    candidates: np.ndarray, threshold: float, min_std: float, num_iterations: int,
-    flagged: np.ndarray, evaluated: np.ndarray, newly: np.ndarray, dirty: np.ndarray,
+    values: np.ndarray, order: np.ndarray, t0: int, t: int, first: np.ndarray,
+    indptr: np.ndarray, indices: np.ndarray, adj: np.ndarray, use_adj: bool,
+    rev_indptr: np.ndarray, rev_indices: np.ndarray, num_min: np.ndarray,
+    check: np.ndarray, threshold: float, min_std: float, num_iterations: int,
+    out: np.ndarray, vals: np.ndarray, flagged: np.ndarray, mark: np.ndarray,
+    lists: np.ndarray,
 ) -> None:
-    """Iterations 2.. of one time step, as titanlib iterates, after a first iteration whose
-    new flags are in ``newly`` (and verdicts in ``evaluated``): ``flagged`` ends as the
-    step's flags."""
-    ns = vals.size
-    flagged[:] = False
+    """Iterations 2.. of step ``t`` of a block, as titanlib iterates, after a first
+    iteration that flagged the stations ``first``; their column ``t0 + t`` of ``out``
+    gains the later verdicts (not evaluated -> pass) and flags (suspect). Only the
+    candidates next to a new flag can change, so only they are evaluated again (each
+    reads the flags of the iterations before, so the order among them does not matter),
+    and only the values they need are read.
+    ``vals``/``flagged``/``mark``: scratch of one per station, ``flagged`` and ``mark``
+    all False (and left so); ``lists``: four lists of up to one per station."""
+    col = t0 + t
+    newly = lists[0]
+    fresh = lists[1]
+    dirty = lists[2]
+    done = lists[3]  # every station flagged so far
+    nn = first.size
+    newly[:nn] = first
+    nd = 0
     for _ in range(1, num_iterations):
-        dirty[:] = False
-        any_new = False
-        for j in range(ns):
-            if newly[j]:
-                any_new = True
-                flagged[j] = True
-                for k in range(rev_indptr[j], rev_indptr[j + 1]):
-                    dirty[rev_indices[k]] = True
-        if not any_new:
-            return
-        newly[:] = False
-        for i in candidates:
-            if not dirty[i] or flagged[i] or not math.isfinite(vals[i]):
+        if nn == 0:
+            break
+        near = 0
+        for q in range(nn):
+            j = newly[q]
+            flagged[j] = True
+            done[nd] = j
+            nd += 1
+            for k in range(rev_indptr[j], rev_indptr[j + 1]):
+                i = rev_indices[k]
+                if not mark[i]:
+                    mark[i] = True
+                    dirty[near] = i
+                    near += 1
+        nf = 0
+        for q in range(near):
+            i = dirty[q]
+            mark[i] = False
+            if not check[i] or flagged[i]:
                 continue
+            vi = values[order[i], col]
+            if not math.isfinite(vi):
+                continue
+            vals[i] = vi
+            for k in range(indptr[i], indptr[i + 1]):
+                vals[indices[k]] = values[order[indices[k]], col]
             # pruned lists: the elevation test is done, ``adj`` holds the adjustments
             r = _station(vals, i, flagged, indptr, indices, adj, use_adj, adj, 0.0, 0.0,
                          num_min[i], threshold, min_std)
             if r >= 0:
-                evaluated[i] = True
+                if out[order[i], col] == NOT_EVALUATED:
+                    out[order[i], col] = PASS
                 if r == 1:
-                    newly[i] = True
-    for j in range(ns):
-        if newly[j]:
-            flagged[j] = True
+                    fresh[nf] = i
+                    nf += 1
+        newly, fresh = fresh, newly
+        nn = nf
+    for q in range(nn):  # the last iteration's flags
+        done[nd] = newly[q]
+        nd += 1
+    for q in range(nd):
+        j = done[q]
+        out[order[j], col] = SUSPECT
+        flagged[j] = False
 
 
 BLOCK_STEPS = 256  # time steps per block: its rows of all stations stay in cache

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop_app.qc._cutoffs import z_cutoff
 from desktop_app.qc._dispatch import export, njit
 from desktop_app.qc._select import finite_median
 
@@ -104,6 +105,24 @@ def rate_of_change_into(
         out[0] = MISSING
 
 
+@njit(cache=True, error_model="numpy")
+def rate_of_change_cut_into(x: np.ndarray, suspect_cut: float, fail_cut: float,
+                            out: np.ndarray) -> None:
+    """:func:`rate_of_change_into` on a regular series, with the thresholds turned into
+    cutoffs of |dv| by :func:`._cutoffs.rate_cutoff` (``fail_cut`` +inf: no fail
+    threshold): the same flags, without a division per value (the slowest part of the
+    loop)."""
+    n = x.size
+    if n == 0:
+        return
+    out[0] = PASS if math.isfinite(x[0]) else MISSING
+    for i in range(1, n):  # selects, not branches: the loop vectorises
+        d = abs(x[i] - x[i - 1])
+        f = SUSPECT if d > suspect_cut else PASS
+        f = FAIL if d > fail_cut else f
+        out[i] = f if math.isfinite(x[i]) else MISSING
+
+
 @export("f8[::1], i8[::1], f8, f8, b1", returns="u1[::1]", cache=True, error_model="numpy")
 def rate_of_change(
     x: np.ndarray, t_ns: np.ndarray, threshold: float, fail_threshold: float, has_fail: bool
@@ -114,36 +133,47 @@ def rate_of_change(
     return out
 
 
+# |a + c| * tiny < 2 exactly when |a + c| < 2**1023 (tiny is 2**-1022: the product is
+# exact wherever it could reach 2), false for NaN and +-inf
+_HALF_MAX = 2.0 ** 1023
+
+
 @export("f8[::1], f8, f8, b1, b1, b1, u1[::1]", cache=True, error_model="numpy")
 def spike_into(
     x: np.ndarray, suspect: float, fail: float, use_suspect: bool, use_fail: bool,
     differential: bool, out: np.ndarray,
 ) -> None:
-    # selects, not branches: the loop body has no jumps, so it vectorises
+    # selects, not branches: the loop bodies have no jumps, so they vectorise
     n = x.size
-    for i in range(1, n - 1):
-        a = x[i - 1]
-        b = x[i]
-        c = x[i + 1]
-        # a missing neighbour: the reference is masked, the value not evaluated
-        ok = math.isfinite(a) & math.isfinite(b) & math.isfinite(c)
-        if differential:
+    if not differential:
+        for i in range(1, n - 1):
+            b = x[i]
+            total = x[i - 1] + x[i + 1]
+            # ioos_qc masks the reference where a neighbour is missing (then the sum is
+            # not finite) and, by numpy.ma's safe division, where |a + c| * tiny >= 2
+            # (|a + c| of about 9e307 and more): not evaluated. ``total / 2`` exactly.
+            diff = abs(b - total * 0.5)
+            ok = (abs(total) < _HALF_MAX) & (diff < math.inf)
+            f = SUSPECT if use_suspect & (diff > suspect) else PASS
+            f = FAIL if use_fail & (diff > fail) else f
+            f = f if ok else NOT_EVALUATED
+            out[i] = f if math.isfinite(b) else MISSING
+    else:
+        for i in range(1, n - 1):
+            a = x[i - 1]
+            b = x[i]
+            c = x[i + 1]
+            # a missing neighbour: the reference is masked, the value not evaluated
+            ok = math.isfinite(a) & math.isfinite(b) & math.isfinite(c)
             d1 = b - a
             d2 = c - b
             diff = min(abs(d1), abs(d2))
             diff = 0.0 if d1 * d2 >= 0 else diff  # both steps the same way: not a spike
-        else:
-            total = a + c
-            ref = total / 2
-            # numpy.ma's safe division also masks when |a + c| * tiny >= 2 (|a + c| of
-            # about 9e307 and more): ioos_qc then has no reference value
-            ok = ok & math.isfinite(ref) & (abs(total) * _TINY < 2.0)
-            diff = abs(b - ref)
-        ok = ok & math.isfinite(diff)
-        f = SUSPECT if use_suspect & (diff > suspect) else PASS
-        f = FAIL if use_fail & (diff > fail) else f
-        f = f if ok else NOT_EVALUATED
-        out[i] = f if math.isfinite(b) else MISSING
+            ok = ok & math.isfinite(diff)
+            f = SUSPECT if use_suspect & (diff > suspect) else PASS
+            f = FAIL if use_fail & (diff > fail) else f
+            f = f if ok else NOT_EVALUATED
+            out[i] = f if math.isfinite(b) else MISSING
     for i in (0, n - 1):  # the ends have one neighbour only
         if i >= 0:
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
@@ -177,17 +207,50 @@ def flat_line_into(x: np.ndarray, suspect_count: int, fail_count: int, tolerance
     if reach == 0:  # a one-value window is flat: every stretch needs the scan, in one go
         _flat_windows(x, suspect_count, fail_count, tolerance, 0, n, out)
         return
-    seg = 0  # the last step that breaks every window holding it, or the series' start
+    # the steps first, in a loop that vectorises; then the (serial) walk over them
+    big = np.empty(n, np.uint8)
     for j in range(1, n):
         a = x[j - 1]
         b = x[j]
         # the same float expression as the scan's restart (false for a NaN tolerance)
-        big = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
-        if big & (j - seg > reach):
+        big[j] = math.isfinite(a) & math.isfinite(b) & (not (abs(b - a) < tolerance))
+    big[0] = 1  # (not a step: only keeps the windows below from starting quiet there)
+    if not _quiet_run(big, reach):
+        return  # no stretch between two such steps is longer than ``reach``: none flat
+    seg = 0  # the last step that breaks every window holding it, or the series' start
+    for j in range(1, n):
+        step = big[j] != 0
+        if step & (j - seg > reach):
             _flat_windows(x, suspect_count, fail_count, tolerance, seg, j, out)
-        seg = j if big else seg
+        seg = j if step else seg
     if n - seg > reach:
         _flat_windows(x, suspect_count, fail_count, tolerance, seg, n, out)
+
+
+_QUIET_TEST_MAX = 32  # reach up to which the test below costs less than the walk
+
+
+@njit(cache=True, error_model="numpy")
+def _quiet_run(big: np.ndarray, reach: int) -> bool:
+    """Whether ``reach`` (>= 1) neighbouring entries of ``big[1:]`` may all be zero:
+    the test for a stretch the serial walk of :func:`flat_line_into` would scan, as an OR
+    of ``reach`` shifted copies and a minimum, loops that vectorise (several times faster
+    than the walk on noisy data, where there is no such stretch). For a longer reach
+    it answers True without looking (the walk then decides)."""
+    if reach > _QUIET_TEST_MAX:
+        return True
+    m = big.size - reach  # windows big[j:j + reach] for j = 1 .. m
+    if m < 1:
+        return False
+    acc = big[1:m + 1].copy()
+    for s in range(1, reach):
+        src = big[1 + s:m + 1 + s]
+        for j in range(m):
+            acc[j] |= src[j]
+    low = np.uint8(1)
+    for j in range(m):
+        low = min(low, acc[j])
+    return low == 0
 
 
 @njit(cache=True, error_model="numpy")
@@ -257,11 +320,21 @@ def robust_outlier_into(x: np.ndarray, suspect_z: float, fail_z: float, min_coun
         for i in range(n):
             out[i] = NOT_EVALUATED if math.isfinite(x[i]) else MISSING
         return
-    for i in range(n):  # selects, not branches: the loop vectorises
+    sus_cut = z_cutoff(suspect_z, scale)
+    fail_cut = z_cutoff(fail_z, scale)
+    if math.isnan(sus_cut) or math.isnan(fail_cut):
+        for i in range(n):  # selects, not branches: the loop vectorises
+            v = x[i]
+            z = abs(v - med) / scale
+            f = SUSPECT if z > suspect_z else PASS
+            f = FAIL if z > fail_z else f
+            out[i] = f if math.isfinite(v) else MISSING
+        return
+    for i in range(n):  # the same flags, without a division per value
         v = x[i]
-        z = abs(v - med) / scale
-        f = SUSPECT if z > suspect_z else PASS
-        f = FAIL if z > fail_z else f
+        d = abs(v - med)
+        f = SUSPECT if d > sus_cut else PASS
+        f = FAIL if d > fail_cut else f
         out[i] = f if math.isfinite(v) else MISSING
 
 

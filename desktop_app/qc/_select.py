@@ -73,12 +73,11 @@ def finite_median(x: np.ndarray, center: float, deviations: bool,
     (NaN median of none). ``x`` is not modified; ``scratch`` holds ``x.size`` floats.
 
     Floyd-Rivest style: two order statistics of a small sample of the values give a
-    bracket ``[lo, hi]`` that holds the middle ranks with high probability; one
-    branch-free pass counts the finite values and those below the bracket and copies the
-    ones inside to ``scratch``, and :func:`_middle_of_bracket` finds the middle among
-    those few. A bracket that misses (unlucky sample) falls back to selecting on all
-    values, so the result is always exactly the middle value(s), averaged as NumPy does.
-    The bracketing pass counts the finite values too: no pass of its own for that."""
+    bracket ``[lo, hi]`` that holds the middle ranks with high probability; a branch-free
+    pass counts the finite values and those below the bracket, another copies the ones
+    inside to ``scratch``, and :func:`_middle_of_bracket` finds the middle among those
+    few. A bracket that misses (unlucky sample) falls back to selecting on all values, so
+    the result is always exactly the middle value(s), averaged as NumPy does."""
     n = x.size
     if n >= _MIN_BRACKET:
         sample = np.empty(_SAMPLE, np.float64)
@@ -100,15 +99,21 @@ def finite_median(x: np.ndarray, center: float, deviations: bool,
             lo = _select(sample[:m], a)
             hi = lo if b == a else _select(sample[a + 1:m], b - a - 1)
             if math.isfinite(lo) and math.isfinite(hi):
+                # two passes, not one: the counts in a loop that vectorises, then the
+                # copy (a store at a moving position, which does not) with nothing else
+                # in its loop -- half the time of one loop doing both
                 count = 0
                 below = 0
-                inside = 0
                 for i in range(n):
                     xi = x[i]
                     v = abs(xi - center) if deviations else xi
                     count += math.isfinite(xi)
                     # NaN compares false everywhere; -inf (never a deviation) is below
                     below += (v < lo) & (xi != -np.inf)
+                inside = 0
+                for i in range(n):
+                    xi = x[i]
+                    v = abs(xi - center) if deviations else xi
                     scratch[inside] = v
                     inside += (v >= lo) & (v <= hi)
                 hi_rank = count // 2

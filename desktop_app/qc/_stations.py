@@ -18,6 +18,8 @@ by :func:`desktop_app.qc._threads.in_threads`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from desktop_app.qc import _kernels as k
@@ -53,7 +55,10 @@ def per_series(values: np.ndarray, codes: np.ndarray, rows: np.ndarray, params: 
             if c == GROSS_RANGE:
                 k.gross_range_into(x, p[0], p[1], p[2], p[3], p[4] != 0.0, o)
             elif c == RATE_OF_CHANGE:
-                k.rate_of_change_into(x, steps, p[0], p[1], p[2] != 0.0, o)
+                if math.isnan(p[3]):
+                    k.rate_of_change_into(x, steps, p[0], p[1], p[2] != 0.0, o)
+                else:  # a regular time axis: the thresholds as cutoffs of |dv|
+                    k.rate_of_change_cut_into(x, p[3], p[4], o)
             elif c == SPIKE:
                 k.spike_into(x, p[0], p[1], p[2] != 0.0, p[3] != 0.0, p[4] != 0.0, o)
             elif c == FLAT_LINE:
@@ -129,18 +134,28 @@ def _worst_and_count_station(block: np.ndarray, s: int, agg: np.ndarray,
     """Station ``s``: the worst flag of all rows of ``block`` into ``agg`` (not evaluated
     only where no test evaluated), flag counts per row and of ``agg`` into ``counts``."""
     nk = block.shape[0]
-    agg[:] = 0
+    n = agg.size
+    if nk == 0:
+        agg[:] = 0
+    # selects, not branches, and the first row written rather than a zeroed row maxed:
+    # these loops vectorise (four times faster than a zeroing, a max and a branchy fix-up)
     for j in range(nk):
         row = block[j, s]
         _count_row(row, counts[j])
-        for t in range(row.size):
-            f = row[t]
-            # not evaluated ranks below pass: any real verdict wins over it
-            r = np.uint8(0) if f == k.NOT_EVALUATED else f
-            agg[t] = max(agg[t], r)
-    for t in range(agg.size):
-        if agg[t] == 0:
-            agg[t] = k.NOT_EVALUATED
+        if j == 0:
+            for t in range(n):
+                f = row[t]
+                # not evaluated ranks below pass: any real verdict wins over it
+                agg[t] = np.uint8(0) if f == k.NOT_EVALUATED else f
+        else:
+            for t in range(n):
+                f = row[t]
+                r = np.uint8(0) if f == k.NOT_EVALUATED else f
+                a = agg[t]
+                agg[t] = a if a > r else r
+    for t in range(n):
+        a = agg[t]
+        agg[t] = k.NOT_EVALUATED if a == 0 else a
     _count_row(agg, counts[nk])
 
 

@@ -46,10 +46,15 @@ def _cell_keys(xyz: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
-def _cell_range(keys: np.ndarray, ijk: np.ndarray, i: int, di: int, dj: int,
-                dk: int) -> tuple[int, int]:
-    key = ((ijk[i, 0] + di) * 2_097_152 + ijk[i, 1] + dj) * 2_097_152 + (ijk[i, 2] + dk)
-    return np.searchsorted(keys, key, side="left"), np.searchsorted(keys, key, side="right")
+def _column_range(keys: np.ndarray, ijk: np.ndarray, i: int, di: int,
+                  dj: int) -> tuple[int, int]:
+    """The rows of the three cells ``(i + di, j + dj, k - 1 .. k + 1)`` around station i:
+    their keys are three consecutive integers (the third index never reaches its field's
+    width), so they are one run of the sorted rows, in the order the three cells would
+    give one after another: two searches instead of six."""
+    key = ((ijk[i, 0] + di) * 2_097_152 + ijk[i, 1] + dj) * 2_097_152 + ijk[i, 2]
+    return (np.searchsorted(keys, key - 1, side="left"),
+            np.searchsorted(keys, key + 1, side="right"))
 
 
 @njit(cache=True, error_model="numpy")
@@ -67,17 +72,16 @@ def _row(x: np.ndarray, y: np.ndarray, z: np.ndarray, radius: np.ndarray, ijk: n
     r2 = r * r * 1.000001  # only a pre-screen; the exact test is sqrt(d2) < r
     for di in range(-1, 2):
         for dj in range(-1, 2):
-            for dk in range(-1, 2):
-                lo, hi = _cell_range(keys, ijk, i, di, dj, dk)
-                for j in range(lo, hi):
-                    dx = x[i] - x[j]
-                    dy = y[i] - y[j]
-                    dz = z[i] - z[j]
-                    d2 = dx * dx + dy * dy + dz * dz
-                    if d2 > 0.0 and d2 <= r2 and math.sqrt(d2) < r:
-                        if fill:
-                            out[start + k] = j
-                        k += 1
+            lo, hi = _column_range(keys, ijk, i, di, dj)
+            for j in range(lo, hi):
+                dx = x[i] - x[j]
+                dy = y[i] - y[j]
+                dz = z[i] - z[j]
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 > 0.0 and d2 <= r2 and math.sqrt(d2) < r:
+                    if fill:
+                        out[start + k] = j
+                    k += 1
     return k
 
 

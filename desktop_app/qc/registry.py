@@ -16,6 +16,7 @@ writes the flags of every station at once.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from desktop_app.errors import ConfigError, lookup
-from desktop_app.qc import _kernels, _stations, checks
+from desktop_app.qc import _cutoffs, _kernels, _stations, checks
 from desktop_app.qc import params as qcp
 from desktop_app.qc.neighbours import StationIndex
 
@@ -103,6 +104,16 @@ def _flat_line_row(p: qcp.FlatLine, axis: TimeAxis) -> Fused:
     return Fused(_stations.FLAT_LINE, [s, f, float(p.tolerance), float(counts is not None)])
 
 
+def _rate_of_change_row(p: qcp.RateOfChange, axis: TimeAxis) -> Fused:
+    threshold, fail, has_fail = checks.rate_of_change_args(p.threshold, p.fail_threshold)
+    cuts = [math.nan, math.nan]  # an irregular time axis: one division per value
+    step = float(axis.steps[0]) if axis.steps.size else math.nan
+    if step > _cutoffs.CUTOFF_MIN_STEP and math.isfinite(step) and np.all(axis.steps == step):
+        cuts = [_cutoffs.rate_cutoff(threshold, step),
+                _cutoffs.rate_cutoff(fail, step) if has_fail else math.inf]
+    return Fused(_stations.RATE_OF_CHANGE, [threshold, fail, float(has_fail), *cuts])
+
+
 def _buddy(p: qcp.BuddyCheck, net: Network, out: Flags) -> None:
     checks.buddy_check_prepared(
         net.index(), net.ds["elevation"].values, net.values, p.radius, p.num_min,
@@ -125,8 +136,7 @@ _BUILT_IN = (
            standard_name=_qartod("rate_of_change"),
            series=lambda p, a: lambda x: checks.rate_of_change(x, a.times, p.threshold,
                                                                p.fail_threshold),
-           fused=lambda p, a: Fused(_stations.RATE_OF_CHANGE, [
-               float(v) for v in checks.rate_of_change_args(p.threshold, p.fail_threshold)]),
+           fused=_rate_of_change_row,
            warm_up=_kernels.warm_up),
     QCTest("spike", qcp.Spike, "series", online=True, standard_name=_qartod("spike"),
            series=_spike,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.testing as npt
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop_app.qc import _kernels, checks, reference
+from desktop_app.qc import _cutoffs, _kernels, checks, reference
 from desktop_app.qc._select import finite_median
 from desktop_app.qc.neighbours import StationIndex
 from tests.qc.qc_data import read_ioos_series, tmy3_station_dataset
@@ -259,3 +260,92 @@ def test_finite_median_equals_numpy_on_short_series() -> None:
         good = x[np.isfinite(x)]
         med, count = finite_median(x, 0.0, False, np.empty(x.size))
         assert count == good.size and med == np.median(good)
+
+
+@SETTINGS
+@given(x=series, step=st.sampled_from([4.0000001, 5.0, 60.0, 3600.0, 86400.0, 1e300]),
+       thr=st.one_of(st.floats(-1, 30), st.sampled_from(
+           [0.0, -0.0, 5e-324, 1e-310, 1e300, 1.7e308, np.inf, -np.inf, np.nan])),
+       fail=st.one_of(st.none(), st.floats(0, 60), st.sampled_from([np.inf, np.nan])),
+       at_cut=st.lists(st.integers(0, 59), max_size=8))
+def test_rate_of_change_cutoffs_equal_the_division(
+    x: np.ndarray, step: float, thr: float, fail: float | None, at_cut: list[int]
+) -> None:
+    """On a regular axis the runner compares |dv| with cutoffs instead of dividing by the
+    step: the same flags for every threshold, with changes placed exactly at, just below
+    and just above the cutoffs, huge, tiny and infinite values."""
+    cut_s = _cutoffs.rate_cutoff(thr, step)
+    cut_f = np.inf if fail is None else _cutoffs.rate_cutoff(fail, step)
+    x = x.copy()
+    with np.errstate(over="ignore"):  # (a cutoff next to the largest double)
+        for j, i in enumerate(at_cut):
+            cut = cut_s if j % 2 else cut_f
+            if 0 < i < x.size and np.isfinite(x[i - 1]) and np.isfinite(cut):
+                near = [cut, np.nextafter(cut, np.inf), np.nextafter(cut, -np.inf)]
+                x[i] = x[i - 1] + near[j % 3]
+    want = np.empty(x.size, np.uint8)
+    _kernels.rate_of_change_into(x, np.full(max(x.size - 1, 0), step), thr,
+                                 0.0 if fail is None else fail, fail is not None, want)
+    got = np.empty(x.size, np.uint8)
+    _kernels.rate_of_change_cut_into(x, cut_s, cut_f, got)
+    npt.assert_array_equal(got, want)
+
+
+def test_rate_cutoff_only_for_long_steps() -> None:
+    for step in (4.0, 1.0, 0.0, -3600.0, np.inf, np.nan):
+        with pytest.raises(ValueError, match="no rate cutoff"):
+            _cutoffs.rate_cutoff(1.0, step)
+    assert _cutoffs.rate_cutoff(np.nan, 60.0) == np.inf
+    assert _cutoffs.rate_cutoff(-1.0, 60.0) == -np.inf
+    assert _cutoffs.rate_cutoff(np.inf, 60.0) == np.inf
+    cut = _cutoffs.rate_cutoff(0.5, 3600.0)
+    assert cut / 3600.0 <= 0.5 < np.nextafter(cut, np.inf) / 3600.0
+
+
+huge = st.sampled_from([1.7e308, -1.7e308, 9e307, -9e307, 2.0 ** 1023, -(2.0 ** 1023),
+                        np.nextafter(2.0 ** 1023, 0), 4.5e307, 5e-324, np.nan, np.inf])
+extreme_series = st.lists(st.one_of(element, huge), min_size=1, max_size=60).map(
+    lambda a: np.asarray(a, dtype=np.float64))
+
+
+@SETTINGS
+@given(x=extreme_series, s=st.sampled_from([0.0, 1.0, 4.0, 1e308, np.inf]),
+       f=st.sampled_from([0.0, 8.0, 1e308, np.inf]), use_s=st.booleans(),
+       use_f=st.booleans(), differential=st.booleans())
+def test_spike_near_the_largest_doubles(x: np.ndarray, s: float, f: float, use_s: bool,
+                                        use_f: bool, differential: bool) -> None:
+    """Sums of neighbours at and around 2**1023, where ioos_qc's masked division stops
+    giving a reference value, and differences that overflow."""
+    args = (s, f, use_s, use_f, differential)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = reference.spike(x, *args)
+    npt.assert_array_equal(_kernels.spike(x, *args), want)
+
+
+@SETTINGS
+@given(noise=st.lists(st.sampled_from([0.0, 0.0, 0.3, 1.0, np.nan]), min_size=0, max_size=400),
+       flat=st.lists(st.tuples(st.integers(0, 399), st.integers(1, 60)), max_size=4),
+       s=st.integers(1, 45), f=st.integers(1, 50))
+def test_flat_line_long_windows(noise: list[float], flat: list[tuple[int, int]], s: int,
+                                f: int) -> None:
+    """Windows on both sides of the reach up to which flat_line_into tests for a quiet
+    stretch before its walk, on long series with and without flat stretches."""
+    x = np.cumsum(np.nan_to_num(noise)) + np.where(np.isnan(noise), np.nan, 0.0)
+    for start, length in flat:
+        x[start:start + length] = 1.0
+    npt.assert_array_equal(_kernels.flat_line(x, s, f, 0.05, True),
+                           reference.flat_line(x, s, f, 0.05, True))
+
+
+@SETTINGS
+@given(z=st.one_of(st.floats(0, 1e308, exclude_min=True), st.sampled_from([4.0, 6.0, 5e-324])),
+       scale=st.one_of(st.floats(0, 1e308, exclude_min=True),
+                       st.sampled_from([5e-324, 1e-310, 1.4826, 1.7e308])))
+def test_robust_outlier_cutoff_is_the_last_unflagged_deviation(z: float, scale: float) -> None:
+    """The robust-outlier flags compare |v - median| with this cutoff instead of dividing
+    by the scale: exact where it is found (NaN: the kernel divides)."""
+    cut = _cutoffs.z_cutoff(z, scale)
+    if not np.isnan(cut):
+        assert not cut / scale > z
+        with np.errstate(over="ignore"):
+            assert np.nextafter(cut, np.inf) / scale > z
