@@ -12,6 +12,13 @@ kernels) or :func:`export` (the entry points Python calls, with their one signat
   the CPU NumPy reports. The helpers then stay plain Python functions that nothing calls.
 
 ``MICROCLIMATE_QC_JIT=1`` ignores compiled modules (the tests compare both paths).
+
+Numba's disk cache checks only the file of the function it compiled: a kernel whose
+helper in another file changed (``_select``'s median under ``_kernels``' robust-outlier
+check) would load its old machine code and give the old results. So the JIT path keeps
+its cache in a folder named by a digest of every source file of this package
+(``__pycache__/numba-<digest>``, :func:`jit_cache_dir`): any change to any of them
+compiles afresh. ``NUMBA_CACHE_DIR``, when set, is left to decide.
 An entry point compiled ahead of time accepts exactly its signature: Numba would read an
 array of another dtype or layout as if it had the declared one, so every array argument
 is checked first and a mismatch is a ``TypeError`` naming the kernel and the argument.
@@ -19,9 +26,12 @@ is checked first and a mismatch is a ``TypeError`` naming the kernel and the arg
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple, TypeVar
 
@@ -155,4 +165,31 @@ def njit(**options: Any) -> Callable[[F], F]:
         return lambda func: func
     import numba
 
+    global _CACHE_SET
+    if not _CACHE_SET and not os.environ.get("NUMBA_CACHE_DIR"):
+        numba.config.CACHE_DIR = str(jit_cache_dir(Path(__file__).parent))  # type: ignore[attr-defined]
+        _CACHE_SET = True
     return numba.njit(**options)
+
+
+_CACHE_SET = False
+KEEP_CACHES = 3  # other source versions' caches kept (switching branches back and forth)
+
+
+def jit_cache_dir(package: Path) -> Path:
+    """``package/__pycache__/numba-<digest of its .py files>``; the oldest caches of
+    other versions beyond :data:`KEEP_CACHES` are removed (best effort)."""
+    digest = hashlib.sha256()
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    folder = package / "__pycache__" / f"numba-{digest.hexdigest()[:16]}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)  # in use: the newest
+        others = sorted((p for p in folder.parent.glob("numba-*") if p != folder),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in others[KEEP_CACHES:]:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        pass  # a read-only install: Numba then finds a writable place of its own
+    return folder
