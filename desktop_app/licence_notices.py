@@ -1,7 +1,9 @@
 """Licences of the third-party components the app ships with or runs on.
 
 The installer build (``packaging/``) writes :data:`NOTICE_FILE` into the bundle from the
-distributions it really collected; the About dialog shows that file. Run from a source
+distributions it really collected, and :data:`GRIB_NOTICE_FILE` into the GRIB add-on
+from the ones that went there; the About dialog shows the first, followed by the second
+once the add-on is unpacked into the installation. Run from a source
 tree or a pip install, there is no such file, so the notice is made on the fly from the
 installed runtime dependencies of ``microclimate-desk`` (no extras).
 
@@ -21,6 +23,7 @@ from desktop_app.paths import install_root
 
 APP_DIST = "microclimate-desk"
 NOTICE_FILE = "THIRD_PARTY_LICENSES.txt"
+GRIB_NOTICE_FILE = "THIRD_PARTY_LICENSES-grib.txt"  # (the GRIB add-on's, beside it)
 _LICENCE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|NOTICE|ThirdPartyNotices)[^/]*$",
                            re.IGNORECASE)
 _RULE = "=" * 78
@@ -130,8 +133,15 @@ def bundled_notice_path() -> Path:
 
 
 def notice_text() -> str:
-    """The bundle's notice file if there is one, else one made from the installed deps."""
+    """The bundle's notice file (and the GRIB add-on's, when it is installed) if there is
+    one, else one made from the installed deps."""
     path = bundled_notice_path()
-    if path.is_file():
-        return path.read_text(encoding="utf-8", errors="replace")
-    return render_notice(runtime_distributions())
+    if not path.is_file():
+        return render_notice(runtime_distributions())
+    text = path.read_text(encoding="utf-8", errors="replace")
+    addon = path.with_name(GRIB_NOTICE_FILE)
+    if addon.is_file():
+        text = (text.rstrip() + f"\n\n{_RULE}\n{_RULE}\nTHE GRIB ADD-ON (installed in this "
+                f"folder: {addon.name})\n\n"
+                + addon.read_text(encoding="utf-8", errors="replace"))
+    return text

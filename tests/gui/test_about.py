@@ -47,3 +47,15 @@ def test_runtime_distributions_follow_requirements_without_extras():
                  if d.metadata["Name"] == "numpy")
     paths = [p for p, _ in licence_notices.licence_files(numpy)]
     assert any(p.endswith("LICENSE.txt") for p in paths)
+
+
+def test_an_installed_grib_addon_adds_its_notice_to_the_bundles(tmp_path, monkeypatch):
+    """In the installer, About shows the bundle's notice file, and the GRIB add-on's after
+    it once the add-on is unpacked beside it (both written by packaging/microclimate.spec)."""
+    monkeypatch.setattr(licence_notices, "install_root", lambda: tmp_path)
+    (tmp_path / licence_notices.NOTICE_FILE).write_text("numpy: BSD-3-Clause\n")
+    assert licence_notices.notice_text() == "numpy: BSD-3-Clause\n"
+    (tmp_path / licence_notices.GRIB_NOTICE_FILE).write_text("cfgrib: Apache-2.0\n")
+    text = licence_notices.notice_text()
+    assert text.startswith("numpy: BSD-3-Clause\n")
+    assert "THE GRIB ADD-ON" in text and text.endswith("cfgrib: Apache-2.0\n")

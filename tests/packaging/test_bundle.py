@@ -333,6 +333,8 @@ def test_bundle_reads_grib_as_the_venv_does(bundle_with_grib, tmp_path):
     bundle = bundle_with_grib
     assert "cfgrib" in (bundle / "_internal" / "THIRD_PARTY_LICENSES-grib.txt").read_text(
         encoding="utf-8")
+    # beside the bundle's own, where Help > About finds both (licence_notices.notice_text)
+    assert (bundle / "_internal" / "THIRD_PARTY_LICENSES.txt").is_file()
     proj = next((bundle / "_internal" / "eckitlib.libs").glob("libproj-*"))
     assert proj.stat().st_size < 20 * 2**20, proj  # the debug info is gone
     grib = GRIB
