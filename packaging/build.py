@@ -25,6 +25,7 @@ Linux is what is built and tested here; Windows and macOS are untested (see READ
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -90,10 +91,13 @@ def make_archive(bundle: Path, version: str, level: int = 6, suffix: str = "",
     return target
 
 
-def split_grib_addon(bundle: Path, listing: Path) -> Path:
+def split_grib_addon(bundle: Path, listing: Path, version: str) -> Path:
     """Move the GRIB add-on's files (the spec's list, paths under ``_internal``) out of
     the bundle into ``DIST/grib-addon/microclimate``, laid out as in the bundle, so that
-    unpacking the add-on over an installation restores the files exactly."""
+    unpacking the add-on over an installation restores the files exactly; the add-on's
+    version stamp goes with them (the app refuses an add-on of another version)."""
+    from desktop_app.sources.grib_support import ADDON_STAMP
+
     addon = bundle.parent / "grib-addon" / NAME
     shutil.rmtree(addon.parent, ignore_errors=True)
     internal = bundle / "_internal"
@@ -109,6 +113,8 @@ def split_grib_addon(bundle: Path, listing: Path) -> Path:
     for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()  # a GRIB package's folder, now empty
+    (addon / "_internal" / ADDON_STAMP).write_text(json.dumps({"version": version}) + "\n",
+                                                   encoding="utf-8")
     return addon
 
 
@@ -237,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     before, after = strip_libraries(bundle)
     if before:
         print(f"stripped shared libraries: {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
-    addon = split_grib_addon(bundle, work / GRIB_LIST)
+    addon = split_grib_addon(bundle, work / GRIB_LIST, version)
     print(f"GRIB add-on: {addon} ({folder_size(addon) / 2**20:.0f} MiB)")
     print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.0f} MiB, "
           f"{time.perf_counter() - started:.0f} s)")

@@ -7,17 +7,27 @@ installer therefore ships them as a separate add-on archive
 install has them as ordinary dependencies. Every place that accepts a GRIB file calls
 :func:`require_grib` first, so a missing add-on is one clear line naming the file, never
 an ImportError or xarray's "unrecognized engine".
+
+The add-on's compiled libraries are built against one installer's Python, NumPy and
+bundled libraries: an add-on of another version could fail to load or crash. Its archive
+carries :data:`ADDON_STAMP` (the version it was built for), and :func:`require_grib`
+refuses an add-on of another version, or one without a stamp, before importing anything
+of it.
 """
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from pathlib import Path
 
 from desktop_app.errors import GribSupportMissingError
 
-__all__ = ["addon_archive_name", "how_to_get_grib", "require_grib"]
+__all__ = ["ADDON_STAMP", "addon_archive_name", "addon_problem", "how_to_get_grib",
+           "require_grib"]
+
+ADDON_STAMP = "microclimate-grib-addon.json"  # in the add-on's _internal: {"version": ...}
 
 
 def addon_archive_name() -> str:
@@ -45,9 +55,35 @@ def how_to_get_grib() -> str:
             "are missing): pip install cfgrib eccodes")
 
 
+def addon_problem(internal: Path, version: str) -> str | None:
+    """Why the GRIB add-on unpacked into the installer folder ``internal`` (its
+    ``_internal``) cannot be used by app ``version``, or None (none there, or it fits)."""
+    stamp = internal / ADDON_STAMP
+    if not stamp.is_file():
+        if (internal / "cfgrib").exists():
+            return "the GRIB add-on in this installation carries no version stamp (older build)"
+        return None
+    try:
+        found = json.loads(stamp.read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"the GRIB add-on's version stamp {stamp} is unreadable ({exc})"
+    if found != version:
+        return (f"the GRIB add-on in this installation is for version {found}, "
+                f"this is version {version}")
+    return None
+
+
 def require_grib(path: Path | str) -> None:
     """Load cfgrib and ecCodes for the GRIB file ``path``, or raise
     :class:`GribSupportMissingError` naming it and saying how to get GRIB support."""
+    if getattr(sys, "frozen", False):
+        from desktop_app import __version__
+        from desktop_app.paths import install_root
+
+        problem = addon_problem(install_root(), __version__)
+        if problem:  # checked before any of its libraries is loaded
+            raise GribSupportMissingError(f"cannot read GRIB file {path}: {problem}; "
+                                          f"{how_to_get_grib()}")
     try:
         import cfgrib  # noqa: F401
         import eccodes  # noqa: F401

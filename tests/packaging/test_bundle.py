@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -318,6 +319,7 @@ def test_grib_addon_adds_files_and_replaces_none(bundle, grib_archive):
     tops = {n.split("/")[2] for n in names}
     assert {"cfgrib", "eccodes", "gribapi", "eccodeslib", "eckitlib"} <= tops
     assert "microclimate/_internal/THIRD_PARTY_LICENSES-grib.txt" in names
+    assert "microclimate/_internal/microclimate-grib-addon.json" in names  # its version
     assert "microclimate/_internal/eckitlib/lib64/libeckit_sql.so" not in names  # spec's trim
     assert not [t for t in tops if t.startswith(("PySide6", "numpy", "xarray", "desktop_app"))]
 
@@ -352,6 +354,26 @@ def test_bundle_reads_grib_as_the_venv_does(bundle_with_grib, tmp_path):
         np.testing.assert_array_equal(got.temperature.values, want.temperature.values)
         assert float(got.temperature.mean()) == pytest.approx(
             float(want.temperature.mean()))
+    # an add-on of another version is refused in one line, before its libraries load
+    stamp = bundle / "_internal" / "microclimate-grib-addon.json"
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert json.loads(stamp.read_text(encoding="utf-8")) == {"version": version}
+    kept = stamp.read_bytes()
+    other = stamp.with_name("other.json")
+    other.write_text('{"version": "0.0.1"}\n', encoding="utf-8")
+    os.replace(other, stamp)  # a new file: the hard-linked original bundle is untouched
+    try:
+        proc = run(bundle, ["fetch", "era5", "--from-file", str(grib), "--out", "old.nc"],
+                   tmp_path)
+    finally:
+        other.write_bytes(kept)
+        os.replace(other, stamp)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("[")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert (f"the GRIB add-on in this installation is for version 0.0.1, this is version "
+            f"{version}; " in errors[0])
+    assert not (tmp_path / "work" / "old.nc").exists()
 
 
 def test_region_from_a_geotiff_dem_as_the_venv_does(bundle, tmp_path):

@@ -5,6 +5,7 @@ to get GRIB support, wherever the app accepts one; never an ImportError or xarra
 
 from __future__ import annotations
 
+import json
 import sys
 import zipfile
 from pathlib import Path
@@ -16,7 +17,12 @@ from desktop_app.batch.inputs import open_inputs
 from desktop_app.cli import main
 from desktop_app.errors import DataFileError, GribSupportMissingError
 from desktop_app.sources.era5_files import open_era5
-from desktop_app.sources.grib_support import addon_archive_name, require_grib
+from desktop_app.sources.grib_support import (
+    ADDON_STAMP,
+    addon_archive_name,
+    addon_problem,
+    require_grib,
+)
 from tests.sources.helpers import DATA
 from tests.sources.no_grib import without_grib
 
@@ -90,3 +96,41 @@ def test_the_installed_app_points_at_the_addon(monkeypatch, tmp_path):
 def test_with_grib_support_nothing_is_raised():
     require_grib(GRIB)
     assert "cfgrib" in sys.modules and "eccodes" in sys.modules
+
+
+def _installed(monkeypatch, tmp_path: Path, stamp: str | None, cfgrib: bool = True) -> Path:
+    """A frozen app whose ``_internal`` holds an unpacked add-on with ``stamp``."""
+    internal = tmp_path / "microclimate" / "_internal"
+    internal.mkdir(parents=True)
+    if cfgrib:
+        (internal / "cfgrib").mkdir()
+    if stamp is not None:
+        (internal / ADDON_STAMP).write_text(stamp, encoding="utf-8")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(internal), raising=False)
+    monkeypatch.setattr(sys, "executable", str(internal.parent / "microclimate"))
+    return internal
+
+
+@pytest.mark.parametrize(("stamp", "says"), [
+    ('{"version": "0.0.1"}', f"is for version 0.0.1, this is version {__version__}"),
+    (None, "carries no version stamp (older build)"),
+    ("{not json", "version stamp"),
+])
+def test_an_addon_of_another_version_is_refused_by_name(monkeypatch, tmp_path, stamp, says):
+    """Its libraries were built against another installer's: refused before any is
+    loaded, in one line that says which add-on this installation needs."""
+    _installed(monkeypatch, tmp_path, stamp)
+    with pytest.raises(GribSupportMissingError) as err:
+        require_grib(Path("march.grib"))
+    text = str(err.value)
+    assert text.startswith("cannot read GRIB file march.grib: the GRIB add-on")
+    assert says in text and addon_archive_name() in text and "\n" not in text
+
+
+def test_an_addon_of_this_version_is_used(monkeypatch, tmp_path):
+    internal = _installed(monkeypatch, tmp_path, json.dumps({"version": __version__}))
+    assert addon_problem(internal, __version__) is None
+    require_grib(GRIB)  # (this environment's cfgrib: the stamp let it through)
+    # no add-on unpacked at all: the usual "not installed" path decides
+    assert addon_problem(tmp_path, __version__) is None
