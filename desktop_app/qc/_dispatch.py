@@ -19,6 +19,7 @@ check) would load its old machine code and give the old results. So the JIT path
 its cache in a folder named by a digest of every source file of this package
 (``__pycache__/numba-<digest>``, :func:`jit_cache_dir`): any change to any of them
 compiles afresh. ``NUMBA_CACHE_DIR``, when set, is left to decide.
+
 An entry point compiled ahead of time accepts exactly its signature: Numba would read an
 array of another dtype or layout as if it had the declared one, so every array argument
 is checked first and a mismatch is a ``TypeError`` naming the kernel and the argument.

@@ -5,7 +5,8 @@ existed, the residual CNN's shape is read off the graph's weights and operators)
 features and their normalisation. The graph's initializers are loaded into the rebuilt
 module BY NAME (every parameter must be there with its shape), then PyTorch and
 onnxruntime are run on the same input: a rebuilt model that does not give the graph's
-answer is refused rather than fine-tuned. So no torch checkpoint needs to travel with a model.
+answer is refused rather than fine-tuned. So no torch checkpoint needs to travel with a
+model.
 
 Which parameters train (``[finetune]`` in the config): ``last_layers`` (the last
 ``layers`` parameterised layers, in the order the module registers them, e.g. the final
