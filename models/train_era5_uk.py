@@ -48,6 +48,7 @@ from desktop_app.training.trainer import resume, start  # noqa: E402
 GRIB = ROOT / "tests" / "data" / "sources" / "era5" / "era5-2mt-2019-03-uk.grib"
 TERRAIN = ROOT / "tests" / "data" / "inference" / "era5_uk_fine.nc"
 NAME, VERSION = "era5-uk-downscaler", "1.2.0"
+SHOWN = {"gelu": "GELU", "relu": "ReLU", "silu": "SiLU"}  # activations, as written
 BLOCK = 4
 DAYS = [f"2019-03-{d:02d}" for d in range(1, 32)]
 FEATURES = ["temperature_interp", "elevation", "coarse_elevation", "elevation_difference",
@@ -104,9 +105,9 @@ def config(coarse: Path, fine: Path, steps: int, channels: int = 24,
         "export": {
             "name": NAME, "version": version,
             "description": f"Residual CNN ({layers} 3x3 convolutions, {channels} channels, "
-                           f"{activation.upper()}) on top of the lapse-rate baseline, for "
-                           "2 m temperature. Trained with microclimate's trainer "
-                           "(models/train_era5_uk.py).",
+                           f"{SHOWN.get(activation, activation)}) on top of the lapse-rate "
+                           "baseline, for 2 m temperature. Trained with microclimate's "
+                           "trainer (models/train_era5_uk.py).",
             "training_data": "REAL ERA5 2 m temperature, UK 50-57.75N 10W-1.75E, hourly, "
                              "1-17 March 2019 (training) and 18-21 March (validation, "
                              "early stopping): 1 deg 4x4 block means as input, the 0.25 deg "
