@@ -17,9 +17,10 @@ With ``--install`` the model and its card are copied into ``models/`` only if th
 beats the lapse-rate baseline on the held-out test days (the card's record of this
 machine's tracked training run is left out: it would point at nothing elsewhere).
 
-The defaults rebuild the bundled version, 1.2.0: 24 channels and SiLU, chosen to cost
-~0.6x the 512x512 CPU time of 1.0.0/1.1.0 (32 channels, exact GELU) at nearly its
-held-out skill; the candidates and their numbers are in
+The defaults rebuild the bundled version, 1.2.0 (``OMP_NUM_THREADS=1`` on the 2-core
+development machine gave the bundled ONNX bytes again, same sha256): 24 channels and
+SiLU, chosen to cost ~0.6x the 512x512 CPU time of 1.0.0/1.1.0 (32 channels, exact GELU)
+at nearly its held-out skill; the candidates and their numbers are in
 ``benchmarks/results/bench_inference_cpu.txt``. Its card records the training domain, so
 the app's guard uses the best baseline wherever a step's inputs lie outside it.
 """
