@@ -3,10 +3,10 @@
     python benchmarks/bench_architectures.py [32:gelu 24:silu 24:relu ...] [--layers 5]
         [--rounds 7] [--steps 8]
 
-Each candidate is the trainer's residual CNN (``training.model``, the bundled model's 7
-input features) with CHANNELS hidden channels and ACTIVATION between the convolutions,
-given random weights (the time of a convolution does not depend on its values), exported
-as the trainer exports it and opened as the app opens a model on the CPU
+Each candidate is the trainer's residual CNN (``training.model``, the bundled model's
+input features, read off its card) with CHANNELS hidden channels and ACTIVATION between
+the convolutions, given random weights (the time of a convolution does not depend on its
+values), exported as the trainer exports it and opened as the app opens a model on the CPU
 (``create_session``: the CPU graph rewrite, optimisation level ``all``). All candidates
 run the same random 8-step input, round after round in alternating order, so they share
 the machine's load; printed are the medians and bests in ms per step and each one's
@@ -29,26 +29,32 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FEATURES = ["temperature_interp", "elevation", "coarse_elevation", "elevation_difference",
-            "solar_elevation", "hour_sin", "hour_cos"]
 SIZE = 512
 
 
-def session_for(channels: int, activation: str, layers: int) -> Any:
+def bundled_features() -> list[str]:
+    """The input features of the bundled model (what every candidate is fed)."""
+    from desktop_app.inference.registry import ModelRegistry
+
+    entry = ModelRegistry().resolve(None)
+    return [f.name for f in entry.card.features]
+
+
+def session_for(channels: int, activation: str, layers: int, features: list[str]) -> Any:
     import torch
 
     from desktop_app.inference.runtime import create_session
     from desktop_app.training.export import to_onnx
     from desktop_app.training.model import build_model
 
-    n = len(FEATURES)
+    n = len(features)
     model = build_model({"kind": "residual_cnn", "channels": channels, "layers": layers,
-                         "activation": activation}, FEATURES, [0.0] * n, [1.0] * n, 0.0,
+                         "activation": activation}, features, [0.0] * n, [1.0] * n, 0.0,
                         1.0, "temperature")
     torch.manual_seed(0)
     for p in model.net.parameters():
         torch.nn.init.normal_(p, std=0.05)
-    proto = to_onnx(model, n, "temperature", 17, FEATURES, "degC")
+    proto = to_onnx(model, n, "temperature", 17, features, "degC")
     return create_session(proto.SerializeToString(), "cpu")
 
 
@@ -61,9 +67,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     cands = [(int(c.split(":")[0]), c.split(":")[1]) for c in args.candidates]
+    features = bundled_features()
     x = np.random.default_rng(1).standard_normal(
-        (args.steps, len(FEATURES), SIZE, SIZE)).astype(np.float32)
-    sessions = {c: session_for(*c, args.layers) for c in cands}
+        (args.steps, len(features), SIZE, SIZE)).astype(np.float32)
+    sessions = {c: session_for(*c, args.layers, features) for c in cands}
     for s in sessions.values():
         s.run(x)  # warm-up
     print(f"load average at start: {os.getloadavg()}")
